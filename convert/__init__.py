@@ -1,0 +1,1 @@
+"""Checkpoint -> ONNX (FP32 and FP16) -> TensorRT engine, each step verified for parity."""

@@ -1,0 +1,40 @@
+"""File safety shared by every artifact writer, and the one error type users see.
+
+It lives beside the capture-set format because `train` and `convert` may import
+`device.captures` (DESIGN.md) but nothing of the hardware side of `device`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+class UserError(Exception):
+    """A mistake in a file or option: one sentence naming it, shown without a traceback."""
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    Readers never see a half-written file, and a failure leaves the old file (if any) intact.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{parent}: output folder does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{parent}: output folder is not writable.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise

@@ -1,0 +1,36 @@
+"""`device`: the viewer's command line. Each sub-command lives in `device/commands/<name>.py`
+and exposes `register(subparsers)`; this module only discovers and dispatches them."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from device.captures.files import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import device.commands as commands
+
+    parser = argparse.ArgumentParser(
+        prog="device", description="nightcolor viewer and rig: run, capture, calibrate, simulate.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"device.commands.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"device: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
