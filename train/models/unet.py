@@ -1,0 +1,61 @@
+"""U-Net over an encoder layer table (paper: VGG16 encoder, up-conv decoder, logistic output)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from train.models.encoders import EncoderSpec
+from train.models.layers import conv_relu
+
+
+class UNet(nn.Module):
+    """N x C x H x W in [-1, 1] -> N x 3 x H x W in [-1, 1]; H, W multiples of `spatial_multiple`.
+
+    Decoder step (paper): 2x up (2x2 up-convolution, or nearest up-sampling for the edge model),
+    concatenation with the skip, two 3x3 conv + ReLU (one for the edge model). Output: 3x3 conv then tanh, which is the
+    paper's logistic output rescaled to [-1, 1] (tanh(x) = 2 * sigmoid(2x) - 1).
+    """
+
+    def __init__(self, in_channels: int, spec: EncoderSpec, base: int, out_channels: int = 3):
+        super().__init__()
+        widths = [[base * m for m in stage] for stage in spec.stages]
+        self.spatial_multiple = 2 ** (len(widths) - 1)
+        self.pool = nn.MaxPool2d(2)
+
+        self.encoder = nn.ModuleList()
+        ch = in_channels
+        for stage in widths:
+            convs = []
+            for out_ch in stage:
+                convs.append(conv_relu(ch, out_ch, spec.batchnorm))
+                ch = out_ch
+            self.encoder.append(nn.Sequential(*convs))
+
+        self.ups = nn.ModuleList()
+        self.decoder = nn.ModuleList()
+        for stage in reversed(widths[:-1]):
+            skip_ch = stage[-1]
+            if spec.upsample == "convtranspose":
+                self.ups.append(nn.ConvTranspose2d(ch, skip_ch, 2, stride=2))
+                up_ch = skip_ch
+            else:
+                self.ups.append(nn.Upsample(scale_factor=2, mode="nearest"))
+                up_ch = ch
+            convs = [conv_relu(up_ch + skip_ch, skip_ch, spec.batchnorm)]
+            convs += [conv_relu(skip_ch, skip_ch, spec.batchnorm)
+                      for _ in range(spec.decoder_convs - 1)]
+            self.decoder.append(nn.Sequential(*convs))
+            ch = skip_ch
+        self.head = nn.Conv2d(ch, out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, stage in enumerate(self.encoder):
+            if i:
+                x = self.pool(x)
+            x = stage(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck is not a skip
+        for up, block in zip(self.ups, self.decoder):
+            x = block(torch.cat([up(x), skips.pop()], dim=1))
+        return torch.tanh(self.head(x))
