@@ -1,0 +1,165 @@
+"""The capture-set layout and manifest schema (version 1), shared by the writer and the reader.
+
+A capture set is a folder:
+
+    manifest.json                      written last: its presence means the set is complete
+    references/dark.png                lens capped / LEDs off (16-bit mono)
+    references/white_<nm>nm.png        blank paper under each LED (16-bit mono)
+    scenes/<scene>/<nm>nm.png          one raw capture per wavelength (16-bit mono)
+    scenes/<scene>/truth.png           ground-truth sRGB (16-bit RGB, 65535 = 1.0)
+
+Raw captures keep the camera's ADU values unscaled (a 12-bit ADC gives 0..4095 in a 16-bit
+PNG); normalising with the dark and white references makes the scale irrelevant.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from pathlib import Path
+
+from device.captures.files import UserError
+
+FORMAT_NAME = "nightcolor-capture-set"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BIT_DEPTH = 16
+TRUTH_MODES = ("human", "paper")
+SPLITS = ("train", "val", "test")
+# Light beyond the visible band; `load_nir` defaults to these wavelengths of a set.
+NIR_FROM_NM = 700
+
+_SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def dark_path() -> str:
+    return "references/dark.png"
+
+
+def white_path(nm: int) -> str:
+    return f"references/white_{nm}nm.png"
+
+
+def capture_path(scene: str, nm: int) -> str:
+    return f"scenes/{scene}/{nm}nm.png"
+
+
+def truth_path(scene: str) -> str:
+    return f"scenes/{scene}/truth.png"
+
+
+def check_scene_name(name: str) -> str:
+    """Scene names become folder names, so they must be plain and portable."""
+    if not isinstance(name, str) or not _SCENE_NAME.match(name):
+        raise UserError(f"scene name {name!r} must be 1-128 letters, digits, '.', '_' or '-', "
+                        "starting with a letter or digit.")
+    return name
+
+
+def safe_scene_name(text: str) -> str:
+    """Turn a file stem ('Aaron Eckhart_0001') into a valid scene name ('Aaron-Eckhart_0001').
+
+    Long stems keep a hash suffix so two different stems never collapse into one name.
+    """
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._") or "scene"
+    if len(name) > 128:
+        name = name[:119] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return name
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, int],
+                   scenes: list[str], split: dict, source: str, created: str) -> dict:
+    """The manifest as plain JSON; every path in it is relative to the capture-set folder."""
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "created": created,
+        "source": source,
+        "wavelengths": [int(nm) for nm in wavelengths],
+        "truth_mode": truth_mode,
+        "size": [int(size[0]), int(size[1])],
+        "bit_depth": BIT_DEPTH,
+        "rig": rig,
+        "references": {"dark": dark_path(),
+                       "white": {str(nm): white_path(nm) for nm in wavelengths}},
+        "split": split,
+        "scenes": {s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
+                       "truth": truth_path(s)} for s in scenes},
+    }
+
+
+def _fail(manifest_file: Path, what: str) -> UserError:
+    return UserError(f"{manifest_file}: {what}.")
+
+
+def _inside(rel) -> bool:
+    """A listed path must stay inside the capture-set folder (no absolute paths, no '..')."""
+    if not isinstance(rel, str) or not rel:
+        return False
+    p = Path(rel)
+    return not p.is_absolute() and ".." not in p.parts
+
+
+def validate_manifest(m, manifest_file: Path) -> dict:
+    """Check the manifest's shape; raise UserError (one sentence naming the file) otherwise.
+
+    The version is checked first so a future manifest is refused for what it is, not for a
+    field this reader does not know.
+    """
+    if not isinstance(m, dict) or m.get("format") != FORMAT_NAME:
+        raise _fail(manifest_file, f"not a capture-set manifest (no \"format\": \"{FORMAT_NAME}\")")
+    version = m.get("version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise _fail(manifest_file, f"format version {version!r} is unknown to this reader, "
+                                   f"which reads version {FORMAT_VERSION} only")
+    wl = m.get("wavelengths")
+    if (not isinstance(wl, list) or not wl or len(set(wl)) != len(wl)
+            or not all(isinstance(nm, int) and not isinstance(nm, bool) and 200 <= nm <= 2000
+                       for nm in wl)):
+        raise _fail(manifest_file, "\"wavelengths\" must be a non-empty list of distinct whole "
+                                   "nanometres between 200 and 2000")
+    if m.get("truth_mode") not in TRUTH_MODES:
+        raise _fail(manifest_file, f"\"truth_mode\" must be one of {', '.join(TRUTH_MODES)}, "
+                                   f"not {m.get('truth_mode')!r}")
+    size = m.get("size")
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(isinstance(v, int) and v > 0 for v in size)):
+        raise _fail(manifest_file, "\"size\" must be [height, width] in pixels")
+    if m.get("bit_depth") != BIT_DEPTH:
+        raise _fail(manifest_file, f"\"bit_depth\" is {m.get('bit_depth')!r}, "
+                                   f"but version {FORMAT_VERSION} stores {BIT_DEPTH}-bit PNGs")
+    if not isinstance(m.get("rig"), dict):
+        raise _fail(manifest_file, "\"rig\" must be an object describing the rig")
+    refs = m.get("references")
+    if (not isinstance(refs, dict) or not isinstance(refs.get("dark"), str)
+            or not isinstance(refs.get("white"), dict)):
+        raise _fail(manifest_file, "\"references\" must name a dark file and one white file per "
+                                   "wavelength")
+    if not _inside(refs["dark"]):
+        raise _fail(manifest_file, f"dark reference path {refs['dark']!r} leaves the folder")
+    for nm in wl:
+        if not _inside(refs["white"].get(str(nm))):
+            raise _fail(manifest_file, f"no white reference is listed for {nm} nm")
+    scenes = m.get("scenes")
+    if not isinstance(scenes, dict) or not scenes:
+        raise _fail(manifest_file, "\"scenes\" must list at least one scene")
+    for name, entry in scenes.items():
+        if not _SCENE_NAME.match(name):
+            raise _fail(manifest_file, f"scene name {name!r} is not a plain folder name")
+        caps = entry.get("captures") if isinstance(entry, dict) else None
+        if not isinstance(caps, dict) or not _inside(entry.get("truth")):
+            raise _fail(manifest_file, f"scene {name!r} must list its captures and its truth file")
+        for nm in wl:
+            if not _inside(caps.get(str(nm))):
+                raise _fail(manifest_file, f"scene {name!r} has no {nm} nm capture listed")
+    split = m.get("split")
+    if not isinstance(split, dict) or sorted(split) != sorted(SPLITS):
+        raise _fail(manifest_file, "\"split\" must have exactly the lists train, val and test")
+    listed = [s for part in SPLITS for s in split[part]]
+    if sorted(listed) != sorted(scenes):
+        raise _fail(manifest_file, "\"split\" must name every scene exactly once")
+    return m

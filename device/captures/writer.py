@@ -1,0 +1,154 @@
+"""`CaptureSetWriter`: writes a capture set image by image, the manifest last.
+
+The manifest is the commit mark: a set whose writing stopped half-way has no manifest and
+every reader refuses it. `force=True` (the CLIs' `--force`) deletes only files a capture set
+consists of (the manifest, `references/dark.png`, `references/white_<nm>nm.png`,
+`scenes/<scene>/<nm>nm.png`, `scenes/<scene>/truth.png`, leftover `.part` temporaries) and the
+folders they leave empty; anything else in the folder is kept, so a mistyped `--out` pointing
+at someone's photos folder cannot destroy it. Used as a context manager, the writer removes
+what it wrote if the block raises.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from device.captures import format as fmt
+from device.captures.files import UserError, atomic_output
+from device.captures.png import write_png16
+from device.captures.split import assign_split
+
+_OWN_FILE = re.compile(r"^(\d+nm|truth|dark|white_\d+nm)\.png$|^\..+\.part(\.png|\.json)$")
+
+
+def remove_capture_set_files(out: Path) -> None:
+    """Delete what a capture set consists of in `out`, and nothing else."""
+    manifest = out / fmt.MANIFEST
+    manifest.unlink(missing_ok=True)  # first, so the folder stops claiming to be a set at once
+    for part in ("references", "scenes"):
+        top = out / part
+        if not top.is_dir():
+            continue
+        for f in sorted(top.rglob("*"), reverse=True):  # children before their folders
+            if f.is_file() and not f.is_symlink() and _OWN_FILE.match(f.name):
+                f.unlink()
+            elif f.is_dir() and not any(f.iterdir()):
+                f.rmdir()
+        if not any(top.iterdir()):
+            top.rmdir()
+    for f in out.glob(f".{fmt.MANIFEST}.*.part.json"):
+        f.unlink()
+
+
+def _check_raw(name: str, image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint16 or image.ndim != 2:
+        raise ValueError(f"{name}: raw captures must be uint16 HxW arrays, got {image.dtype} "
+                         f"with shape {image.shape}")
+    return image
+
+
+class CaptureSetWriter:
+    def __init__(self, out, wavelengths, rig: dict, truth_mode: str, source: str,
+                 force: bool = False):
+        self.out = Path(out)
+        self.wavelengths = tuple(int(nm) for nm in wavelengths)
+        if not self.wavelengths or len(set(self.wavelengths)) != len(self.wavelengths):
+            raise ValueError(f"wavelengths must be distinct and non-empty, got {wavelengths}")
+        if truth_mode not in fmt.TRUTH_MODES:
+            raise ValueError(f"truth_mode must be one of {fmt.TRUTH_MODES}, got {truth_mode!r}")
+        self.rig, self.truth_mode, self.source = json.loads(json.dumps(rig)), truth_mode, source
+        self.size: tuple[int, int] | None = None
+        self.scenes: list[str] = []
+        self._has_references = False
+        self._created_out = not self.out.exists()
+        self._prepare(force)
+
+    def _prepare(self, force: bool) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            raise UserError(f"{self.out}: --out exists and is not a folder.")
+        if self.out.is_dir() and any(self.out.iterdir()):
+            if not force:
+                raise UserError(f"{self.out}: output folder is not empty; pass --force to "
+                                "replace the capture set in it.")
+            remove_capture_set_files(self.out)
+        try:
+            (self.out / "references").mkdir(parents=True, exist_ok=True)
+            (self.out / "scenes").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{self.out}: cannot create the output folder ({exc.strerror}).") from None
+
+    def __enter__(self) -> "CaptureSetWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def abort(self) -> None:
+        """Remove what this writer wrote, so a failed run leaves no half capture set behind."""
+        remove_capture_set_files(self.out)
+        if self._created_out and self.out.is_dir() and not any(self.out.iterdir()):
+            self.out.rmdir()
+
+    def _check_size(self, what: str, image: np.ndarray) -> None:
+        if self.size is None:
+            self.size = image.shape[:2]
+        elif image.shape[:2] != self.size:
+            raise ValueError(f"{what} is {image.shape[1]}x{image.shape[0]} but the capture set "
+                             f"is {self.size[1]}x{self.size[0]}")
+
+    def set_references(self, dark: np.ndarray, whites: dict) -> None:
+        """Dark frame (LEDs off) and blank paper under each LED, for normalisation."""
+        missing = set(self.wavelengths) - {int(nm) for nm in whites}
+        if missing:
+            raise ValueError(f"white references missing for {sorted(missing)} nm")
+        dark = _check_raw("dark", dark)
+        self._check_size("dark reference", dark)
+        write_png16(self.out / fmt.dark_path(), dark)
+        for nm in self.wavelengths:
+            white = _check_raw(f"white {nm} nm", whites[nm])
+            self._check_size(f"white reference {nm} nm", white)
+            write_png16(self.out / fmt.white_path(nm), white)
+        self._has_references = True
+
+    def add_scene(self, name: str, raws: dict, truth: np.ndarray) -> None:
+        """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1]."""
+        fmt.check_scene_name(name)
+        if name in self.scenes:
+            raise ValueError(f"scene {name!r} was already added")
+        raws = {int(nm): img for nm, img in raws.items()}
+        if set(raws) != set(self.wavelengths):
+            raise ValueError(f"scene {name!r} has captures at {sorted(raws)} nm, "
+                             f"expected {list(self.wavelengths)}")
+        truth = np.asarray(truth, dtype=np.float32)
+        if truth.ndim != 3 or truth.shape[2] != 3:
+            raise ValueError(f"scene {name!r}: truth must be HxWx3, got {truth.shape}")
+        self._check_size(f"truth of scene {name!r}", truth)
+        checked = {nm: _check_raw(f"{name} {nm} nm", raws[nm]) for nm in self.wavelengths}
+        for nm, raw in checked.items():
+            self._check_size(f"capture {nm} nm of scene {name!r}", raw)
+        (self.out / "scenes" / name).mkdir(exist_ok=True)
+        for nm, raw in checked.items():
+            write_png16(self.out / fmt.capture_path(name, nm), raw)
+        truth16 = np.round(np.clip(truth, 0.0, 1.0) * 65535.0).astype(np.uint16)
+        write_png16(self.out / fmt.truth_path(name), truth16)
+        self.scenes.append(name)
+
+    def finish(self) -> Path:
+        """Write manifest.json (atomically, last) with the deterministic split; return its path."""
+        if not self._has_references:
+            raise ValueError("set_references() must be called before finish()")
+        if not self.scenes:
+            raise ValueError("a capture set needs at least one scene")
+        manifest = fmt.build_manifest(
+            wavelengths=self.wavelengths, rig=self.rig, truth_mode=self.truth_mode,
+            size=self.size, scenes=self.scenes, split=assign_split(self.scenes),
+            source=self.source, created=fmt.now_utc())
+        path = self.out / fmt.MANIFEST
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+        return path
