@@ -1,0 +1,189 @@
+"""`convert` end to end: checkpoint -> verified ONNX (+ FP16) + model card -> TensorRT engine.
+
+Every ONNX file and the card are written to temporary files and renamed into place only after
+all checks passed, card last: a failure at any step leaves no partial output, and a card on
+disk always describes ONNX files that exist and passed their checks.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnx
+
+from convert import export, verify
+from device.captures.files import UserError, atomic_output
+from device.engines import model_card, trt_build
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
+
+
+@dataclass
+class Options:
+    fp16: bool = False
+    out_dir: Path | None = None          # default: beside the checkpoint
+    opset: int = 17
+    profile: dict = field(default_factory=dict)   # {"min"|"opt"|"max": NCHW tuple} overrides
+    workspace_mib: int = 1024
+    timing_cache: Path | None = None
+    data_dir: Path | None = None         # capture set for real-input parity
+
+
+@dataclass
+class Outputs:
+    onnx: Path
+    card: Path
+    fp16_onnx: Path | None = None
+    engine: Path | None = None
+    numbers: dict = field(default_factory=dict)
+
+
+def check_paths(ckpt: Path, out_dir: Path) -> None:
+    """Refuse bad paths before any slow work."""
+    if ckpt.suffix not in CHECKPOINT_SUFFIXES:
+        raise UserError(f"{ckpt}: expected a .pt checkpoint written by `train fit`, not a "
+                        f"'{ckpt.suffix or 'extensionless'}' file.")
+    if not ckpt.is_file():
+        raise UserError(f"{ckpt}: no such checkpoint file.")
+    if not out_dir.is_dir():
+        raise UserError(f"{out_dir}: output folder does not exist.")
+    if not os.access(out_dir, os.W_OK):
+        raise UserError(f"{out_dir}: output folder is not writable.")
+
+
+def convert_checkpoint(ckpt: str | Path, options: Options,
+                       log: Callable[[str], None] = print) -> Outputs:
+    from train.checkpoint import load_checkpoint
+
+    ckpt = Path(ckpt)
+    out_dir = Path(options.out_dir) if options.out_dir is not None else ckpt.parent
+    check_paths(ckpt, out_dir)
+    if not export.MIN_OPSET <= options.opset <= export.MAX_OPSET:
+        raise UserError(f"--opset {options.opset}: must be between {export.MIN_OPSET} and "
+                        f"{export.MAX_OPSET} (TensorRT 8.5, on JetPack 5, parses up to 17).")
+
+    log(f"loading {ckpt} (tensors and plain JSON only)")
+    model, config = load_checkpoint(ckpt)
+    channels, multiple, from_reflectance, to_srgb = _conversion_fields(ckpt, config)
+    profile = _profile(channels, multiple, options.profile)
+
+    samples = verify.random_samples(channels, multiple)
+    if options.data_dir is not None:
+        samples += verify.capture_samples(options.data_dir, config["inputs"], from_reflectance,
+                                          multiple)
+
+    stem = ckpt.stem
+    outputs = Outputs(onnx=out_dir / f"{stem}.onnx", card=out_dir / f"{stem}.json",
+                      fp16_onnx=out_dir / f"{stem}.fp16.onnx" if options.fp16 else None)
+    numbers = outputs.numbers
+    with contextlib.ExitStack() as stack:
+        # Entered card first so that it is renamed into place last.
+        card_tmp = stack.enter_context(atomic_output(outputs.card))
+        onnx_tmp = stack.enter_context(atomic_output(outputs.onnx))
+
+        log(f"exporting ONNX (opset {options.opset}, input 'nir' N x {channels} x H x W)")
+        fp32_model = export.export_onnx(model, channels, options.opset)
+        onnx.save(fp32_model, onnx_tmp)
+        numbers["onnx_bytes"] = onnx_tmp.stat().st_size
+        log(f"checking FP32 parity with PyTorch on {len(samples)} inputs")
+        numbers["fp32_max_abs_error"] = verify.fp32_max_abs_error(model, onnx_tmp, samples)
+        log(f"FP32 ONNX vs PyTorch: max abs error {numbers['fp32_max_abs_error']:.2e} "
+            f"(limit {verify.FP32_MAX_ABS:g})")
+
+        fp16_sha = None
+        if options.fp16:
+            fp16_tmp = stack.enter_context(atomic_output(outputs.fp16_onnx))
+            log("converting to FP16 (float16 inside, float32 nir/rgb)")
+            onnx.save(export.to_fp16(fp32_model), fp16_tmp)
+            numbers["fp16_onnx_bytes"] = fp16_tmp.stat().st_size
+            session = verify.onnx_session(fp16_tmp)
+            numbers["fp16_psnr_db"] = verify.fp16_psnr(
+                onnx_tmp, lambda x: verify.run_onnx(session, x), samples, to_srgb, "FP16 ONNX")
+            log(f"FP16 ONNX vs FP32 ONNX: PSNR {numbers['fp16_psnr_db']:.1f} dB "
+                f"(limit {verify.FP16_MIN_PSNR_DB:g} dB)")
+            fp16_sha = model_card.file_sha256(fp16_tmp)
+
+        card = model_card.model_card_dict(
+            onnx_name=outputs.onnx.name, onnx_sha256=model_card.file_sha256(onnx_tmp),
+            fp16_onnx_name=outputs.fp16_onnx.name if options.fp16 else None,
+            fp16_onnx_sha256=fp16_sha, config=config,
+            made_by=_made_by(ckpt, options.opset),
+            verification={"inputs": [s.label for s in samples], **numbers})
+        model_card.write_model_card(card_tmp, card)
+    log(f"wrote {', '.join(str(p) for p in (outputs.onnx, outputs.fp16_onnx, outputs.card) if p)}")
+
+    if options.fp16:
+        outputs.engine = _engine(outputs, profile, options, samples, to_srgb, log)
+    return outputs
+
+
+def _conversion_fields(ckpt: Path, config: dict):
+    """(channels, spatial multiple, input and output mappings) from the checkpoint's config,
+    which the model card must carry; UserError naming the checkpoint when one is missing."""
+    try:
+        inputs, multiple = config["inputs"], config["spatial_multiple"]
+        norm = config["normalisation"]
+        mappings = [model_card.Affine(float(norm[edge]["scale"]), float(norm[edge]["offset"]))
+                    for edge in ("input", "output")]
+        if config["truth_mode"] not in ("human", "paper"):
+            raise ValueError("truth_mode")
+        ok = (isinstance(inputs, list) and inputs and all(isinstance(w, int) for w in inputs)
+              and isinstance(multiple, int) and multiple >= 1)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UserError(f"{ckpt}: checkpoint config lacks a valid 'inputs', 'spatial_multiple', "
+                        f"'truth_mode' or 'normalisation' entry, which the model card needs.")
+    if config["model"].get("in_channels", len(inputs)) != len(inputs):
+        raise UserError(f"{ckpt}: config lists {len(inputs)} input wavelengths but the model "
+                        f"takes {config['model']['in_channels']} channels.")
+    return len(inputs), multiple, *mappings
+
+
+def _profile(channels: int, multiple: int, overrides: dict) -> trt_build.Profile:
+    default = trt_build.Profile.default(channels, multiple)
+    profile = trt_build.Profile(**{k: overrides.get(k, getattr(default, k))
+                                   for k in ("min", "opt", "max")})
+    profile.check(channels, multiple)
+    return profile
+
+
+def _engine(outputs: Outputs, profile: trt_build.Profile, options: Options,
+            samples: list[verify.Sample], to_srgb, log) -> Path | None:
+    """Build and verify the TensorRT engine where TensorRT is installed; else say where."""
+    version = trt_build.installed_tensorrt_version()
+    if version is None:
+        log(trt_build.TRT_ABSENT)
+        return None
+    engine = outputs.onnx.with_name(outputs.onnx.stem + ".fp16.engine")
+    source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
+    trt_build.build_engine(source, engine, profile=profile, workspace_mib=options.workspace_mib,
+                           timing_cache=options.timing_cache, log=log)
+    try:
+        runner = trt_build.EngineRunner(engine)
+        outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
+            outputs.onnx, runner.infer, samples, to_srgb, f"TensorRT engine {engine.name}")
+    except BaseException:
+        # An engine that failed its check must not be picked up by the viewer.
+        for path in (engine, trt_build.sidecar_path(engine)):
+            path.unlink(missing_ok=True)
+        raise
+    log(f"TensorRT engine vs FP32 ONNX: PSNR {outputs.numbers['engine_psnr_db']:.1f} dB; "
+        f"wrote {engine}")
+    return engine
+
+
+def _made_by(ckpt: Path, opset: int) -> dict:
+    versions = {}
+    for dist in ("nightcolor", "torch", "onnx", "onnxruntime", "onnxslim", "onnxconverter-common"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    return {"tool": "convert", "checkpoint": ckpt.name, "opset": opset,
+            "exporter": "torch.onnx (TorchScript)", "python": platform.python_version(),
+            "numpy": np.__version__, **versions}

@@ -1,0 +1,195 @@
+"""The model card `ckpt.json`: what the viewer must know to feed an ONNX model and trust it.
+
+`convert` writes it beside `ckpt.onnx`; the viewer reads it with `load_model_card`, which
+validates every field and checks the sha256 of each ONNX file it names, so a model that was
+swapped or truncated after conversion is refused with one sentence instead of producing
+wrong colours.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from device.captures.files import UserError, atomic_output
+
+FORMAT = "nightcolor-model-card"
+VERSION = 1
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks (ONNX files of big U-Nets run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Affine:
+    """y = x * scale + offset, the value mapping at one edge of the network."""
+
+    scale: float
+    offset: float
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "offset": self.offset}
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """A validated `ckpt.json`; paths are absolute, resolved beside the card."""
+
+    path: Path
+    onnx: Path
+    onnx_sha256: str
+    fp16_onnx: Path | None
+    fp16_onnx_sha256: str | None
+    input_name: str
+    wavelengths_nm: tuple[int, ...]
+    from_reflectance: Affine
+    output_name: str
+    to_srgb: Affine
+    spatial_multiple: int
+    truth_mode: str
+    model: dict
+    made_by: dict
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.wavelengths_nm)
+
+
+def model_card_dict(*, onnx_name: str, onnx_sha256: str, fp16_onnx_name: str | None,
+                    fp16_onnx_sha256: str | None, config: dict, made_by: dict,
+                    verification: dict | None = None) -> dict:
+    """The card's JSON for the named ONNX files (beside the card), from a checkpoint config
+    that follows the train.checkpoint contract."""
+    norm = config["normalisation"]
+    card: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                            "onnx": onnx_name, "onnx_sha256": onnx_sha256}
+    if fp16_onnx_name is not None:
+        card["fp16_onnx"] = fp16_onnx_name
+        card["fp16_onnx_sha256"] = fp16_onnx_sha256
+    card.update({
+        "input": {"name": "nir", "wavelengths_nm": [int(w) for w in config["inputs"]],
+                  "layout": "NCHW", "from_reflectance": dict(norm["input"])},
+        "output": {"name": "rgb", "layout": "NCHW", "to_srgb": dict(norm["output"])},
+        "spatial_multiple": int(config["spatial_multiple"]),
+        "truth_mode": config["truth_mode"],
+        "model": config["model"],
+        "made_by": made_by,
+    })
+    if verification is not None:
+        card["verification"] = verification
+    return card
+
+
+def write_model_card(path: str | Path, card: dict) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def load_model_card(path: str | Path, *, check_sha256: bool = True) -> ModelCard:
+    """Read and validate a model card; UserError (one sentence naming the file) on any fault."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: model card not found.")
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not a readable JSON model card ({exc}).") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise UserError(f"{path}: not a nightcolor model card (format is not {FORMAT!r}).")
+    reader = _Fields(path, raw)
+    if raw.get("version") != VERSION:
+        raise UserError(f"{path}: model card version {raw.get('version')!r} is not supported "
+                        f"(this build reads version {VERSION}).")
+    inp, out = reader.dict("input"), reader.dict("output")
+    wavelengths = inp.get("wavelengths_nm")
+    if (not isinstance(wavelengths, list) or not wavelengths
+            or not all(isinstance(w, int) and w > 0 for w in wavelengths)):
+        raise UserError(f"{path}: input.wavelengths_nm must be a non-empty list of positive "
+                        f"integers (nm).")
+    for edge, name in ((inp, "input"), (out, "output")):
+        if edge.get("layout") != "NCHW":
+            raise UserError(f"{path}: {name}.layout must be \"NCHW\".")
+    spatial_multiple = raw.get("spatial_multiple")
+    if not isinstance(spatial_multiple, int) or spatial_multiple < 1:
+        raise UserError(f"{path}: spatial_multiple must be a positive integer.")
+    if raw.get("truth_mode") not in ("human", "paper"):
+        raise UserError(f"{path}: truth_mode must be \"human\" or \"paper\".")
+
+    onnx = reader.sibling("onnx")
+    fp16 = reader.sibling("fp16_onnx") if "fp16_onnx" in raw else None
+    card = ModelCard(
+        path=path.resolve(),
+        onnx=onnx, onnx_sha256=reader.str("onnx_sha256"),
+        fp16_onnx=fp16, fp16_onnx_sha256=reader.str("fp16_onnx_sha256") if fp16 else None,
+        input_name=_name(path, inp, "input"), wavelengths_nm=tuple(wavelengths),
+        from_reflectance=_affine(path, inp, "input.from_reflectance"),
+        output_name=_name(path, out, "output"), to_srgb=_affine(path, out, "output.to_srgb"),
+        spatial_multiple=spatial_multiple, truth_mode=raw["truth_mode"],
+        model=reader.dict("model"), made_by=reader.dict("made_by"),
+        extra={k: v for k, v in raw.items() if k == "verification"},
+    )
+    if check_sha256:
+        for onnx_file, expected in ((card.onnx, card.onnx_sha256),
+                                    (card.fp16_onnx, card.fp16_onnx_sha256)):
+            if onnx_file is not None and file_sha256(onnx_file) != expected:
+                raise UserError(f"{onnx_file}: sha256 does not match the one recorded in {path} "
+                                f"(the file changed after conversion); run convert again.")
+    return card
+
+
+class _Fields:
+    """Typed access to the card's top-level keys, each failure one sentence."""
+
+    def __init__(self, path: Path, raw: dict):
+        self.path, self.raw = path, raw
+
+    def dict(self, key: str) -> dict:
+        value = self.raw.get(key)
+        if not isinstance(value, dict):
+            raise UserError(f"{self.path}: field {key!r} is missing or not an object.")
+        return value
+
+    def str(self, key: str) -> str:
+        value = self.raw.get(key)
+        if not isinstance(value, str) or not value:
+            raise UserError(f"{self.path}: field {key!r} is missing or not a string.")
+        return value
+
+    def sibling(self, key: str) -> Path:
+        """A file named by the card; only a bare name beside the card is allowed, so a card
+        cannot point the viewer at an arbitrary file elsewhere on disk."""
+        name = self.str(key)
+        if Path(name).name != name:
+            raise UserError(f"{self.path}: field {key!r} must name a file beside the card, "
+                            f"not {name!r}.")
+        target = self.path.parent / name
+        if not target.is_file():
+            raise UserError(f"{self.path}: {key} file {target} is missing.")
+        return target.resolve()
+
+
+def _name(path: Path, edge: dict, which: str) -> str:
+    name = edge.get("name")
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{path}: {which}.name must be a non-empty string.")
+    return name
+
+
+def _affine(path: Path, edge: dict, which: str) -> Affine:
+    value = edge.get(which.split(".")[1])
+    ok = (isinstance(value, dict)
+          and all(isinstance(value.get(k), (int, float)) and math.isfinite(value[k])
+                  for k in ("scale", "offset")))
+    if not ok:
+        raise UserError(f"{path}: {which} must be {{\"scale\": number, \"offset\": number}}.")
+    return Affine(float(value["scale"]), float(value["offset"]))

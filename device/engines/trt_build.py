@@ -1,0 +1,326 @@
+"""Build a TensorRT engine from the model's ONNX the way the installed TensorRT wants, and tell
+when an engine on disk is stale.
+
+Engines are tied to the GPU and the TensorRT version that built them, so they are built on the
+Jetson itself; each one gets a sidecar `<engine>.json` recording what made it, and
+`engine_is_stale` compares that record with the TensorRT installed now and the ONNX the card
+names, so the viewer rebuilds an old engine instead of crashing on it.
+
+Precision, by TensorRT version:
+- 10.12 and later (JetPack 7 ships 11, which removed `BuilderFlag.FP16`): a strongly typed
+  network from the FP16 ONNX, whose own tensor types carry the precision.
+- before 10.12 (JetPack 5: 8.5, JetPack 6: 10.3): the FP32 ONNX with `BuilderFlag.FP16`,
+  which lets the builder pick FP16 kernels.
+
+TensorRT, pycuda and cuda-python are imported inside the functions that need them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from device.captures.files import UserError, atomic_output
+from device.engines.model_card import file_sha256
+
+SIDECAR_FORMAT = "nightcolor-engine"
+STRONGLY_TYPED_SINCE = (10, 12)
+TRT_ABSENT = ("TensorRT is not installed here; the engine is built on the Jetson by running "
+              "the same convert command there (JetPack ships TensorRT).")
+
+Shape = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One optimisation profile for the NCHW input: TensorRT tunes kernels for `opt` and
+    accepts any shape between `min` and `max`."""
+
+    min: Shape
+    opt: Shape
+    max: Shape
+    input_name: str = "nir"
+
+    @classmethod
+    def default(cls, channels: int, spatial_multiple: int) -> "Profile":
+        """opt: one 1280x720 frame (the viewer's mode); max: the paper's whole 2048x2048 print;
+        sides rounded up to the network's multiple (the viewer pads frames the same way)."""
+        def shape(h: int, w: int) -> Shape:
+            up = lambda d: -(-d // spatial_multiple) * spatial_multiple  # noqa: E731
+            return (1, channels, up(h), up(w))
+        return cls(shape(256, 256), shape(720, 1280), shape(2048, 2048))
+
+    def check(self, channels: int, spatial_multiple: int) -> None:
+        """UserError unless min <= opt <= max everywhere, C matches the model and H/W are
+        multiples the network accepts."""
+        for label, shape in (("min", self.min), ("opt", self.opt), ("max", self.max)):
+            if shape[1] != channels:
+                raise UserError(f"--{label}-shape {_fmt(shape)}: the model takes {channels} input "
+                                f"channels, not {shape[1]}.")
+            if shape[2] % spatial_multiple or shape[3] % spatial_multiple:
+                raise UserError(f"--{label}-shape {_fmt(shape)}: height and width must be "
+                                f"multiples of {spatial_multiple} for this network.")
+        if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max)):
+            raise UserError(f"shapes must satisfy min <= opt <= max in every dimension; got "
+                            f"min {_fmt(self.min)}, opt {_fmt(self.opt)}, max {_fmt(self.max)}.")
+
+    def to_dict(self) -> dict:
+        return {"input": self.input_name, "min": list(self.min), "opt": list(self.opt),
+                "max": list(self.max)}
+
+
+def _fmt(shape: Shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def installed_tensorrt_version() -> str | None:
+    """The importable TensorRT's version, or None where it is absent."""
+    try:
+        import tensorrt
+    except ImportError:
+        return None
+    return tensorrt.__version__
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def is_strongly_typed(trt_version: str) -> bool:
+    """True where this TensorRT builds FP16 from the ONNX's own types (10.12+, 11)."""
+    return _version_tuple(trt_version) >= STRONGLY_TYPED_SINCE
+
+
+def engine_source(fp32_onnx: Path, fp16_onnx: Path | None, trt_version: str) -> Path:
+    """The ONNX file a TensorRT of this version builds the FP16 engine from."""
+    if is_strongly_typed(trt_version):
+        if fp16_onnx is None:
+            raise UserError(f"TensorRT {trt_version} builds FP16 engines only from an FP16 ONNX; "
+                            f"run convert with --fp16.")
+        return fp16_onnx
+    return fp32_onnx
+
+
+def sidecar_path(engine_path: str | Path) -> Path:
+    engine_path = Path(engine_path)
+    return engine_path.with_name(engine_path.name + ".json")
+
+
+def build_engine(onnx_path: str | Path, engine_path: str | Path, *, profile: Profile,
+                 workspace_mib: int = 1024, timing_cache: str | Path | None = None,
+                 log: Callable[[str], None] = print) -> dict:
+    """Parse `onnx_path`, build an FP16 engine, write it and its sidecar atomically; return
+    the sidecar record. UserError (one sentence) when the ONNX does not parse or build."""
+    import tensorrt as trt
+
+    onnx_path, engine_path = Path(onnx_path), Path(engine_path)
+    strongly_typed = is_strongly_typed(trt.__version__)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt, strongly_typed))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(parser.get_error(i).desc() for i in range(parser.num_errors))
+        raise UserError(f"{onnx_path}: TensorRT {trt.__version__} cannot parse it: {errors}")
+
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
+    if not strongly_typed:
+        config.set_flag(trt.BuilderFlag.FP16)
+    trt_profile = builder.create_optimization_profile()
+    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+    config.add_optimization_profile(trt_profile)
+    cache = _load_timing_cache(config, timing_cache)
+
+    mode = "strongly typed from the FP16 ONNX" if strongly_typed else "BuilderFlag.FP16"
+    log(f"building TensorRT {trt.__version__} engine ({mode}), profile opt "
+        f"{_fmt(profile.opt)}; this takes minutes on a Jetson...")
+    started = time.monotonic()
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise UserError(f"{onnx_path}: TensorRT {trt.__version__} failed to build an engine "
+                        f"(see its messages above); try a larger --workspace or smaller "
+                        f"--max-shape.")
+    log(f"engine built in {time.monotonic() - started:.0f} s")
+
+    with atomic_output(engine_path) as tmp:
+        tmp.write_bytes(memoryview(serialized))
+    if timing_cache is not None:
+        with atomic_output(timing_cache) as tmp:
+            tmp.write_bytes(memoryview(cache.serialize()))
+    record = {
+        "format": SIDECAR_FORMAT, "version": 1,
+        "tensorrt": trt.__version__,
+        "precision": "fp16-strongly-typed" if strongly_typed else "fp16-builder-flag",
+        "onnx": onnx_path.name, "onnx_sha256": file_sha256(onnx_path),
+        "engine_sha256": file_sha256(engine_path),
+        "profile": profile.to_dict(), "workspace_mib": workspace_mib,
+    }
+    with atomic_output(sidecar_path(engine_path)) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _network_flags(trt, strongly_typed: bool) -> int:
+    if strongly_typed:
+        # Ignored (always on) in TensorRT 11, still accepted there for compatibility.
+        return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    if _version_tuple(trt.__version__) < (10,):
+        # TensorRT 8.x still has implicit-batch networks; ONNX needs explicit batch.
+        return 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    return 0
+
+
+def _load_timing_cache(config, timing_cache: str | Path | None):
+    """Attach a timing cache (read from `timing_cache` where it exists) so a rebuild reuses the
+    kernel timings of the last one: minutes saved on a Jetson."""
+    data = b""
+    if timing_cache is not None and Path(timing_cache).is_file():
+        data = Path(timing_cache).read_bytes()
+    cache = config.create_timing_cache(data)
+    # ignore_mismatch: a cache from another device or TensorRT is dropped, not an error.
+    config.set_timing_cache(cache, ignore_mismatch=True)
+    return cache
+
+
+def engine_is_stale(engine_path: str | Path, onnx_path: str | Path,
+                    trt_version: str | None = None) -> tuple[bool, str]:
+    """(True, why) when the engine must be rebuilt from `onnx_path`: it is missing, has no
+    readable sidecar, was built by another TensorRT (default: the installed one) or from
+    another ONNX, or was changed after it was built."""
+    engine_path, onnx_path = Path(engine_path), Path(onnx_path)
+    if trt_version is None:
+        trt_version = installed_tensorrt_version()
+        if trt_version is None:
+            return True, "TensorRT is not installed, so no engine can run here"
+    if not engine_path.is_file():
+        return True, f"{engine_path} does not exist"
+    sidecar = sidecar_path(engine_path)
+    try:
+        record = json.loads(sidecar.read_text())
+        if not isinstance(record, dict) or record.get("format") != SIDECAR_FORMAT:
+            raise ValueError("not an engine sidecar")
+    except (OSError, ValueError) as exc:
+        return True, f"{sidecar} is missing or unreadable ({exc})"
+    if record.get("tensorrt") != trt_version:
+        return True, (f"{engine_path.name} was built by TensorRT {record.get('tensorrt')}, "
+                      f"this is TensorRT {trt_version}")
+    if not onnx_path.is_file():
+        return True, f"{onnx_path} does not exist"
+    if record.get("onnx_sha256") != file_sha256(onnx_path):
+        return True, f"{engine_path.name} was built from another ONNX than {onnx_path}"
+    if record.get("engine_sha256") != file_sha256(engine_path):
+        return True, f"{engine_path.name} changed after it was built"
+    return False, "up to date"
+
+
+class EngineRunner:
+    """Run a built engine on host arrays (float32 NCHW in, float32 NCHW out): enough for a
+    parity check, using pycuda where installed (JetPack images) or cuda-python otherwise."""
+
+    def __init__(self, engine_path: str | Path):
+        import tensorrt as trt
+
+        self._trt = trt
+        self._cuda = _CudaPycuda() if _has_module("pycuda") else _CudaPython()
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self.engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+        if self.engine is None:
+            raise UserError(f"{engine_path}: TensorRT {trt.__version__} cannot load this engine; "
+                            f"rebuild it with convert.")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.inputs = [n for n in names
+                       if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in names if n not in self.inputs]
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        trt, cuda = self._trt, self._cuda
+        (name_in,), (name_out,) = self.inputs, self.outputs
+        x = np.ascontiguousarray(x, dtype=trt.nptype(self.engine.get_tensor_dtype(name_in)))
+        self.context.set_input_shape(name_in, x.shape)
+        y = np.empty(tuple(self.context.get_tensor_shape(name_out)),
+                     dtype=trt.nptype(self.engine.get_tensor_dtype(name_out)))
+        d_in, d_out = cuda.alloc(x.nbytes), cuda.alloc(y.nbytes)
+        try:
+            cuda.to_device(d_in, x)
+            self.context.set_tensor_address(name_in, int(d_in))
+            self.context.set_tensor_address(name_out, int(d_out))
+            if not self.context.execute_async_v3(cuda.stream_handle):
+                raise UserError("TensorRT failed to run the engine (see its messages above).")
+            cuda.to_host(y, d_out)
+        finally:
+            cuda.free(d_in)
+            cuda.free(d_out)
+        return y.astype(np.float32, copy=False)
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+class _CudaPycuda:
+    """Device memory and a stream through pycuda, on the primary context TensorRT also uses."""
+
+    def __init__(self):
+        import pycuda.autoprimaryctx  # noqa: F401  (creates and pushes the primary context)
+        import pycuda.driver as driver
+
+        self._driver = driver
+        self._stream = driver.Stream()
+        self.stream_handle = self._stream.handle
+
+    def alloc(self, nbytes: int):
+        return self._driver.mem_alloc(nbytes)
+
+    def free(self, ptr) -> None:
+        ptr.free()
+
+    def to_device(self, ptr, host: np.ndarray) -> None:
+        self._driver.memcpy_htod_async(ptr, host, self._stream)
+
+    def to_host(self, host: np.ndarray, ptr) -> None:
+        self._driver.memcpy_dtoh_async(host, ptr, self._stream)
+        self._stream.synchronize()
+
+
+class _CudaPython:
+    """The same through NVIDIA's cuda-python runtime bindings (module path moved in 12.6)."""
+
+    def __init__(self):
+        try:
+            from cuda.bindings import runtime as cudart
+        except ImportError:
+            from cuda import cudart
+        self._rt = cudart
+        self.stream_handle = int(self._check(cudart.cudaStreamCreate()))
+
+    def _check(self, result):
+        err, *values = result
+        if err != self._rt.cudaError_t.cudaSuccess:
+            raise UserError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}.")
+        return values[0] if values else None
+
+    def alloc(self, nbytes: int) -> int:
+        return int(self._check(self._rt.cudaMalloc(nbytes)))
+
+    def free(self, ptr: int) -> None:
+        self._check(self._rt.cudaFree(ptr))
+
+    def to_device(self, ptr: int, host: np.ndarray) -> None:
+        self._check(self._rt.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes,
+                                             self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
+                                             self.stream_handle))
+
+    def to_host(self, host: np.ndarray, ptr: int) -> None:
+        self._check(self._rt.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes,
+                                             self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
+                                             self.stream_handle))
+        self._check(self._rt.cudaStreamSynchronize(self.stream_handle))
