@@ -1,0 +1,96 @@
+"""Capture-set round trip: what the writer writes, the reader gives back bit for bit."""
+import json
+
+import numpy as np
+import pytest
+
+from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, UserError, split_counts
+from device.captures.reader import normalise
+
+
+def test_round_trip_gives_identical_arrays(synthetic_set):
+    out, written = synthetic_set
+    cs = CaptureSet.open(out)
+    assert cs.wavelengths == (447, 529, 604, 718, 777, 807)
+    assert cs.size == (24, 32) and cs.truth_mode == "human"
+    assert cs.rig == {"kind": "synthetic", "seed": 0}
+    assert sorted(cs.scenes) == sorted(written["scenes"])
+    for scene, (raws, truth) in written["scenes"].items():
+        for nm, raw in raws.items():
+            loaded = cs.load_raw(scene, nm)
+            assert loaded.dtype == np.uint16
+            np.testing.assert_array_equal(loaded, raw)
+        # 16-bit truth: quantisation error at most half a step of 1/65535.
+        np.testing.assert_allclose(cs.load_truth(scene), truth, atol=0.5 / 65535 + 1e-7)
+
+
+def test_load_nir_normalises_with_the_references(synthetic_set):
+    out, written = synthetic_set
+    cs = CaptureSet.open(out)
+    scene = cs.scenes[0]
+    nir = cs.load_nir(scene)
+    assert nir.shape == (24, 32, 3) and nir.dtype == np.float32
+    raws = written["scenes"][scene][0]
+    dark = written["dark"].astype(np.float32)
+    for c, nm in enumerate((718, 777, 807)):
+        expect = (raws[nm] - dark) / (written["white"][nm] - dark)
+        np.testing.assert_allclose(nir[..., c], expect, rtol=1e-5)
+    assert cs.load_nir(scene, [604, 447]).shape == (24, 32, 2)
+
+
+def test_paper_white_normalises_to_one_and_dark_to_zero():
+    dark = np.full((4, 4), 100, np.uint16)
+    white = np.full((4, 4), 3100, np.uint16)
+    np.testing.assert_allclose(normalise(white, dark, white), 1.0)
+    np.testing.assert_allclose(normalise(dark, dark, white), 0.0)
+    np.testing.assert_allclose(normalise(np.full((4, 4), 1600), dark, white), 0.5)
+
+
+def test_manifest_records_the_contract_fields(synthetic_set):
+    out, _ = synthetic_set
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["version"] == FORMAT_VERSION == 1
+    assert m["bit_depth"] == 16 and m["truth_mode"] == "human" and m["source"] == "tests"
+    assert m["created"].endswith("Z")
+    assert m["scenes"]["scene-0"]["captures"]["718"] == "scenes/scene-0/718nm.png"
+    assert {k: len(v) for k, v in m["split"].items()} == split_counts(5)
+    assert (out / "references" / "white_807nm.png").is_file()
+
+
+def test_writer_refuses_a_size_that_differs_from_the_set(tmp_path):
+    w = CaptureSetWriter(tmp_path / "s", (718,), {}, "human", "tests")
+    w.set_references(np.zeros((8, 8), np.uint16), {718: np.ones((8, 8), np.uint16)})
+    with pytest.raises(ValueError, match="8x8"):
+        w.add_scene("a", {718: np.zeros((8, 9), np.uint16)}, np.zeros((8, 9, 3)))
+
+
+def test_writer_refuses_a_non_empty_folder_without_force(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="not empty; pass --force"):
+        CaptureSetWriter(tmp_path, (718,), {}, "human", "tests")
+
+
+def test_force_replaces_a_capture_set_but_keeps_foreign_files(tmp_path, synthetic_set):
+    out, _ = synthetic_set
+    (out / "notes.txt").write_text("mine")
+    (out / "scenes" / "scene-0" / "photo.jpg").write_bytes(b"not ours")
+    w = CaptureSetWriter(out, (718,), {}, "human", "tests", force=True)
+    assert not (out / "manifest.json").exists()
+    assert not (out / "scenes" / "scene-1").exists()
+    assert not (out / "references" / "dark.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "scenes" / "scene-0" / "photo.jpg").read_bytes() == b"not ours"
+    w.set_references(np.zeros((8, 8), np.uint16), {718: np.ones((8, 8), np.uint16)})
+    w.add_scene("b", {718: np.zeros((8, 8), np.uint16)}, np.zeros((8, 8, 3)))
+    w.finish()
+    assert CaptureSet.open(out).scenes == ["b"]
+
+
+def test_a_failed_write_leaves_no_capture_set_behind(tmp_path):
+    out = tmp_path / "s"
+    with pytest.raises(RuntimeError):
+        with CaptureSetWriter(out, (718,), {}, "human", "tests") as w:
+            w.set_references(np.zeros((8, 8), np.uint16), {718: np.ones((8, 8), np.uint16)})
+            w.add_scene("a", {718: np.zeros((8, 8), np.uint16)}, np.zeros((8, 8, 3)))
+            raise RuntimeError("camera unplugged")
+    assert not out.exists()
