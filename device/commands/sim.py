@@ -1,0 +1,87 @@
+"""`device sim`: look inside the simulated rig — ink readings (`inks`) and the paper's Fig. 4 (`plot`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from device.captures.files import UserError, atomic_output
+from device.sim.leds import DATASET_LEDS, NIR_LEDS
+
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+INK_COLOURS = {"cyan": "#00a0d8", "magenta": "#d0008a", "yellow": "#e0b000", "black": "#202020"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sim", help="inspect the simulated rig's inks and spectra")
+    sub = parser.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)
+
+    inks = sub.add_parser("inks", help="normalised reflectance of each ink under LEDs")
+    inks.add_argument("--at", default=",".join(map(str, NIR_LEDS)), metavar="NM,NM,...",
+                      help="LED centre wavelengths in nm, 380..1000 (default: %(default)s)")
+    inks.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    inks.set_defaults(func=run_inks)
+
+    plot = sub.add_parser("plot", help="draw the ink spectra with the dataset LEDs (paper Fig. 4)")
+    plot.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
+    plot.set_defaults(func=run_plot)
+
+
+def parse_wavelengths(text: str) -> tuple[int, ...]:
+    """'718,777,807' → (718, 777, 807); UserError on anything else."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(380 <= nm <= 1000 for nm in values):
+        raise UserError(f"--at: expected comma-separated whole wavelengths in nm between 380 "
+                        f"and 1000, got {text!r}.")
+    return values
+
+
+def run_inks(args) -> int:
+    from device.sim.readings import ink_table
+
+    table = ink_table(parse_wavelengths(args.at))
+    if args.json:
+        print(json.dumps(table))
+        return 0
+    columns = list(next(iter(table.values())))
+    print("normalised reflectance (solid patch / paper white) under each LED")
+    print(f"{'surface':<9}" + "".join(f"{nm + ' nm':>9}" for nm in columns))
+    for surface, row in table.items():
+        print(f"{surface:<9}" + "".join(f"{row[nm]:>9.3f}" for nm in columns))
+    return 0
+
+
+def run_plot(args) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() not in PLOT_FORMATS:
+        raise UserError(f"--out {out}: the file name must end in one of {', '.join(PLOT_FORMATS)}.")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from device.sim.leds import DEFAULT_FWHM_NM, led_emission
+    from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for nm in DATASET_LEDS:   # each LED's emission as a faint band, its centre as a line
+        ax.fill_between(WAVELENGTHS, 0, 1.05 * led_emission(nm, DEFAULT_FWHM_NM, WAVELENGTHS),
+                        color="#bbbbbb" if nm in NIR_LEDS else "#dddddd", alpha=0.5, lw=0)
+        ax.axvline(nm, color="#888888", lw=0.8, ls="--")
+        ax.text(nm, 1.07, f"{nm}", ha="center", va="bottom", fontsize=8, color="#555555")
+    for ink in INKS:
+        ax.plot(WAVELENGTHS, normalised_reflectance(ink, WAVELENGTHS), color=INK_COLOURS[ink],
+                lw=2, label=ink)
+    ax.set(xlim=(380, 1000), ylim=(0, 1.15), xlabel="wavelength (nm)",
+           ylabel="normalised reflectance (ink / paper)",
+           title="Simulated CMYK inks and the six dataset LEDs (cf. Browne et al. 2022, Fig. 4)")
+    ax.title.set_fontsize(10)
+    ax.legend(loc="center right", fontsize=8, framealpha=0.9)
+    fig.tight_layout()
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=out.suffix.lower().lstrip("."))
+    plt.close(fig)
+    print(f"wrote {out}")
+    return 0

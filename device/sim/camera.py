@@ -1,0 +1,61 @@
+"""The monochrome camera: silicon quantum efficiency, optics and the noisy 12-bit readout."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from device.sim.rig import RigSpec
+
+# Absorption coefficient of crystalline silicon at 300 K, 1/cm (Green 2008, Sol. Energy Mater.
+# Sol. Cells 92:1305). Light that is not absorbed within the photo-active depth is lost,
+# which is why a silicon sensor's QE falls through the red and NIR.
+_SI_NM = np.array([380, 400, 450, 500, 550, 600, 650, 700, 750, 800, 850, 900, 950, 1000.0])
+_SI_ALPHA = np.array([1.7e5, 9.52e4, 2.55e4, 1.11e4, 6.39e3, 4.14e3, 2.81e3, 1.90e3, 1.30e3,
+                      8.50e2, 5.35e2, 3.06e2, 1.57e2, 6.4e1])
+
+
+def silicon_qe(nm, peak: float = 0.75, depth_um: float = 3.0) -> np.ndarray:
+    """Quantum efficiency of a monochrome CMOS sensor: peak × absorbed fraction in `depth_um`
+    of silicon, with a violet roll-off (microlenses and gate stack absorb below ~420 nm)."""
+    nm = np.asarray(nm, dtype=np.float64)
+    alpha = np.exp(np.interp(nm, _SI_NM, np.log(_SI_ALPHA)))
+    absorbed = 1.0 - np.exp(-alpha * depth_um * 1e-4)
+    violet = 1.0 / (1.0 + np.exp(-(nm - 400.0) / 15.0))
+    return peak * absorbed * violet
+
+
+def flat_field(shape: tuple[int, int], vignetting: float) -> np.ndarray:
+    """Relative irradiance over the frame: 1 at the centre, 1 - vignetting in the corners.
+    A cos^4-like smooth radial fall-off from the lens and the LED's beam."""
+    h, w = shape
+    y = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / max(h / 2, 1)
+    x = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / max(w / 2, 1)
+    r2 = (y[:, None] ** 2 + x[None, :] ** 2) / 2.0   # 1.0 at the corners
+    return (1.0 - vignetting * r2).astype(np.float32)
+
+
+def lens_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian point-spread function of the lens (sigma in pixels)."""
+    if sigma <= 0:
+        return image
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma,
+                            borderType=cv2.BORDER_REFLECT101)
+
+
+def read_out(electrons: np.ndarray | None, shape: tuple[int, int], rig: RigSpec,
+             rng: np.random.Generator) -> np.ndarray:
+    """Turn the mean photo-electrons per pixel into raw ADC codes (uint16 holding `adc_bits`):
+    Poisson shot noise, Gaussian read noise, conversion gain, dark offset, clipping.
+    `electrons=None` is a dark frame (lens capped)."""
+    if electrons is None:
+        collected = np.zeros(shape, dtype=np.float32)
+    elif rig.noise:
+        collected = rng.poisson(np.maximum(electrons, 0.0)).astype(np.float32)
+    else:
+        collected = electrons.astype(np.float32, copy=True)
+    if rig.noise and rig.read_noise_e > 0:
+        collected += rig.read_noise_e * rng.standard_normal(shape, dtype=np.float32)
+    adu = collected * np.float32(1.0 / rig.gain_e_per_adu) + np.float32(rig.dark_offset)
+    np.rint(adu, out=adu)
+    np.clip(adu, 0, rig.adc_max, out=adu)
+    return adu.astype(np.uint16)

@@ -1,0 +1,158 @@
+"""`PrintedScene`: a CMYK print of an RGB image on the simulated rig, captured LED by LED."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
+from device.sim.leds import VISIBLE_LEDS, led_emission
+from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
+from device.sim.rig import RigSpec
+from device.sim.spectra import WAVELENGTHS, paper_reflectance
+
+TRUTH_MODES = ("human", "paper")
+
+
+def _planck(nm: np.ndarray, kelvin: float) -> np.ndarray:
+    """Relative spectral radiance of a black body (CIE illuminant A is 2856 K); unlike the
+    tabulated illuminant it extends through the NIR, where room light is strong."""
+    lam = nm * 1e-9
+    return 1.0 / (lam**5 * np.expm1(1.4388e-2 / (lam * kelvin)))
+
+
+class PrintedScene:
+    """A print under the rig. `signal(nm)` is the noiseless expected frame; `capture`,
+    `dark` and `white` are noisy raw frames; `ground_truth` is the RGB a model should produce.
+
+    Geometry: the print may move (hand-held jitter) while lens blur, illumination fall-off and
+    vignetting stay fixed to the camera, so motion warps the print's radiance, not the frame.
+    """
+
+    def __init__(self, rgb: np.ndarray, rig: RigSpec = RigSpec(), seed: int = 0,
+                 printer: Printer = Printer()):
+        self.rig = rig
+        self.seed = seed
+        self.print = PrintedSpectra(rgb, printer)
+        self.shape = self.print.shape
+        self._flat = flat_field(self.shape, rig.vignetting)
+        self._qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
+        self._radiance: dict[int | None, np.ndarray] = {}   # blurred print, electrons, no fall-off
+        self._signal: dict[int | None, np.ndarray] = {}
+        self._truth: dict[str, np.ndarray] = {}
+
+    # -- light reaching the sensor ------------------------------------------------------------
+    def _sensor_weight(self, nm: int | None) -> np.ndarray:
+        """Electrons per unit reflectance at each 1 nm wavelength, for one exposure."""
+        if nm is None:
+            spd = _planck(WAVELENGTHS, 2856.0)
+            flux = self.rig.ambient
+        else:
+            if nm not in self.rig.leds:
+                raise ValueError(f"the rig has no {nm} nm LED (it has {list(self.rig.leds)})")
+            spd = led_emission(nm, self.rig.led_fwhm_nm, WAVELENGTHS)
+            flux = self.rig.photon_flux
+        photons = flux * self.rig.exposure * spd / spd.sum()
+        return photons * self._qe
+
+    def _print_radiance(self, nm: int | None) -> np.ndarray:
+        if nm not in self._radiance:
+            weight = self._sensor_weight(nm)
+            if not weight.any():
+                radiance = np.zeros(self.shape, dtype=np.float32)
+            else:
+                projection = SpectralProjection.from_density(weight)
+                radiance = lens_blur(self.print.project(projection)[..., 0], self.rig.blur)
+            self._radiance[nm] = radiance
+        return self._radiance[nm]
+
+    def _electrons(self, nm: int | None, motion: np.ndarray | None = None) -> np.ndarray:
+        radiance = self._print_radiance(nm)
+        if nm is not None and self.rig.ambient > 0:
+            radiance = radiance + self._print_radiance(None)   # room light adds to every frame
+        if motion is not None:
+            h, w = self.shape
+            radiance = cv2.warpAffine(radiance, np.asarray(motion, dtype=np.float64), (w, h),
+                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        return radiance * self._flat
+
+    def _white_electrons(self, nm: int | None) -> np.ndarray:
+        """Blank paper: uniform, so blur does nothing and the spectrum is the paper's."""
+        paper = paper_reflectance(WAVELENGTHS)
+        electrons = float(self._sensor_weight(nm) @ paper)
+        if nm is not None and self.rig.ambient > 0:
+            electrons += float(self._sensor_weight(None) @ paper)
+        return self._flat * np.float32(electrons)
+
+    # -- the contract -------------------------------------------------------------------------
+    def signal(self, nm: int | None) -> np.ndarray:
+        """Noiseless expected raw frame (ADU, float32 HxW) under LED `nm` (None: LEDs off)."""
+        if nm not in self._signal:
+            adu = self._electrons(nm) * np.float32(1.0 / self.rig.gain_e_per_adu)
+            adu += np.float32(self.rig.dark_offset)
+            self._signal[nm] = np.minimum(adu, np.float32(self.rig.adc_max))
+        return self._signal[nm]
+
+    def capture(self, nm: int | None, rng: np.random.Generator,
+                motion: np.ndarray | None = None) -> np.ndarray:
+        """Raw uint16 frame (adc_bits values) under LED `nm`; `motion` is a 2x3 affine moving
+        the print (from `random_motion`)."""
+        return read_out(self._electrons(nm, motion), self.shape, self.rig, rng)
+
+    def dark(self, rng: np.random.Generator) -> np.ndarray:
+        """Lens-capped reference frame: offset and read noise only."""
+        return read_out(None, self.shape, self.rig, rng)
+
+    def white(self, nm: int | None, rng: np.random.Generator) -> np.ndarray:
+        """Blank paper under LED `nm`: the white reference every channel is normalised to."""
+        return read_out(self._white_electrons(nm), self.shape, self.rig, rng)
+
+    def ground_truth(self, mode: str = "human") -> np.ndarray:
+        """HxWx3 sRGB float32 in [0, 1].
+
+        `human`: the print's colour for the CIE 1931 2° observer under D65, relative to the
+        paper white (what a person sees in daylight), through the same lens blur as the
+        captures so that truth and inputs stay pixel-aligned.
+        `paper`: as the paper did — the 604, 529 and 447 nm captures, each normalised to the
+        white reference, merged as R, G and B."""
+        if mode not in TRUTH_MODES:
+            raise ValueError(f"ground-truth mode must be one of {TRUTH_MODES}, got {mode!r}")
+        if mode not in self._truth:
+            self._truth[mode] = self._human_truth() if mode == "human" else self._paper_truth()
+        return self._truth[mode]
+
+    def _human_truth(self) -> np.ndarray:
+        from device.sim.colorimetry import xyz_to_srgb, xyz_weights
+
+        weights = xyz_weights()
+        xyz = self.print.project(SpectralProjection.from_density(weights))
+        xyz = np.stack([lens_blur(xyz[..., i], self.rig.blur) for i in range(3)], axis=-1)
+        return xyz_to_srgb(xyz, paper_reflectance(WAVELENGTHS) @ weights)
+
+    def _paper_truth(self) -> np.ndarray:
+        missing = [nm for nm in VISIBLE_LEDS if nm not in self.rig.leds]
+        if missing:
+            raise ValueError(f"the paper's ground truth needs LEDs {list(VISIBLE_LEDS)} nm; "
+                             f"the rig lacks {missing}")
+        rng = np.random.default_rng([self.seed, 0x7247])
+        dark = self.dark(rng)
+        channels = [normalise(self.capture(nm, rng), dark, self.white(nm, rng))
+                    for nm in reversed(VISIBLE_LEDS)]   # 604, 529, 447 → R, G, B
+        return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
+
+
+def normalise(raw: np.ndarray, dark: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """(raw - dark) / (white - dark) as float32: reflectance relative to paper white (1.0)."""
+    dark = dark.astype(np.float32)
+    span = np.maximum(white.astype(np.float32) - dark, 1.0)
+    return (raw.astype(np.float32) - dark) / span
+
+
+def random_motion(rng: np.random.Generator, max_shift_px: float, max_rot_deg: float,
+                  size: tuple[int, int]) -> np.ndarray:
+    """2x3 affine of hand-held jitter: a rotation about the frame centre of up to
+    `max_rot_deg` and a shift of up to `max_shift_px` in x and y; `size` is (H, W)."""
+    h, w = size
+    angle = rng.uniform(-max_rot_deg, max_rot_deg)
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
+    matrix[:, 2] += rng.uniform(-max_shift_px, max_shift_px, size=2)
+    return matrix
