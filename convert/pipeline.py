@@ -44,8 +44,9 @@ class Outputs:
     numbers: dict = field(default_factory=dict)
 
 
-def check_paths(ckpt: Path, out_dir: Path) -> None:
-    """Refuse bad paths before any slow work."""
+def check_paths(ckpt: Path, out_dir: Path, targets: list[Path]) -> None:
+    """Refuse bad paths before any slow work (and before anything is renamed into place, so
+    a target that cannot be replaced never leaves a half-updated set of outputs)."""
     if ckpt.suffix not in CHECKPOINT_SUFFIXES:
         raise UserError(f"{ckpt}: expected a .pt checkpoint written by `train fit`, not a "
                         f"'{ckpt.suffix or 'extensionless'}' file.")
@@ -55,6 +56,9 @@ def check_paths(ckpt: Path, out_dir: Path) -> None:
         raise UserError(f"{out_dir}: output folder does not exist.")
     if not os.access(out_dir, os.W_OK):
         raise UserError(f"{out_dir}: output folder is not writable.")
+    for target in targets:
+        if target.exists() and not target.is_file():
+            raise UserError(f"{target}: exists and is not a file, so it cannot be replaced.")
 
 
 def convert_checkpoint(ckpt: str | Path, options: Options,
@@ -63,7 +67,11 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
 
     ckpt = Path(ckpt)
     out_dir = Path(options.out_dir) if options.out_dir is not None else ckpt.parent
-    check_paths(ckpt, out_dir)
+    stem = ckpt.stem
+    outputs = Outputs(onnx=out_dir / f"{stem}.onnx", card=out_dir / f"{stem}.json",
+                      fp16_onnx=out_dir / f"{stem}.fp16.onnx" if options.fp16 else None)
+    check_paths(ckpt, out_dir, [p for p in (outputs.onnx, outputs.card, outputs.fp16_onnx,
+                                             engine_path(outputs.onnx)) if p])
     if not export.MIN_OPSET <= options.opset <= export.MAX_OPSET:
         raise UserError(f"--opset {options.opset}: must be between {export.MIN_OPSET} and "
                         f"{export.MAX_OPSET} (TensorRT 8.5, on JetPack 5, parses up to 17).")
@@ -78,9 +86,24 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
         samples += verify.capture_samples(options.data_dir, config["inputs"], from_reflectance,
                                           multiple)
 
-    stem = ckpt.stem
-    outputs = Outputs(onnx=out_dir / f"{stem}.onnx", card=out_dir / f"{stem}.json",
-                      fp16_onnx=out_dir / f"{stem}.fp16.onnx" if options.fp16 else None)
+    try:
+        _write_onnx_and_card(model, config, ckpt, channels, to_srgb, samples, outputs, options,
+                             log)
+    except OSError as exc:   # disk full, folder removed meanwhile...
+        raise UserError(f"{exc.filename or out_dir}: cannot write ({exc.strerror}).") from None
+    log(f"wrote {', '.join(str(p) for p in (outputs.onnx, outputs.fp16_onnx, outputs.card) if p)}")
+
+    if options.fp16:
+        outputs.engine = _engine(outputs, profile, options, samples, to_srgb, log)
+    return outputs
+
+
+def engine_path(onnx_path: Path) -> Path:
+    return onnx_path.with_name(onnx_path.stem + ".fp16.engine")
+
+
+def _write_onnx_and_card(model, config, ckpt, channels, to_srgb, samples, outputs, options,
+                         log) -> None:
     numbers = outputs.numbers
     with contextlib.ExitStack() as stack:
         # Entered card first so that it is renamed into place last.
@@ -116,11 +139,6 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
             made_by=_made_by(ckpt, options.opset),
             verification={"inputs": [s.label for s in samples], **numbers})
         model_card.write_model_card(card_tmp, card)
-    log(f"wrote {', '.join(str(p) for p in (outputs.onnx, outputs.fp16_onnx, outputs.card) if p)}")
-
-    if options.fp16:
-        outputs.engine = _engine(outputs, profile, options, samples, to_srgb, log)
-    return outputs
 
 
 def _conversion_fields(ckpt: Path, config: dict):
@@ -161,7 +179,7 @@ def _engine(outputs: Outputs, profile: trt_build.Profile, options: Options,
     if version is None:
         log(trt_build.TRT_ABSENT)
         return None
-    engine = outputs.onnx.with_name(outputs.onnx.stem + ".fp16.engine")
+    engine = engine_path(outputs.onnx)
     source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
     trt_build.build_engine(source, engine, profile=profile, workspace_mib=options.workspace_mib,
                            timing_cache=options.timing_cache, log=log)

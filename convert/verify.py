@@ -94,7 +94,11 @@ def fp32_max_abs_error(model: nn.Module, onnx_path: Path, samples: list[Sample])
     with torch.no_grad():
         for sample in samples:
             expected = model(torch.from_numpy(sample.nir)).numpy()
+            if not np.isfinite(expected).all():
+                raise UserError(f"the network outputs NaN or infinity on {sample.label}: its "
+                                f"weights are unusable (did training diverge?).")
             error = float(np.abs(run_onnx(session, sample.nir) - expected).max())
+            error = error if np.isfinite(error) else float("inf")
             if error >= worst:
                 worst, worst_label = error, sample.label
     if not worst <= FP32_MAX_ABS:
@@ -120,6 +124,7 @@ def fp16_psnr(fp32_onnx: Path, infer: Callable[[np.ndarray], np.ndarray], sample
     worst, worst_label = float("inf"), ""
     for sample in samples:
         value = psnr_db(run_onnx(reference, sample.nir), infer(sample.nir), to_srgb)
+        value = value if np.isfinite(value) else -float("inf")   # NaN output: worst possible
         if value <= worst:
             worst, worst_label = value, sample.label
     if not worst >= FP16_MIN_PSNR_DB:

@@ -16,6 +16,7 @@ TensorRT, pycuda and cuda-python are imported inside the functions that need the
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -26,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from device.captures.files import UserError, atomic_output
-from device.engines.model_card import file_sha256
+from device.engines.model_card import ModelCard, file_sha256
 
 SIDECAR_FORMAT = "nightcolor-engine"
 STRONGLY_TYPED_SINCE = (10, 12)
@@ -47,7 +48,7 @@ class Profile:
     input_name: str = "nir"
 
     @classmethod
-    def default(cls, channels: int, spatial_multiple: int) -> "Profile":
+    def default(cls, channels: int, spatial_multiple: int = 1) -> "Profile":
         """opt: one 1280x720 frame (the viewer's mode); max: the paper's whole 2048x2048 print;
         sides rounded up to the network's multiple (the viewer pads frames the same way)."""
         def shape(h: int, w: int) -> Shape:
@@ -72,6 +73,11 @@ class Profile:
     def to_dict(self) -> dict:
         return {"input": self.input_name, "min": list(self.min), "opt": list(self.opt),
                 "max": list(self.max)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Profile":
+        return cls(*(tuple(int(v) for v in d[k]) for k in ("min", "opt", "max")),
+                   input_name=d.get("input", "nir"))
 
 
 def _fmt(shape: Shape) -> str:
@@ -153,9 +159,18 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, *, profile: Pro
     if timing_cache is not None:
         with atomic_output(timing_cache) as tmp:
             tmp.write_bytes(memoryview(cache.serialize()))
+    return write_sidecar(engine_path, onnx_path, tensorrt_version=trt.__version__,
+                         strongly_typed=strongly_typed, profile=profile,
+                         workspace_mib=workspace_mib)
+
+
+def write_sidecar(engine_path: str | Path, onnx_path: str | Path, *, tensorrt_version: str,
+                  strongly_typed: bool, profile: Profile, workspace_mib: int) -> dict:
+    """Record beside the engine what made it (read back by `engine_is_stale`)."""
+    engine_path, onnx_path = Path(engine_path), Path(onnx_path)
     record = {
         "format": SIDECAR_FORMAT, "version": 1,
-        "tensorrt": trt.__version__,
+        "tensorrt": tensorrt_version,
         "precision": "fp16-strongly-typed" if strongly_typed else "fp16-builder-flag",
         "onnx": onnx_path.name, "onnx_sha256": file_sha256(onnx_path),
         "engine_sha256": file_sha256(engine_path),
@@ -217,6 +232,29 @@ def engine_is_stale(engine_path: str | Path, onnx_path: str | Path,
     if record.get("engine_sha256") != file_sha256(engine_path):
         return True, f"{engine_path.name} changed after it was built"
     return False, "up to date"
+
+
+def ensure_engine(card: ModelCard, engine_path: str | Path, *,
+                  timing_cache: str | Path | None = None,
+                  log: Callable[[str], None] = print) -> Path:
+    """The viewer's entry: rebuild `engine_path` from the card's ONNX when it is stale (same
+    profile as before where the old sidecar says, else the default) and return it."""
+    import tensorrt as trt
+
+    engine_path = Path(engine_path)
+    source = engine_source(card.onnx, card.fp16_onnx, trt.__version__)
+    stale, reason = engine_is_stale(engine_path, source, trt.__version__)
+    if not stale:
+        return engine_path
+    log(f"rebuilding {engine_path.name}: {reason}")
+    profile = Profile.default(card.in_channels, card.spatial_multiple)
+    # The last build's profile where its sidecar is readable and the profile still fits.
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, UserError):
+        old = Profile.from_dict(json.loads(sidecar_path(engine_path).read_text())["profile"])
+        old.check(card.in_channels, card.spatial_multiple)
+        profile = old
+    build_engine(source, engine_path, profile=profile, timing_cache=timing_cache, log=log)
+    return engine_path
 
 
 class EngineRunner:
