@@ -1,0 +1,35 @@
+"""`train`: fit, evaluate and ablate models on capture sets. Each sub-command's module exposes
+`register(subparsers)`; this module only assembles and dispatches them."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from device.captures.files import UserError
+
+COMMANDS = ("fit", "evaluate", "ablate")   # modules; `evaluate` registers `eval`
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train", description="nightcolor training: fit, eval and ablate models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"train.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"train: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""`train eval`: whole test images through each checkpoint, the paper's metrics per image and
+mean, Markdown + CSV tables, the comparison grid (Fig. 9) and zoomed patches (Fig. 6)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from device.captures import CaptureSet, UserError
+from train.checkpoint import load_checkpoint
+from train.data import FROM_REFLECTANCE, TO_SRGB, check_split
+from train.infer import predict
+from train.metrics import METRICS, FidUnavailable, fid, image_metrics
+from train.models.flops import flops_per_pixel
+from train.plots import comparison_grid, zoom_box
+from train.tables import markdown_table, write_csv, write_text
+
+SUMMARY_COLUMNS = ("model", "checkpoint", "inputs", "mflops_per_px", "ms_per_image",
+                   *METRICS, "fid")
+IMAGE_COLUMNS = ("model", "checkpoint", "scene", "ms", *METRICS)
+FIGURE_SCENES = 4
+
+
+@dataclass
+class Evaluated:
+    """One checkpoint's results on the test split."""
+    label: str
+    summary: dict[str, Any]
+    per_image: list[dict[str, Any]]
+    predictions: dict[str, np.ndarray] = field(repr=False)
+
+
+def _label(path: Path, paths: Sequence[Path]) -> str:
+    """Shortest unambiguous name: 'best' -> 'unet/best' -> full path."""
+    for candidate in (path.stem, f"{path.parent.name}/{path.stem}", str(path)):
+        if sum(1 for p in paths if candidate in (p.stem, f"{p.parent.name}/{p.stem}", str(p))) == 1:
+            return candidate
+    return str(path)
+
+
+def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
+                        fid_weights: str | None) -> Evaluated:
+    model, config = load_checkpoint(path)
+    inputs = tuple(config.get("inputs", ()))
+    missing = [nm for nm in inputs if nm not in cs.wavelengths]
+    if missing:
+        raise UserError(f"{path}: model needs {missing[0]} nm captures, which capture set "
+                        f"{cs.root} lacks.")
+    if config.get("truth_mode") != cs.truth_mode:
+        raise UserError(f"{path}: trained on {config.get('truth_mode')!r} ground truth but "
+                        f"capture set {cs.root} holds {cs.truth_mode!r} truth.")
+    if config.get("normalisation", {}).get("input") != FROM_REFLECTANCE:
+        raise UserError(f"{path}: input normalisation {config.get('normalisation')} is not "
+                        "the reflectance -> [-1, 1] scaling this code feeds.")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    rows, preds, truths = [], {}, []
+    for scene in check_split(cs, "test"):
+        nir = cs.load_nir(scene, inputs) * FROM_REFLECTANCE["scale"] + FROM_REFLECTANCE["offset"]
+        x = torch.from_numpy(np.ascontiguousarray(nir.transpose(2, 0, 1)))[None]
+        start = time.perf_counter()
+        out = predict(model, x, config["spatial_multiple"], tile=tile)
+        ms = (time.perf_counter() - start) * 1e3
+        rgb = np.clip(out[0].numpy().transpose(1, 2, 0) * TO_SRGB["scale"] + TO_SRGB["offset"],
+                      0.0, 1.0)
+        truth = cs.load_truth(scene)
+        truths.append(truth)
+        preds[scene] = rgb
+        rows.append({"model": config["model"]["name"], "checkpoint": label, "scene": scene,
+                     "ms": ms, **image_metrics(truth, rgb)})
+    summary = {"model": config["model"]["name"], "checkpoint": label,
+               "inputs": "+".join(map(str, inputs)),
+               "mflops_per_px": flops_per_pixel(model.cpu(), len(inputs), 64) / 1e6,
+               "ms_per_image": float(np.mean([r["ms"] for r in rows]))}
+    summary.update({name: float(np.mean([r[name] for r in rows])) for name in METRICS})
+    try:
+        summary["fid"] = fid(truths, list(preds.values()), fid_weights)
+    except FidUnavailable as why:
+        summary["fid"] = f"unavailable: {why}"
+    return Evaluated(label, summary, rows, preds)
+
+
+def evaluate(cs: CaptureSet, paths: Sequence[Path], tile: int,
+             fid_weights: str | None) -> list[Evaluated]:
+    if tile < 16:
+        raise UserError(f"--tile {tile} is too small (at least 16 pixels).")
+    return [evaluate_checkpoint(cs, p, _label(p, paths), tile, fid_weights) for p in paths]
+
+
+def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = [r.summary for r in results]
+    write_csv(out / "summary.csv", summaries, SUMMARY_COLUMNS)
+    write_csv(out / "per_image.csv", [row for r in results for row in r.per_image], IMAGE_COLUMNS)
+    md = [f"# Evaluation on {cs.root} (test split, {len(results[0].per_image)} images, "
+          f"{cs.truth_mode} truth)\n",
+          "Means over whole test images. PSNR, SSIM: higher is better; MSE, angular error "
+          "(degrees), ΔE00, FID: lower is better.\n", markdown_table(summaries, SUMMARY_COLUMNS),
+          "\n## Per image\n",
+          markdown_table([row for r in results for row in r.per_image], IMAGE_COLUMNS)]
+    write_text(out / "report.md", "\n".join(md))
+    scenes = list(results[0].predictions)[:FIGURE_SCENES]
+    grid = [(s, cs.load_truth(s), {r.label: r.predictions[s] for r in results}) for s in scenes]
+    comparison_grid(grid, out / "grid.png")
+    box = zoom_box(grid[0][1].shape)
+    comparison_grid([(s, truth[box], {k: v[box] for k, v in preds.items()})
+                     for s, truth, preds in grid], out / "patches.png")
+
+
+def run_eval(args) -> int:
+    cs = CaptureSet.open(args.data)
+    results = evaluate(cs, [Path(p) for p in args.ckpt], args.tile, args.fid_weights)
+    write_report(cs, results, Path(args.out))
+    print(markdown_table([r.summary for r in results], SUMMARY_COLUMNS), end="")
+    print(f"wrote {args.out}/report.md, summary.csv, per_image.csv, grid.png, patches.png")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="evaluate checkpoints on a capture set's test images",
+        description="Metrics per test image and mean, tables, comparison grid and zoomed patches.")
+    parser.add_argument("--data", required=True, help="capture set folder")
+    parser.add_argument("--ckpt", required=True, nargs="+", help="checkpoint files to compare")
+    parser.add_argument("--out", required=True, help="report folder")
+    parser.add_argument("--fid-weights", help="FID Inception-v3 weights file "
+                        "(pt_inception-2015-12-05-6726825d.pth); without it FID is unavailable")
+    parser.add_argument("--tile", type=int, default=512,
+                        help="images larger than this run in overlapping tiles")
+    parser.set_defaults(func=run_eval)

@@ -1,0 +1,295 @@
+"""`train fit`: the paper's recipe (random crops, [-1, 1] scaling, MAE (+ GAN), Adam with cosine
+decay), validation keeping best.pt and last.pt, exact resume, and DistributedDataParallel
+when launched by torchrun. `linear` is solved in closed form instead."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from device.captures import CaptureSet, UserError
+from train import distributed
+from train.checkpoint import read_checkpoint, save_checkpoint
+from train.data import (FROM_REFLECTANCE, TO_SRGB, CropSampler, Scenes, check_inputs,
+                        check_split)
+from train.infer import predict
+from train.models import build_discriminator, build_model, model_config
+from train.models.linear import PatchRegression
+from train.plots import plot_loss_curve
+from train.tables import write_csv
+
+LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "val_mae", "seconds")
+
+
+def run_config(args, cs: CaptureSet) -> dict[str, Any]:
+    """The checkpoint config (plain JSON) this invocation trains, validated against `cs`."""
+    inputs = check_inputs(cs, tuple(args.inputs))
+    options = {k: getattr(args, k) for k in ("base", "patch") if getattr(args, k) is not None}
+    model_cfg = model_config({"name": args.model, "in_channels": len(inputs), **options})
+    multiple = build_model(model_cfg).spatial_multiple
+    if args.crop % multiple:
+        raise UserError(f"--crop {args.crop} must be a multiple of {multiple} for model "
+                        f"{args.model!r}.")
+    for name in ("iters", "crop", "batch", "val_every"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
+    if not args.lr > 0:
+        raise UserError(f"--lr must be positive, not {args.lr}.")
+    return {
+        "model": model_cfg, "inputs": list(inputs), "truth_mode": cs.truth_mode,
+        "normalisation": {"input": dict(FROM_REFLECTANCE), "output": dict(TO_SRGB)},
+        "spatial_multiple": multiple,
+        "recipe": {"iters": args.iters, "crop": args.crop, "batch": args.batch, "lr": args.lr,
+                   "seed": args.seed, "val_every": args.val_every,
+                   "gan_lambda": args.gan_lambda, "ridge": args.ridge},
+        "data": str(cs.root.resolve()),
+    }
+
+
+def cosine_lr(base: float, iteration: int, total: int) -> float:
+    return base * 0.5 * (1.0 + math.cos(math.pi * iteration / total))
+
+
+@torch.no_grad()
+def validation_mae(model, scenes: Scenes, names: list[str], multiple: int) -> float:
+    """Mean absolute error in [-1, 1] units over whole validation images."""
+    errors = []
+    for name in names:
+        nir, rgb = scenes.load(name)
+        pred = predict(model, torch.from_numpy(nir)[None], multiple)
+        errors.append(float((pred[0] - torch.from_numpy(rgb)).abs().mean()))
+    model.train()
+    return float(np.mean(errors))
+
+
+def _previous_run(run: Path, config: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    last = run / "last.pt"
+    if not resume:
+        if last.exists():
+            raise UserError(f"{run} already holds a training run; add --resume to continue it "
+                            "or choose another --out.")
+        return None
+    if not last.exists():
+        raise UserError(f"{last}: nothing to resume (no such checkpoint).")
+    payload = read_checkpoint(last)
+    old = payload["config"]
+    for key in ("model", "inputs", "recipe", "data"):
+        if old.get(key) != config[key]:
+            raise UserError(f"--resume: {run} was started with a different {key} "
+                            f"({old.get(key)!r}); resume with the same options.")
+    return payload
+
+
+def run_fit(args) -> int:
+    process = distributed.start()
+    try:
+        cs = CaptureSet.open(args.data)
+        config = run_config(args, cs)
+        scenes = Scenes(cs, tuple(config["inputs"]))
+        train_names, val_names = check_split(cs, "train"), check_split(cs, "val")
+        run = Path(args.out)
+        payload = _previous_run(run, config, args.resume)
+        if config["recipe"]["batch"] % process.world:
+            raise UserError(f"--batch {args.batch} must be divisible by the {process.world} "
+                            "processes torchrun started.")
+        if process.is_main:
+            run.mkdir(parents=True, exist_ok=True)
+        process.barrier()
+        if config["model"]["name"] == "linear":
+            if process.is_main:
+                _fit_linear(config, scenes, train_names, val_names, run)
+        else:
+            Trainer(config, scenes, train_names, val_names, run, process, payload).run()
+        process.barrier()
+        return 0
+    finally:
+        distributed.stop(process)
+
+
+def _fit_linear(config, scenes: Scenes, train_names, val_names, run: Path) -> None:
+    """Closed-form ridge fit, streaming whole training images through XᵀX / XᵀY."""
+    from tqdm import tqdm
+
+    model = build_model(config["model"])
+    regression = PatchRegression(model)
+    for name in tqdm(train_names, desc="fit linear (closed form)", unit="scene"):
+        nir, rgb = scenes.load(name)
+        regression.add(torch.from_numpy(nir)[None], torch.from_numpy(rgb)[None])
+    regression.solve(config["recipe"]["ridge"])
+    val = validation_mae(model, scenes, val_names, config["spatial_multiple"])
+    history = [{"iteration": 0, "val_mae": val}]
+    for name in ("best.pt", "last.pt"):
+        save_checkpoint(run / name, model, config, extra={"iteration": 0, "val_mae": val,
+                                                          "history": history})
+    write_csv(run / "log.csv", history, LOG_COLUMNS)
+    print(f"linear: validation MAE {val:.4f} ([-1, 1] units); wrote {run / 'best.pt'}")
+
+
+class Trainer:
+    """Adam + cosine decay on MAE; for unet-gan also pix2pix's conditional PatchGAN loss."""
+
+    def __init__(self, config, scenes: Scenes, train_names, val_names, run: Path,
+                 process: distributed.Process, payload: dict[str, Any] | None):
+        self.config, self.scenes, self.val_names, self.run_dir = config, scenes, val_names, run
+        self.process = process
+        self.recipe = recipe = config["recipe"]
+        self.gan = config["model"]["name"] == "unet-gan"
+        torch.manual_seed(recipe["seed"])   # same initial weights on every process
+        self.model = build_model(config["model"]).to(process.device)
+        # pix2pix's Adam betas for the adversarial pair; torch defaults otherwise.
+        betas = (0.5, 0.999) if self.gan else (0.9, 0.999)
+        self.opt = torch.optim.Adam(self.model.parameters(), recipe["lr"], betas=betas)
+        self.disc = self.opt_d = None
+        if self.gan:
+            self.disc = build_discriminator(config["model"]).to(process.device)
+            self.opt_d = torch.optim.Adam(self.disc.parameters(), recipe["lr"], betas=betas)
+        self.start, self.history, self.best, self.seconds = 0, [], math.inf, 0.0
+        if payload is not None:
+            self._restore(payload)
+        self.sampler = CropSampler(scenes, train_names, recipe["crop"], recipe["seed"])
+        self.net, self.dnet = self.model, self.disc
+        if process.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            ids = [process.device.index] if process.device.type == "cuda" else None
+            self.net = DDP(self.model, device_ids=ids)
+            if self.gan:
+                self.dnet = DDP(self.disc, device_ids=ids)
+
+    def _restore(self, payload) -> None:
+        extra = payload["extra"]
+        self.model.load_state_dict(payload["state_dict"])
+        self.opt.load_state_dict(extra["optimizer"])
+        if self.gan:
+            self.disc.load_state_dict(extra["discriminator"])
+            self.opt_d.load_state_dict(extra["optimizer_d"])
+        torch.set_rng_state(extra["torch_rng"])
+        self.start, self.history = extra["iteration"], list(extra["history"])
+        self.best, self.seconds = extra["best_val_mae"], extra["seconds"]
+
+    def step(self, nir: torch.Tensor, rgb: torch.Tensor) -> dict[str, float]:
+        fake = self.net(nir)
+        l1 = F.l1_loss(fake, rgb)
+        if not self.gan:
+            self.opt.zero_grad(set_to_none=True)
+            l1.backward()
+            self.opt.step()
+            return {"loss": l1.detach()}
+        bce = F.binary_cross_entropy_with_logits
+        # Discriminator: real and generated pairs in one forward (one DDP synchronisation).
+        logits = self.dnet(torch.cat([nir, nir]), torch.cat([rgb, fake.detach()]))
+        real, gen = logits.chunk(2)
+        loss_d = 0.5 * (bce(real, torch.ones_like(real)) + bce(gen, torch.zeros_like(gen)))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        # Generator: fool the (frozen) discriminator + lambda * L1 (pix2pix).
+        self.disc.requires_grad_(False)
+        gen = self.disc(nir, fake)
+        loss_adv = bce(gen, torch.ones_like(gen))
+        self.opt.zero_grad(set_to_none=True)
+        (loss_adv + self.recipe["gan_lambda"] * l1).backward()
+        self.opt.step()
+        self.disc.requires_grad_(True)
+        return {"loss": l1.detach(), "loss_adv": loss_adv.detach(), "loss_d": loss_d.detach()}
+
+    def run(self) -> None:
+        from tqdm import tqdm
+
+        recipe, process = self.recipe, self.process
+        total = recipe["iters"]
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        bar = tqdm(total=total, initial=self.start, disable=not process.is_main,
+                   desc=f"fit {self.config['model']['name']}", unit="it", dynamic_ncols=True)
+        self.model.train()
+        tick = time.perf_counter()
+        for it in range(self.start, total):
+            lr = cosine_lr(recipe["lr"], it, total)
+            for opt in filter(None, (self.opt, self.opt_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+            nir, rgb = self.sampler.batch(it, recipe["batch"], process.rank, process.world)
+            losses = self.step(nir.to(process.device), rgb.to(process.device))
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(losses['loss']):.4f}", refresh=False)
+            if (it + 1) % recipe["val_every"] == 0 or it + 1 == total:
+                self.seconds += time.perf_counter() - tick
+                row = {"iteration": it + 1, "lr": lr, "seconds": round(self.seconds, 3)}
+                row.update({k: self._mean_over_processes(v) / count for k, v in sums.items()})
+                sums, count = {}, 0
+                self._checkpoint(row)
+                tick = time.perf_counter()
+        bar.close()
+
+    def _mean_over_processes(self, value: torch.Tensor) -> float:
+        if self.process.world > 1:
+            value = value.clone()
+            torch.distributed.all_reduce(value)
+            value /= self.process.world
+        return float(value)
+
+    def _checkpoint(self, row: dict[str, Any]) -> None:
+        """Validate, keep best.pt, write last.pt (with everything resume needs), log, plot."""
+        if self.process.is_main:
+            row["val_mae"] = validation_mae(self.model, self.scenes, self.val_names,
+                                            self.config["spatial_multiple"])
+            self.history.append(row)
+            if row["val_mae"] < self.best:
+                self.best = row["val_mae"]
+                save_checkpoint(self.run_dir / "best.pt", self.model, self.config,
+                                extra={"iteration": row["iteration"], "val_mae": self.best})
+            extra = {"iteration": row["iteration"], "optimizer": self.opt.state_dict(),
+                     "torch_rng": torch.get_rng_state(), "history": self.history,
+                     "best_val_mae": self.best, "seconds": self.seconds}
+            if self.gan:
+                extra.update(discriminator=self.disc.state_dict(),
+                             optimizer_d=self.opt_d.state_dict())
+            save_checkpoint(self.run_dir / "last.pt", self.model, self.config, extra=extra)
+            write_csv(self.run_dir / "log.csv", self.history, LOG_COLUMNS)
+            plot_loss_curve(self.history, self.run_dir / "loss.png")
+        self.process.barrier()
+
+
+def add_fit_options(parser) -> None:
+    """Options shared by `train fit` and `train ablate` (defaults: the paper's recipe)."""
+    from train.models import MODEL_NAMES
+
+    parser.add_argument("--data", required=True, help="capture set folder")
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
+    parser.add_argument("--iters", type=int, default=100_000, help="iterations (paper: 100000)")
+    parser.add_argument("--crop", type=int, default=256, help="random crop side (paper: 256)")
+    parser.add_argument("--batch", type=int, default=4,
+                        help="global batch, split over torchrun processes (not in the paper)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam, cosine decay (paper: 1e-4)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-every", type=int, default=1000,
+                        help="validate and checkpoint every K iterations")
+    parser.add_argument("--base", "--width", dest="base", type=int,
+                        help="first-layer width of unet / unet-gan / edge (default 64 / 64 / 16)")
+    parser.add_argument("--patch", type=int, help="linear: patch side (paper: 6, 12, 24, 64)")
+    parser.add_argument("--ridge", type=float, default=1e-3,
+                        help="linear: ridge penalty relative to the mean diagonal of XᵀX")
+    parser.add_argument("--gan-lambda", type=float, default=100.0,
+                        help="unet-gan: weight of L1 against the adversarial loss (pix2pix)")
+
+
+def register(subparsers) -> None:
+    from train.data import DEFAULT_INPUTS, parse_inputs
+
+    parser = subparsers.add_parser(
+        "fit", help="train one model on a capture set",
+        description="Train a model with the paper's recipe; run under torchrun for several GPUs.")
+    add_fit_options(parser)
+    parser.add_argument("--inputs", type=parse_inputs, default=DEFAULT_INPUTS,
+                        help="input wavelengths in nm, e.g. 718,777,807 (default)")
+    parser.add_argument("--out", required=True, help="run folder (best.pt, last.pt, log.csv, loss.png)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.set_defaults(func=run_fit)
