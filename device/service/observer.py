@@ -1,0 +1,81 @@
+"""What the viewer tells systemd: ready once a frame is on screen, alive only while frames flow.
+
+The pipeline calls `frame_shown` after every displayed frame, and that is the only place a
+watchdog ping comes from: if the camera hangs or the engine stops returning, no frame is
+shown, no ping goes out, and systemd's watchdog restarts the service.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from device.service.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+def format_stats(stats: dict) -> str:
+    """One short line for `systemctl status`: fps, latency, frame and drop counts."""
+    return (f"{float(stats.get('fps', 0.0)):.1f} fps, "
+            f"{float(stats.get('latency_ms', 0.0)):.0f} ms latency, "
+            f"{int(stats.get('frames', 0))} frames, {int(stats.get('dropped', 0))} dropped")
+
+
+class ServiceObserver:
+    """Turns pipeline events into READY/WATCHDOG/STATUS/STOPPING notifications.
+
+    `status_every_s` limits how often the fps line is re-sent (each one is a wake-up of PID 1).
+    The latest fault text from `status()` stays appended to that line until the pipeline
+    reports another one, so `systemctl status` keeps showing e.g. "uncalibrated".
+    """
+
+    def __init__(self, notifier: Notifier | None = None, *, status_every_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.notifier = notifier if notifier is not None else Notifier()
+        self.status_every_s = status_every_s
+        self.clock = clock
+        interval = self.notifier.watchdog_interval_s
+        # Half the period, as sd_watchdog_enabled(3) advises, leaves room for one late frame.
+        self.ping_every_s = interval / 2 if interval else None
+        self.note = ""
+        self.ready = False
+        self._last_ping = float("-inf")
+        self._last_status = float("-inf")
+        self._lock = threading.Lock()  # display and capture threads both report here
+
+    def frame_shown(self, stats: dict) -> None:
+        now = self.clock()
+        with self._lock:
+            first = not self.ready
+            if first:
+                self.ready = True
+                self.notifier.ready()
+                log.info("first frame displayed; service ready")
+            if self.ping_every_s is not None and now - self._last_ping >= self.ping_every_s:
+                self.notifier.watchdog()
+                self._last_ping = now
+            if first or now - self._last_status >= self.status_every_s:
+                line = format_stats(stats)
+                self.notifier.status(f"{line}; {self.note}" if self.note else line)
+                self._last_status = now
+
+    def status(self, text: str) -> None:
+        with self._lock:
+            self.note = text
+            self.notifier.status(text)
+        log.warning("%s", text)
+
+    def reloading(self) -> None:
+        self.notifier.reloading()
+        log.info("reloading configuration")
+
+    def reloaded(self) -> None:
+        # READY=1 ends the reload systemd is waiting on (sd_notify(3), RELOADING=1).
+        self.notifier.ready()
+        log.info("configuration reloaded")
+
+    def stopping(self) -> None:
+        self.notifier.stopping()
+        log.info("stopping")

@@ -1,0 +1,71 @@
+"""Real signals to this process, and a real unhandled exception in a child interpreter."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from device.service.failsafe import install_excepthooks, lights_out
+from device.service.signals import install_signal_handlers
+
+
+def deliver(sig) -> None:
+    os.kill(os.getpid(), sig)
+    time.sleep(0.01)  # handlers run at the next bytecode boundary of the main thread
+
+
+def test_term_and_int_stop_hup_reloads_and_restore_puts_back_the_old_handlers():
+    calls = []
+    before = signal.getsignal(signal.SIGTERM)
+    restore = install_signal_handlers(lambda: calls.append("stop"), lambda: calls.append("reload"))
+    try:
+        deliver(signal.SIGHUP)
+        deliver(signal.SIGTERM)
+        deliver(signal.SIGINT)
+    finally:
+        restore()
+    assert calls == ["reload", "stop", "stop"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_unhandled_exception_in_a_worker_thread_turns_leds_off_first():
+    events = []
+    original = threading.excepthook
+    restore = install_excepthooks(lambda: events.append("off"))
+    try:
+        worker = threading.Thread(target=lambda: 1 / 0)
+        worker.start()
+        worker.join()
+    finally:
+        restore()
+    assert events == ["off"]
+    assert threading.excepthook is original
+
+
+def test_lights_out_survives_a_failing_backend(caplog):
+    def broken():
+        raise OSError("gpiochip0 went away")
+
+    assert lights_out(broken) is False
+    assert "turning the LEDs off failed" in caplog.text
+
+
+def test_unhandled_exception_in_main_turns_leds_off_before_the_traceback():
+    script = textwrap.dedent("""
+        import sys
+        from device.service.failsafe import install_excepthooks
+        install_excepthooks(lambda: print("LEDS OFF", file=sys.stderr, flush=True))
+        raise RuntimeError("engine exploded")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1
+    assert "LEDS OFF" in proc.stderr and "RuntimeError: engine exploded" in proc.stderr
+    assert proc.stderr.index("LEDS OFF") < proc.stderr.index("Traceback")
