@@ -19,7 +19,7 @@ import numpy as np
 from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance, paper_reflectance
 
 N_PRIMARIES = 16          # primary index = c + 2·m + 4·y + 8·k (bit set = solid ink)
-_CHUNK = 1 << 16          # pixels per block: keeps the (block × nodes) temporaries in cache
+_CHUNK = 1 << 14          # pixels per block: keeps the per-block temporaries in cache
 
 
 @dataclass(frozen=True)
@@ -50,26 +50,34 @@ def as_float_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def separate_cmyk(rgb: np.ndarray, gcr: float = 1.0) -> np.ndarray:
-    """HxWx3 sRGB in [0, 1] → HxWx4 ink coverage (c, m, y, k) in [0, 1].
+    """HxWx3 sRGB in [0, 1] → HxWx4 float32 ink coverage (c, m, y, k) in [0, 1].
 
     The grey component min(c', m', y') of the complements goes to black ink in proportion
     `gcr`, and the colour inks are rescaled under it (c = (c' - k) / (1 - k))."""
-    cmy = 1.0 - rgb
-    k = gcr * cmy.min(axis=-1, keepdims=True)
-    under = 1.0 - k
-    cmy = np.divide(cmy - k, under, out=np.zeros_like(cmy), where=under > 1e-6)
-    return np.concatenate([np.clip(cmy, 0.0, 1.0), k], axis=-1).astype(np.float32)
+    c, m, y = (np.float32(1.0) - rgb[..., i] for i in range(3))   # planes: fast elementwise
+    k = np.minimum(np.minimum(c, m), y)
+    k *= np.float32(gcr)
+    scale = np.float32(1.0) / np.maximum(np.float32(1.0) - k, np.float32(1e-6))
+    out = np.empty(rgb.shape[:-1] + (4,), dtype=np.float32)
+    for i, plane in enumerate((c, m, y)):   # where k = 1, plane - k = 0 anyway
+        out[..., i] = np.clip((plane - k) * scale, 0.0, 1.0)
+    out[..., 3] = k
+    return out
 
 
-def demichel_weights(cmyk: np.ndarray) -> np.ndarray:
-    """(..., 4) coverages → (..., 16) Demichel weights: the area fraction of each primary when
-    the four halftone screens are laid independently. They sum to 1."""
-    flat = cmyk.reshape(-1, 4)
-    weights = np.ones((flat.shape[0], 1), dtype=np.float32)
-    for ink in range(4):   # each ink doubles the table; it becomes the next-higher index bit
-        cov = flat[:, ink:ink + 1]
-        weights = np.concatenate([weights * (1.0 - cov), weights * cov], axis=1)
-    return weights.reshape(*cmyk.shape[:-1], N_PRIMARIES)
+def demichel_weights(coverage: np.ndarray) -> np.ndarray:
+    """4 × N planar coverages (c, m, y, k rows) → 16 × N float32 Demichel weights: the area
+    fraction of each primary when the four halftone screens are laid independently (the
+    columns sum to 1). Planar rows keep every step a contiguous vector operation."""
+    coverage = np.asarray(coverage, dtype=np.float32)
+    weights = np.empty((N_PRIMARIES, coverage.shape[1]), dtype=np.float32)
+    np.subtract(np.float32(1.0), coverage[0], out=weights[0])
+    weights[1] = coverage[0]
+    for ink in range(1, 4):   # each ink doubles the table and becomes the next index bit
+        width = 1 << ink
+        np.multiply(weights[:width], coverage[ink], out=weights[width:2 * width])
+        weights[:width] -= weights[width:2 * width]   # w·(1 - cov) without a temporary
+    return weights
 
 
 def primary_reflectance(nm=WAVELENGTHS) -> np.ndarray:
@@ -93,41 +101,51 @@ class SpectralProjection:
     node_weights: np.ndarray   # (K, M)
 
     @classmethod
-    def from_density(cls, weight: np.ndarray, step_nm: float = 5.0,
-                     keep: float = 0.9995) -> "SpectralProjection":
-        """Quadrature for Σ_λ weight[λ, j] R(λ) on the 1 nm WAVELENGTHS grid: the grid is
-        binned every `step_nm` (R is smooth over a few nm) and bins in the tails that carry
-        less than 1 - `keep` of the total are dropped (a narrow LED needs ~12 nodes)."""
+    def from_density(cls, weight: np.ndarray, step_nm: float = 10.0,
+                     keep: float = 0.995) -> "SpectralProjection":
+        """Quadrature for Σ_λ weight[λ, j] R(λ) on the 1 nm WAVELENGTHS grid.
+
+        The grid is cut into `step_nm` bins; each bin becomes one node at its weight centroid
+        (so R varying linearly across a bin is integrated exactly), bins in the tails holding
+        less than 1 - `keep` of the total are dropped and the rest rescaled so that a flat
+        spectrum (bare paper) still integrates exactly. A 30 nm LED needs ~7 nodes."""
         weight = np.asarray(weight, dtype=np.float64).reshape(len(WAVELENGTHS), -1)
-        edges = np.arange(WAVELENGTHS[0], WAVELENGTHS[-1] + step_nm, step_nm) - step_nm / 2
-        index = np.clip(np.digitize(WAVELENGTHS, edges) - 1, 0, len(edges) - 1)
-        binned = np.zeros((len(edges), weight.shape[1]))
-        np.add.at(binned, index, weight)
-        centres = np.clip(edges + step_nm / 2, WAVELENGTHS[0], WAVELENGTHS[-1])
-        mass = np.abs(binned).sum(axis=1)
+        bins = ((WAVELENGTHS - WAVELENGTHS[0]) // step_nm).astype(int)
+        mass_per_nm = np.abs(weight).sum(axis=1)
+        binned = np.zeros((bins[-1] + 1, weight.shape[1]))
+        np.add.at(binned, bins, weight)
+        mass = np.bincount(bins, weights=mass_per_nm)
+        moment = np.bincount(bins, weights=mass_per_nm * WAVELENGTHS)
         order = np.argsort(mass)
         dropped = np.cumsum(mass[order]) <= (1.0 - keep) * mass.sum()
         kept = np.sort(order[~dropped])
-        return cls(nodes=centres[kept], node_weights=binned[kept])
+        node_weights = binned[kept] * (weight.sum(axis=0) / binned[kept].sum(axis=0))
+        return cls(nodes=moment[kept] / mass[kept], node_weights=node_weights)
 
 
 class PrintedSpectra:
-    """The printed artwork as Demichel weights, ready to be read out through any projection."""
+    """The printed artwork as ink coverage, read out through any spectral projection."""
 
     def __init__(self, rgb: np.ndarray, printer: Printer = Printer()):
         self.printer = printer
         rgb = as_float_rgb(rgb)
         self.shape = rgb.shape[:2]
-        self.weights = demichel_weights(separate_cmyk(rgb, printer.gcr)).reshape(-1, N_PRIMARIES)
+        # planar 4 × N (c, m, y, k rows) for demichel_weights
+        self.coverage = np.ascontiguousarray(
+            separate_cmyk(rgb, printer.gcr).reshape(-1, 4).T)
 
     def project(self, projection: SpectralProjection) -> np.ndarray:
-        """HxWxM float32: the Yule–Nielsen spectrum of every pixel read out by `projection`."""
+        """HxWxM float32: the Yule–Nielsen spectrum of every pixel read out by `projection`.
+
+        Pixels go through in blocks so the Demichel weights (16 per pixel) and the per-node
+        temporaries stay in cache instead of being whole-image arrays."""
         n = self.printer.yule_nielsen_n
-        roots = (primary_reflectance(projection.nodes) ** (1.0 / n)).astype(np.float32)
-        node_w = projection.node_weights.astype(np.float32)
-        out = np.empty((self.weights.shape[0], node_w.shape[1]), dtype=np.float32)
-        for start in range(0, self.weights.shape[0], _CHUNK):
-            block = self.weights[start:start + _CHUNK] @ roots     # Σ_p w_p R_p^(1/n)
+        roots = (primary_reflectance(projection.nodes) ** (1.0 / n)).astype(np.float32).T
+        node_w = projection.node_weights.astype(np.float32).T      # M × K
+        pixels = self.coverage.shape[1]
+        out = np.empty((node_w.shape[0], pixels), dtype=np.float32)
+        for start in range(0, pixels, _CHUNK):
+            block = roots @ demichel_weights(self.coverage[:, start:start + _CHUNK])  # K × n
             block **= n          # numpy squares directly when n == 2
-            out[start:start + _CHUNK] = block @ node_w
-        return out.reshape(*self.shape, -1)
+            np.matmul(node_w, block, out=out[:, start:start + _CHUNK])
+        return np.moveaxis(out.reshape(-1, *self.shape), 0, -1)
