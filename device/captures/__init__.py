@@ -1,9 +1,9 @@
 """The capture-set file format (manifest + 16-bit PNGs) that rigs write and `train` reads."""
 from device.captures.files import UserError, atomic_output
 from device.captures.format import FORMAT_VERSION
-from device.captures.reader import CaptureSet, normalise
+from device.captures.reader import CaptureSet
 from device.captures.split import assign_split, split_counts
 from device.captures.writer import CaptureSetWriter
 
 __all__ = ["FORMAT_VERSION", "CaptureSet", "CaptureSetWriter", "UserError", "assign_split",
-           "atomic_output", "normalise", "split_counts"]
+           "atomic_output", "split_counts"]

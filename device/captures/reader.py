@@ -18,17 +18,6 @@ from device.captures.files import UserError
 from device.captures.png import png_info, read_png16
 
 
-def normalise(raw, dark, white) -> np.ndarray:
-    """(raw - dark) / (white - dark) as float32: paper white -> 1.0, LEDs off -> 0.0.
-
-    Pixels where the white reference is no brighter than the dark one (a dead LED, a
-    saturated dark) would divide by zero; one ADU of headroom keeps them finite.
-    """
-    dark = np.asarray(dark, dtype=np.float32)
-    span = np.maximum(np.asarray(white, dtype=np.float32) - dark, np.float32(1.0))
-    return (np.asarray(raw, dtype=np.float32) - dark) / span
-
-
 class CaptureSet:
     def __init__(self, root: Path, manifest: dict):
         self.root = root
@@ -152,6 +141,10 @@ class CaptureSet:
         wavelengths = self.nir_wavelengths() if wavelengths is None else tuple(wavelengths)
         if not wavelengths:
             raise KeyError(f"{self.root}: no wavelengths asked for (the set has {self.wavelengths})")
+        # Imported here: device.sim itself imports device.captures.files, so a module-level
+        # import would be circular; device.sim is numpy + OpenCV at import time.
+        from device.sim import normalise
+
         refs = self.references()
         planes = [normalise(self.load_raw(scene, nm), refs["dark"], refs["white"][nm])
                   for nm in wavelengths]

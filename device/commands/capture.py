@@ -68,9 +68,12 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
     from tqdm import tqdm
 
     from device.content import iter_prints
-    from device.sim import DATASET_LEDS, PrintedScene, RigSpec
+    from device.sim import DATASET_LEDS, VISIBLE_LEDS, PrintedScene, RigSpec
 
     leds = tuple(leds or DATASET_LEDS)
+    if truth == "paper" and not set(VISIBLE_LEDS) <= set(leds):
+        raise UserError(f"--truth paper merges the {'/'.join(map(str, VISIBLE_LEDS))} nm "
+                        "captures as B/G/R, so --leds must include those LEDs.")
     if prints is None and count is None:
         count = DEFAULT_BUNDLED_COUNT
     artwork = iter_prints(prints, count, size, seed)  # checks --prints before writing anything

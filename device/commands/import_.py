@@ -20,9 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures import CaptureSetWriter, normalise
+from device.captures import CaptureSetWriter
 from device.captures.files import UserError
 from device.captures.format import safe_scene_name
+from device.sim import normalise
 
 DEFAULT_PATTERN = "{scene}_{nm}nm.png"
 DEFAULT_WHITE_PATTERN = "white_{nm}nm.png"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, UserError, split_counts
-from device.captures.reader import normalise
+from device.sim import normalise
 
 
 def test_round_trip_gives_identical_arrays(synthetic_set):

@@ -1,0 +1,102 @@
+"""`device capture --rig sim`: prints rendered under every LED into a valid capture set."""
+import cv2
+import numpy as np
+
+from device.captures import CaptureSet
+from device.commands.capture import render_sim_capture_set
+from device.sim import DATASET_LEDS, NIR_LEDS
+
+# One command line runs end to end in a subprocess; the rest call the same function in-process
+# so colour-science is imported once, not once per test.
+
+
+def test_capture_end_to_end(tmp_path, cli):
+    out = tmp_path / "x"
+    proc = cli("capture", "--rig", "sim", "--count", "8", "--size", "48", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    cs = CaptureSet.open(out)
+    assert len(cs) == 8 and cs.wavelengths == DATASET_LEDS and cs.size == (48, 48)
+    assert {k: len(v) for k, v in cs.split.items()} == {"train": 6, "val": 1, "test": 1}
+    assert cs.rig["kind"] == "sim" and cs.rig["spec"]["adc_bits"] == 12
+    scene = cs.scenes[0]
+    assert cs.load_raw(scene, 718).max() < 4096          # 12-bit ADC values in a 16-bit PNG
+    nir = cs.load_nir(scene)
+    assert nir.shape == (48, 48, 3) and 0.0 < nir.mean() < 1.2
+    truth = cs.load_truth(scene)
+    assert truth.shape == (48, 48, 3) and 0 <= truth.min() and truth.max() <= 1
+
+
+def test_captures_are_reproducible_from_the_seed(tmp_path):
+    for name in ("a", "b"):
+        render_sim_capture_set(tmp_path / name, count=2, size=32, seed=5, progress=False)
+    a, b = CaptureSet.open(tmp_path / "a"), CaptureSet.open(tmp_path / "b")
+    assert a.scenes == b.scenes
+    for scene in a.scenes:
+        for nm in a.wavelengths:
+            np.testing.assert_array_equal(a.load_raw(scene, nm), b.load_raw(scene, nm))
+
+
+def test_capture_prints_a_users_folder_with_paper_truth(tmp_path):
+    prints = tmp_path / "lfw" / "Some_Person"
+    prints.mkdir(parents=True)
+    red = np.zeros((40, 50, 3), np.uint8)
+    red[..., 2] = 220   # BGR: a red print
+    cv2.imwrite(str(prints / "Some_Person_0001.jpg"), red)
+    cv2.imwrite(str(prints / "Some_Person_0002.png"), np.full((30, 30, 3), 255, np.uint8))
+    out = tmp_path / "set"
+    render_sim_capture_set(out, prints=tmp_path / "lfw", size=32, truth="paper", progress=False)
+    cs = CaptureSet.open(out)
+    assert cs.truth_mode == "paper"
+    assert sorted(cs.scenes) == ["Some_Person_Some_Person_0001", "Some_Person_Some_Person_0002"]
+    red_truth = cs.load_truth("Some_Person_Some_Person_0001").mean(axis=(0, 1))
+    assert red_truth[0] > 3 * max(red_truth[1], red_truth[2]), red_truth   # red stays red
+    # Blank paper normalises to white under every LED.
+    white = cs.load_nir("Some_Person_Some_Person_0002", cs.wavelengths).mean(axis=(0, 1))
+    np.testing.assert_allclose(white, 1.0, atol=0.03)
+
+
+def test_capture_with_chosen_leds(tmp_path):
+    out = tmp_path / "set"
+    render_sim_capture_set(out, count=1, size=16, leds=(*NIR_LEDS, 854), progress=False)
+    assert CaptureSet.open(out).wavelengths == (*NIR_LEDS, 854)
+
+
+def test_refuses_a_non_empty_out_without_force(tmp_path, cli, refused):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    refused(cli("capture", "--count", "1", "--size", "16", "--out", out), str(out), "--force")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    render_sim_capture_set(out, count=1, size=16, force=True, progress=False)
+    assert len(CaptureSet.open(out)) == 1 and (out / "keep.txt").read_text() == "mine"
+
+
+def test_refuses_bad_size_and_count(tmp_path, cli, refused):
+    out = tmp_path / "x"
+    refused(cli("capture", "--size", "3", "--out", out), "--size", "between 16 and 8192")
+    refused(cli("capture", "--size", "big", "--out", out), "--size", "not a whole number")
+    refused(cli("capture", "--count", "0", "--out", out), "--count", "at least 1")
+    assert not out.exists()
+
+
+def test_refuses_bad_leds_and_prints(tmp_path, cli, refused):
+    out = tmp_path / "x"
+    refused(cli("capture", "--leds", "718,999", "--out", out), "--leds", "999")
+    refused(cli("capture", "--prints", tmp_path / "nope", "--out", out), "nope", "--prints")
+    (tmp_path / "empty").mkdir()
+    refused(cli("capture", "--prints", tmp_path / "empty", "--out", out), "holds no image")
+    refused(cli("capture", "--truth", "paper", "--leds", "718,777,807", "--out", out),
+            "447", "paper")
+    assert not out.exists()
+
+
+def test_config_mode_refuses_sim_options(tmp_path, cli, refused):
+    refused(cli("capture", "--config", tmp_path / "rig.toml", "--size", "64", "--out",
+                tmp_path / "x"), "--size", "--config")
+
+
+def test_tiny_capture_set_fixture(tiny_capture_set):
+    cs = CaptureSet.open(tiny_capture_set)
+    assert len(cs) == 10 and cs.size == (64, 64) and cs.truth_mode == "human"
+    assert cs.wavelengths == DATASET_LEDS
+    assert {k: len(v) for k, v in cs.split.items()} == {"train": 7, "val": 2, "test": 1}
