@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -77,7 +78,11 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
                         f"{export.MAX_OPSET} (TensorRT 8.5, on JetPack 5, parses up to 17).")
 
     log(f"loading {ckpt} (tensors and plain JSON only)")
-    model, config = load_checkpoint(ckpt)
+    with warnings.catch_warnings():
+        # torch's safe unpickler warns about pickles not written by torch.save before it
+        # refuses them; the refusal (one sentence) is what the user needs to see.
+        warnings.filterwarnings("ignore", message="Detected pickle protocol")
+        model, config = load_checkpoint(ckpt)
     channels, multiple, from_reflectance, to_srgb = _conversion_fields(ckpt, config)
     profile = _profile(channels, multiple, options.profile)
 
