@@ -62,12 +62,13 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
                            truth="human", leds=None, force=False, progress=True) -> Path:
     """Render a capture set on the simulated rig; returns its folder.
 
-    Every scene shares the rig (one `RigSpec`, one seed for its fixed properties); sensor
-    noise comes from a generator seeded by (seed, scene index), so a set is reproducible.
+    Every scene shares the rig (one `RigSpec`); sensor noise comes from generators seeded by
+    (seed, scene index), so the same arguments always give the same capture set.
     """
     from tqdm import tqdm
 
     from device.content import iter_prints
+    from device.content.prints import list_prints
     from device.sim import DATASET_LEDS, VISIBLE_LEDS, PrintedScene, RigSpec
 
     leds = tuple(leds or DATASET_LEDS)
@@ -88,10 +89,13 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
             _mean_frame(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: _mean_frame(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
-        total = count if count is not None else None
+        total = count if count is not None else len(list_prints(Path(prints)))
         for i, (name, rgb) in enumerate(tqdm(artwork, total=total, desc="capture", unit="scene",
                                              disable=not progress)):
-            scene = PrintedScene(rgb, rig=rig, seed=seed)
+            # Own seed per scene: noise the scene draws itself (its paper-mode truth) must not
+            # repeat the same pattern in every scene.
+            scene_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+            scene = PrintedScene(rgb, rig=rig, seed=scene_seed)
             rng = np.random.default_rng([seed, i])
             writer.add_scene(name, {nm: scene.capture(nm, rng, motion=None) for nm in leds},
                              scene.ground_truth(mode=truth))
