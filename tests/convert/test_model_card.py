@@ -1,0 +1,71 @@
+"""The model card the viewer trusts: validated field by field, ONNX checked by sha256."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convert.pipeline import Options, convert_checkpoint
+from device.captures.files import UserError
+from device.engines.model_card import file_sha256, load_model_card
+
+
+@pytest.fixture
+def converted(make_checkpoint):
+    return convert_checkpoint(make_checkpoint("edge"), Options(fp16=True), log=lambda _: None)
+
+
+def test_card_carries_what_the_viewer_needs(converted):
+    card = load_model_card(converted.card)
+    assert card.input_name == "nir" and card.output_name == "rgb"
+    assert card.wavelengths_nm == (718, 777, 807) and card.in_channels == 3
+    assert (card.from_reflectance.scale, card.from_reflectance.offset) == (2.0, -1.0)
+    assert (card.to_srgb.scale, card.to_srgb.offset) == (0.5, 0.5)
+    assert card.spatial_multiple == 16 and card.truth_mode == "human"
+    assert card.model == {"name": "edge", "in_channels": 3, "base": 8}
+    assert card.onnx_sha256 == file_sha256(converted.onnx)
+    assert card.fp16_onnx_sha256 == file_sha256(converted.fp16_onnx)
+    for package in ("torch", "onnx", "onnxruntime", "onnxslim", "onnxconverter-common"):
+        assert package in card.made_by
+
+
+@pytest.mark.parametrize("which", ["onnx", "fp16_onnx"])
+def test_tampered_onnx_is_refused_by_sha256(converted, which):
+    target = converted.onnx if which == "onnx" else converted.fp16_onnx
+    with open(target, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(UserError, match=rf"{target.name}: sha256 does not match .*edge.json"):
+        load_model_card(converted.card)
+    load_model_card(converted.card, check_sha256=False)   # everything else is still valid
+
+
+def _edit(card_path, change):
+    card = json.loads(card_path.read_text())
+    change(card)
+    card_path.write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda c: c.update(version=2), "version 2 is not supported"),
+    (lambda c: c.update(format="something-else"), "not a nightcolor model card"),
+    (lambda c: c.update(onnx="../elsewhere.onnx"), "must name a file beside the card"),
+    (lambda c: c.update(onnx="gone.onnx"), "gone.onnx is missing"),
+    (lambda c: c["input"].update(wavelengths_nm=[]), "wavelengths_nm"),
+    (lambda c: c["input"].update(layout="NHWC"), "input.layout"),
+    (lambda c: c["output"].pop("to_srgb"), "output.to_srgb"),
+    (lambda c: c.update(spatial_multiple=0), "spatial_multiple"),
+    (lambda c: c.pop("onnx_sha256"), "'onnx_sha256'"),
+])
+def test_malformed_card_is_one_sentence(converted, change, words):
+    _edit(converted.card, change)
+    with pytest.raises(UserError, match="edge.json") as caught:
+        load_model_card(converted.card)
+    assert words in str(caught.value)
+
+
+def test_not_json_and_missing_card(converted, tmp_path):
+    converted.card.write_text("{ not json")
+    with pytest.raises(UserError, match="not a readable JSON model card"):
+        load_model_card(converted.card)
+    with pytest.raises(UserError, match="model card not found"):
+        load_model_card(tmp_path / "absent.json")
