@@ -105,9 +105,9 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
 
 def _capture_with_rig(args) -> Path:
     given = [f"--{opt}" for opt in SIM_ONLY if getattr(args, opt) is not None]
-    if args.rig is not None or given:
-        raise UserError(f"{', '.join(given) or '--rig'} cannot be combined with --config: the "
-                        "real rig takes its LEDs and camera from the config file.")
+    if given:  # (--rig and --config are already exclusive in the parser)
+        raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
+                        "takes its LEDs and camera from the config file.")
     try:
         from device.runtime.capture_protocol import capture_with_rig
     except ImportError as exc:
