@@ -174,12 +174,9 @@ def load_fid_inception(weights: Path) -> FidInception:
 
 
 @torch.no_grad()
-def fid_features(images: Sequence[np.ndarray], weights: Path, batch: int = 8) -> np.ndarray:
-    """N x 2048 float64 pool3 features of HxWx3 [0, 1] images."""
+def fid_features(images: Sequence[np.ndarray], weights: Path) -> np.ndarray:
+    """N x 2048 float64 pool3 features of HxWx3 [0, 1] images (of any sizes)."""
     net = load_fid_inception(weights)
-    feats = []
-    for start in range(0, len(images), batch):
-        x = torch.from_numpy(np.stack([np.asarray(im, np.float32).transpose(2, 0, 1)
-                                       for im in images[start:start + batch]]))
-        feats.append(net(x).double().numpy())
-    return np.concatenate(feats)
+    feats = [net(torch.from_numpy(np.asarray(im, np.float32).transpose(2, 0, 1).copy())[None])
+             for im in images]
+    return torch.cat(feats).double().numpy()
