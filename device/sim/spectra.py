@@ -60,15 +60,16 @@ SHAPES = {
         base=0.1053,
         gaussians=((0.930, 299.73, 63.42), (2.082, 659.46, 48.09), (0.088, 795.0, 19.64),
                    (0.033, 964.07, 84.35))),
-    # Magenta (a quinacridone/xanthene-like dye): its green bands (485 + 550 nm) absorb
-    # 480-600 nm; it reflects most in the red with the peak at 660 nm (Fig. 4), settles to
-    # the paper's broad 0.70 at 718 and 777 nm (a weak 737 nm band), reaches ~0.75 near
-    # 830 nm and drifts down slowly toward 1000 nm, meeting cyan above 854 nm.
-    # Anchors: 447: 0.42, 529: 0.05, 660: 0.82, 718: 0.70, 777: 0.70, 807: 0.74, 1000: 0.71.
+    # Magenta (a quinacridone/xanthene-like dye): its green bands (504 + 542 nm) absorb
+    # 480-590 nm and its red edge (50 % near 595 nm) rises to the peak at 660 nm (Fig. 4); it
+    # settles to the paper's broad 0.70 at 718 and 777 nm (a weak 739 nm band), reaches ~0.75
+    # near 820 nm and drifts down slowly toward 1000 nm, meeting cyan above 854 nm.
+    # Anchors: 447: 0.42, 529: 0.05, 595: 0.50, 660: 0.82, 718: 0.70, 777: 0.70, 807: 0.74,
+    # 1000: 0.71.
     "magenta": DensityShape(
-        base=0.0413,
-        gaussians=((0.293, 386.27, 25.0), (0.458, 485.25, 42.34), (1.196, 550.49, 34.72),
-                   (0.096, 737.28, 39.60), (0.107, 1002.17, 192.98))),
+        base=0.0257,
+        gaussians=((0.281, 384.13, 25.0), (0.592, 504.40, 52.82), (1.040, 541.59, 25.0),
+                   (0.092, 739.40, 30.91), (0.122, 1008.44, 260.0))),
     # Yellow (an azo-like dye): one strong blue band (417 nm); above 500 nm it is broad and
     # high with the two peaks of Fig. 4 at 604 and 697 nm (a faint 653 nm dip between them and
     # a shoulder at 560 nm), then a logistic step to the flat 0.90 the paper quotes at 718 and
