@@ -118,11 +118,14 @@ class LitBySimLeds(Camera):
         self.sync = sync
         self.frames = 0
         self.stall_after = stall_after       # fault injection: stop delivering after N frames
+        self.fail_after: int | None = None   # fault injection: raise inside the loop after N
         self._triggers_seen = leds.triggers
         self._clock0 = time.monotonic()
         self._next_index = 0
 
     def read(self) -> Frame:
+        if self.fail_after is not None and self.frames >= self.fail_after:
+            raise RuntimeError(f"injected fault after {self.frames} frames (camera.uri fail_after)")
         if self.stall_after is not None and self.frames >= self.stall_after:
             time.sleep(self.timeout_s)
             raise CameraError(f"camera stopped delivering frames after {self.frames}")
@@ -198,4 +201,7 @@ def open_camera(config: Config, leds: Leds) -> Camera:
         return ReplayCamera(str(config.resolve(uri.target)), leds, c, config.strobe.sync,
                             int(uri.params.get("hold", 30)), stall)
     from device.runtime.sim_camera import SimCamera
-    return SimCamera(config, leds, stall)
+    camera = SimCamera(config, leds, stall)
+    if "fail_after" in uri.params:
+        camera.fail_after = int(uri.params["fail_after"])
+    return camera

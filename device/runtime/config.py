@@ -256,12 +256,13 @@ def _check_against_model(c: Config, errors: list[str]) -> None:
     card_path = c.model_card_path()
     card = load_model_card(card_path)
     trained = tuple(card.wavelengths_nm)
-    for nm in c.strobe.wavelengths:
-        if nm not in trained:
-            errors.append(f"'strobe.wavelengths' includes {nm} nm but the model ({card_path.name}) "
-                          f"was trained on {', '.join(map(str, trained))} nm")
+    extra = [nm for nm in c.strobe.wavelengths if nm not in trained]
     missing = [nm for nm in trained if nm not in c.strobe.wavelengths]
-    if missing:
+    if extra:
+        errors.append(f"'strobe.wavelengths' includes {', '.join(map(str, extra))} nm but the "
+                      f"model ({card_path.name}) was trained on "
+                      f"{', '.join(map(str, trained))} nm")
+    elif missing:
         errors.append(f"'strobe.wavelengths' lacks {', '.join(map(str, missing))} nm, which the "
                       f"model ({card_path.name}) needs")
     m = card.spatial_multiple

@@ -8,6 +8,7 @@ can see precisely what was lit when.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -18,6 +19,9 @@ from device.runtime.uri import parse_uri
 
 log = logging.getLogger(__name__)
 EDGE_HISTORY = 200_000   # a long simulated run keeps the latest edges, not all of them
+# Another process (the service tests) reads the simulated edges from this file as they happen:
+# one "time line 1|0" per line, so even a run that dies leaves its record.
+EDGE_RECORD_ENV = "NIGHTCOLOR_SIM_LED_RECORD"
 
 
 class Leds:
@@ -71,9 +75,13 @@ class SimLeds(Leds):
         self.edges: deque[Edge] = deque(maxlen=EDGE_HISTORY)
         self.triggers = 0                   # pulses so far; the simulated camera counts them
         self.last_trigger: float | None = None
+        record = os.environ.get(EDGE_RECORD_ENV)
+        self._record = open(record, "a", buffering=1) if record else None
 
     def _write(self, nm: int, high: bool) -> None:
         self.edges.append(Edge(time.monotonic(), str(nm), high))
+        if self._record is not None:
+            self._record.write(f"{self.edges[-1].t:.6f} {nm} {int(high)}\n")
 
     def pulse_trigger(self, width_s: float = 100e-6) -> None:
         t = time.monotonic()

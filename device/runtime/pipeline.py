@@ -65,6 +65,14 @@ class RunReport:
     def subframe_fps(self) -> float:
         return self.subframes / self.wall_s if self.wall_s else 0.0
 
+    def summary(self) -> str:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in self.stage_ms.items())
+        drops = ", ".join(f"{k} {v}" for k, v in self.dropped.items())
+        return (f"{self.frames} color frames in {self.wall_s:.1f} s: {self.fps:.1f} fps from "
+                f"{self.subframe_fps:.1f} sub-frames/s, latency {self.latency_ms:.0f} ms, "
+                f"engine {self.engine}; stage ms: {stages}; dropped: {drops}; camera lost "
+                f"{self.camera_losses}x; LED fail-safe fired {self.failsafe_fired}x")
+
 
 class Pipeline:
     def __init__(self, config: Config, observer=None, sliding: bool = True,
@@ -76,13 +84,19 @@ class Pipeline:
         self.times = StageTimes()
         self.report = RunReport()
         self.leds = None                  # open while running; the simulated bank keeps its edges
+        self.reloading = False
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._latency = [0.0, 0]                       # sum, count over the run
         self._recent_latency: deque[float] = deque(maxlen=200)
 
-    def stop(self) -> None:
+    def stop(self, reloading: bool = False) -> None:
+        """Ask the threads to wind down (safe from a signal handler); LEDs off at once.
+        `reloading`: the caller starts another pipeline, so the observer hears no `stopping`."""
+        self.reloading = self.reloading or reloading
         self._stop.set()
+        if self.leds is not None:
+            self.leds.off()
 
     def run(self, max_frames: int | None = None) -> RunReport:
         """Run until stopped, `max_frames` color frames were shown, or a thread fails."""
@@ -96,7 +110,8 @@ class Pipeline:
         finally:
             self.leds.off()
             self._close()
-            self.observer.stopping()
+            if not self.reloading:
+                self.observer.stopping()
         if self._errors:
             raise self._errors[0]
         return self.report

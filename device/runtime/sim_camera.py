@@ -18,15 +18,18 @@ from device.runtime.config import Config, SimConfig
 from device.runtime.leds import Leds
 
 MOTION_HISTORY = 64
+BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
 
 
 def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
-    """The sRGB image on the simulated print: a bundled photo, a generated chart / skin /
-    gradient, or an image file; centre-cropped to the camera's aspect and resized."""
+    """The sRGB image on the simulated print: blank paper, a bundled photo, a generated chart /
+    skin / gradient, or an image file; centre-cropped to the camera's aspect and resized."""
     from device.content.generated import GENERATORS
     from device.content.photos import BUNDLED_PHOTOS, load_bundled_photo
 
     h, w = size
+    if sim.scene == BLANK_PAPER:
+        return np.full((h, w, 3), 255, np.uint8)
     if sim.scene in BUNDLED_PHOTOS:
         rgb = load_bundled_photo(sim.scene)
     elif sim.scene in GENERATORS:
@@ -36,7 +39,7 @@ def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise UserError(f"sim.scene '{sim.scene}' is neither a bundled print ("
-                            + ", ".join([*BUNDLED_PHOTOS, *GENERATORS])
+                            + ", ".join([BLANK_PAPER, *BUNDLED_PHOTOS, *GENERATORS])
                             + f") nor a readable image file ({path}).")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     ih, iw = rgb.shape[:2]

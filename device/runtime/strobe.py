@@ -96,8 +96,10 @@ class FailSafe:
                 self._leds.off()
                 self.fired += 1
                 self.last_fired = time.monotonic()
-                log.warning("LED fail-safe: forced all LEDs off %.1f ms past the deadline",
-                            late * 1e3)
+                # The first time is news; after that the periodic statistics count them.
+                log.log(logging.WARNING if self.fired == 1 else logging.DEBUG,
+                        "LED fail-safe: forced all LEDs off %.1f ms past the deadline "
+                        "(the strobe loop was held up)", late * 1e3)
 
 
 class Jitter:

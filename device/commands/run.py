@@ -1,0 +1,63 @@
+"""`device run`: the viewer. Strobe the NIR LEDs, colorize every triplet, show it.
+
+Runs until stopped (SIGTERM / Ctrl-C) or `--frames` color frames were shown; SIGHUP reloads
+the config (a config that fails validation is refused and the running one kept). Under
+systemd it reports READY / WATCHDOG / STATUS through sd_notify.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from device.captures.files import UserError
+from device.runtime.config import Config, load_config
+from device.runtime.pipeline import Pipeline
+
+
+def load(args) -> Config:
+    config = load_config(args.config)
+    return config.with_sim_rig() if args.rig == "sim" else config
+
+
+def run(args) -> int:
+    from device.service.failsafe import install_excepthooks
+    from device.service.logs import setup_logging
+    from device.service.observer import ServiceObserver
+    from device.service.signals import install_signal_handlers
+
+    setup_logging(args.log_level)
+    config = load(args)
+    observer = ServiceObserver()
+    while True:
+        pipeline = Pipeline(config, observer)
+        restore_signals = install_signal_handlers(
+            on_stop=pipeline.stop, on_reload=lambda: pipeline.stop(reloading=True))
+        restore_hooks = install_excepthooks(pipeline.stop)
+        try:
+            report = pipeline.run(max_frames=args.frames)
+        finally:
+            restore_hooks()
+            restore_signals()
+        if not pipeline.reloading:
+            break
+        observer.reloading()
+        try:
+            config = load(args)
+        except UserError as exc:
+            observer.status(f"reload refused, keeping the running config: {exc}")
+        observer.reloaded()
+    print(report.summary())
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="the viewer: strobe, capture, colorize, display",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, required=True, help="the viewer's TOML config")
+    p.add_argument("--frames", type=int, default=None,
+                   help="stop after this many color frames (default: run until stopped)")
+    p.add_argument("--rig", choices=("sim",), default=None,
+                   help="use the simulated camera and LEDs whatever the config says")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=run)

@@ -1,0 +1,65 @@
+"""The rig outside the live loop: the configured LEDs and camera, one LED at a time.
+
+`device calibrate` and the real-rig capture protocol take frames under chosen LEDs through
+the very backends `device run` uses, so references and datasets match what the viewer sees.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from device.runtime.cameras import open_camera
+from device.runtime.config import Config
+from device.runtime.leds import open_leds
+from device.runtime.preprocess import Calibration
+from device.runtime.strobe import Strobe
+
+REFERENCE_FRAMES = 8     # references are averaged so their noise does not imprint on every frame
+
+
+class Rig:
+    def __init__(self, config: Config):
+        self.config = config
+        self.wavelengths = tuple(config.strobe.wavelengths)
+        self.leds = open_leds(config.leds, self.wavelengths)
+        try:
+            self.camera = open_camera(config, self.leds)
+        except BaseException:
+            self.leds.close()
+            raise
+
+    def frames(self, nm: int | None, count: int) -> list[np.ndarray]:
+        """`count` raw frames with only LED `nm` lit (None: all off), strobed as in the viewer."""
+        phases = dataclasses.replace(self.config.strobe, wavelengths=() if nm is None else (nm,),
+                                     dark_phase=nm is None)
+        c = self.config.camera
+        strobe = Strobe(self.leds, self.camera, phases, c.exposure_ms / 1e3, 1.0 / c.fps)
+        try:
+            return [strobe.next().image for _ in range(count)]
+        finally:
+            strobe.close()
+
+    def mean_frame(self, nm: int | None, count: int = REFERENCE_FRAMES) -> np.ndarray:
+        return np.round(np.mean(self.frames(nm, count), axis=0)).astype(np.uint16)
+
+    def close(self) -> None:
+        try:
+            self.camera.close()
+        finally:
+            self.leds.close()
+
+    def __enter__(self) -> "Rig":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def measure_calibration(config: Config, frames: int = REFERENCE_FRAMES) -> Calibration:
+    """Dark (all LEDs off) and white (blank paper under each LED) references, averaged."""
+    with Rig(config) as rig:
+        dark = rig.mean_frame(None, frames)
+        whites = {nm: rig.mean_frame(nm, frames) for nm in rig.wavelengths}
+    return Calibration(dark.astype(np.float32),
+                       {nm: w.astype(np.float32) for nm, w in whites.items()})
