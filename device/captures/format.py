@@ -68,7 +68,8 @@ def safe_scene_name(text: str) -> str:
 
 
 def now_utc() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    return now.isoformat().replace("+00:00", "Z")
 
 
 def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, int],

@@ -140,7 +140,8 @@ class CaptureSet:
         """
         wavelengths = self.nir_wavelengths() if wavelengths is None else tuple(wavelengths)
         if not wavelengths:
-            raise KeyError(f"{self.root}: no wavelengths asked for (the set has {self.wavelengths})")
+            raise KeyError(f"{self.root}: no wavelengths asked for "
+                           f"(the set has {self.wavelengths})")
         # Imported here: device.sim itself imports device.captures.files, so a module-level
         # import would be circular; device.sim is numpy + OpenCV at import time.
         from device.sim import normalise

@@ -79,7 +79,8 @@ class CaptureSetWriter:
             (self.out / "references").mkdir(parents=True, exist_ok=True)
             (self.out / "scenes").mkdir(exist_ok=True)
         except OSError as exc:
-            raise UserError(f"{self.out}: cannot create the output folder ({exc.strerror}).") from None
+            raise UserError(f"{self.out}: cannot create the output folder "
+                            f"({exc.strerror}).") from None
 
     def __enter__(self) -> "CaptureSetWriter":
         return self

@@ -136,23 +136,24 @@ def register(subparsers) -> None:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--rig", choices=("sim",), default=None,
                         help="the simulated rig (the default when --config is not given)")
-    source.add_argument("--config", type=Path, default=None,
+    source.add_argument("--config", type=Path, default=None, metavar="FILE",
                         help="real rig: the viewer's config file (camera, LED pins)")
-    p.add_argument("--out", type=Path, required=True, help="capture-set folder to write")
-    p.add_argument("--prints", type=Path, default=None,
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="capture-set folder to write")
+    p.add_argument("--prints", type=Path, default=None, metavar="DIR",
                    help="folder of RGB images to print (default: bundled photos and generated "
                         "scenes)")
-    p.add_argument("--count", type=_int_option(1), default=None,
+    p.add_argument("--count", type=_int_option(1), default=None, metavar="N",
                    help=f"number of scenes (default: every image in --prints, or "
                         f"{DEFAULT_BUNDLED_COUNT} bundled ones)")
-    p.add_argument("--size", type=_int_option(MIN_SIZE, MAX_SIZE), default=None,
+    p.add_argument("--size", type=_int_option(MIN_SIZE, MAX_SIZE), default=None, metavar="PX",
                    help=f"side of the square scenes in pixels (default: {DEFAULT_SIZE})")
-    p.add_argument("--seed", type=_int_option(0), default=None,
+    p.add_argument("--seed", type=_int_option(0), default=None, metavar="S",
                    help="seed of crops, generated scenes and sensor noise (default: 0)")
     p.add_argument("--truth", choices=("human", "paper"), default=None,
                    help="ground truth: 'human' (CIE observer, D65 -> sRGB; default) or 'paper' "
                         "(447/529/604 nm captures as B/G/R)")
-    p.add_argument("--leds", type=_leds, default=None,
+    p.add_argument("--leds", type=_leds, default=None, metavar="NM,NM,...",
                    help="LED wavelengths in nm, comma-separated (default: 447,529,604,718,777,807)")
     p.add_argument("--force", action="store_true",
                    help="replace the capture set in a non-empty --out")

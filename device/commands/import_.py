@@ -171,12 +171,13 @@ def register(subparsers) -> None:
         "import", help="turn a folder of monochrome captures made elsewhere into a capture set",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("src", type=Path, metavar="SRC", help="folder of monochrome captures")
-    p.add_argument("--out", type=Path, required=True, help="capture-set folder to write")
-    p.add_argument("--pattern", default=DEFAULT_PATTERN,
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="capture-set folder to write")
+    p.add_argument("--pattern", default=DEFAULT_PATTERN, metavar="PATTERN",
                    help="capture file names under SRC (default: %(default)s)")
-    p.add_argument("--white-pattern", default=DEFAULT_WHITE_PATTERN,
+    p.add_argument("--white-pattern", default=DEFAULT_WHITE_PATTERN, metavar="PATTERN",
                    help="white reference names under SRC (default: %(default)s)")
-    p.add_argument("--dark", type=Path, default=None,
+    p.add_argument("--dark", type=Path, default=None, metavar="FILE",
                    help="dark frame (default: SRC/dark.png if present, else dark level 0)")
     p.add_argument("--force", action="store_true",
                    help="replace the capture set in a non-empty --out")
