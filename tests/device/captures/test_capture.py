@@ -1,8 +1,9 @@
 """`device capture --rig sim`: prints rendered under every LED into a valid capture set."""
 import cv2
 import numpy as np
+import pytest
 
-from device.captures import CaptureSet
+from device.captures import CaptureSet, UserError
 from device.commands.capture import render_sim_capture_set
 from device.sim import DATASET_LEDS, NIR_LEDS
 
@@ -100,3 +101,14 @@ def test_tiny_capture_set_fixture(tiny_capture_set):
     assert len(cs) == 10 and cs.size == (64, 64) and cs.truth_mode == "human"
     assert cs.wavelengths == DATASET_LEDS
     assert {k: len(v) for k, v in cs.split.items()} == {"train": 7, "val": 2, "test": 1}
+
+
+def test_an_unreadable_print_stops_the_run_and_leaves_nothing(tmp_path):
+    prints = tmp_path / "prints"
+    prints.mkdir()
+    cv2.imwrite(str(prints / "a.png"), np.full((20, 20, 3), 128, np.uint8))
+    (prints / "b.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    out = tmp_path / "set"
+    with pytest.raises(UserError, match="b.jpg"):
+        render_sim_capture_set(out, prints=prints, size=16, progress=False)
+    assert not out.exists()
