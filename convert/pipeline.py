@@ -188,6 +188,9 @@ def _engine(outputs: Outputs, profile: trt_build.Profile, options: Options,
     source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
     trt_build.build_engine(source, engine, profile=profile, workspace_mib=options.workspace_mib,
                            timing_cache=options.timing_cache, log=log)
+    # The engine takes only shapes inside its profile: the samples that fit, and one at min.
+    samples = [verify.random_sample_of_shape(profile.min)] + [
+        s for s in samples if profile.accepts(s.nir.shape)]
     try:
         runner = trt_build.EngineRunner(engine)
         outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(

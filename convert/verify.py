@@ -32,13 +32,16 @@ class Sample:
 
 def random_samples(channels: int, spatial_multiple: int, seed: int = 0) -> list[Sample]:
     """Two random batches: values uniform in [-1, 1], and a smooth ramp that saturates tanh."""
-    rng = np.random.default_rng(seed)
     h, w = spatial_multiple * max(1, -(-48 // spatial_multiple)), \
         spatial_multiple * max(1, -(-80 // spatial_multiple))
-    uniform = rng.uniform(-1, 1, (2, channels, h, w)).astype(np.float32)
     ramp = np.broadcast_to(np.linspace(-1, 1, w, dtype=np.float32), (1, channels, h, w))
-    return [Sample(f"random {'x'.join(map(str, uniform.shape))}", uniform),
+    return [random_sample_of_shape((2, channels, h, w), seed),
             Sample(f"ramp {'x'.join(map(str, ramp.shape))}", np.ascontiguousarray(ramp))]
+
+
+def random_sample_of_shape(shape: tuple[int, ...], seed: int = 0) -> Sample:
+    x = np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)
+    return Sample(f"random {'x'.join(map(str, shape))}", x)
 
 
 def capture_samples(data_dir: str | Path, wavelengths: list[int], from_reflectance: Affine,

@@ -70,6 +70,9 @@ class Profile:
             raise UserError(f"shapes must satisfy min <= opt <= max in every dimension; got "
                             f"min {_fmt(self.min)}, opt {_fmt(self.opt)}, max {_fmt(self.max)}.")
 
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        return len(shape) == 4 and all(a <= d <= b for a, d, b in zip(self.min, shape, self.max))
+
     def to_dict(self) -> dict:
         return {"input": self.input_name, "min": list(self.min), "opt": list(self.opt),
                 "max": list(self.max)}

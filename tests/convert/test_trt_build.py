@@ -1,0 +1,108 @@
+"""TensorRT build policy and engine staleness. The staleness logic is file logic (sidecar vs
+the ONNX on disk vs a TensorRT version), tested here on real files; building and running an
+engine needs TensorRT and a GPU and is tested where they exist."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from device.captures.files import UserError
+from device.engines.trt_build import (Profile, engine_is_stale, engine_source,
+                                      installed_tensorrt_version, is_strongly_typed,
+                                      sidecar_path, write_sidecar)
+
+
+@pytest.mark.parametrize("version, strongly_typed", [
+    ("8.5.2.2", False), ("8.6.1", False), ("10.3.0", False), ("10.11.0.33", False),
+    ("10.12.0.36", True), ("10.13.3", True), ("11.0.0", True)])
+def test_precision_policy_follows_the_tensorrt_version(tmp_path, version, strongly_typed):
+    fp32, fp16 = tmp_path / "m.onnx", tmp_path / "m.fp16.onnx"
+    assert is_strongly_typed(version) is strongly_typed
+    assert engine_source(fp32, fp16, version) == (fp16 if strongly_typed else fp32)
+
+
+def test_strongly_typed_tensorrt_needs_the_fp16_onnx(tmp_path):
+    with pytest.raises(UserError, match="--fp16"):
+        engine_source(tmp_path / "m.onnx", None, "11.0.0")
+
+
+def test_default_profile_is_720p_rounded_to_the_network_multiple():
+    assert Profile.default(3, 16).opt == (1, 3, 720, 1280)
+    assert Profile.default(3, 12).opt == (1, 3, 720, 1284)   # linear model, 12 px patches
+    assert Profile.default(3, 12).min == (1, 3, 264, 264)
+    profile = Profile.default(3, 16)
+    assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
+
+
+@pytest.mark.parametrize("profile, words", [
+    (Profile((1, 3, 64, 64), (1, 3, 32, 32), (1, 3, 128, 128)), "min <= opt <= max"),
+    (Profile((1, 3, 64, 64), (1, 3, 72, 64), (1, 3, 128, 128)), "multiples of 16"),
+    (Profile((1, 1, 64, 64), (1, 3, 64, 64), (1, 3, 128, 128)), "3 input channels"),
+])
+def test_profile_check(profile, words):
+    with pytest.raises(UserError, match=words):
+        profile.check(3, 16)
+
+
+@pytest.fixture
+def engine_files(tmp_path):
+    """An ONNX file, an engine file and the sidecar that says TensorRT 10.3.0 built one from
+    the other. The engine bytes are arbitrary: staleness never deserialises the engine."""
+    onnx_path, engine = tmp_path / "m.onnx", tmp_path / "m.fp16.engine"
+    onnx_path.write_bytes(b"onnx model bytes")
+    engine.write_bytes(b"serialized engine bytes")
+    write_sidecar(engine, onnx_path, tensorrt_version="10.3.0", strongly_typed=False,
+                  profile=Profile.default(3, 16), workspace_mib=512)
+    return onnx_path, engine
+
+
+def test_fresh_engine_is_not_stale(engine_files):
+    onnx_path, engine = engine_files
+    assert engine_is_stale(engine, onnx_path, "10.3.0") == (False, "up to date")
+    record = json.loads(sidecar_path(engine).read_text())
+    assert record["tensorrt"] == "10.3.0" and record["precision"] == "fp16-builder-flag"
+    assert record["profile"]["opt"] == [1, 3, 720, 1280]
+
+
+def test_other_tensorrt_version_makes_it_stale(engine_files):
+    onnx_path, engine = engine_files
+    stale, reason = engine_is_stale(engine, onnx_path, "10.12.0")
+    assert stale and "built by TensorRT 10.3.0, this is TensorRT 10.12.0" in reason
+
+
+def test_changed_onnx_makes_it_stale(engine_files):
+    onnx_path, engine = engine_files
+    onnx_path.write_bytes(b"a retrained model")
+    stale, reason = engine_is_stale(engine, onnx_path, "10.3.0")
+    assert stale and "another ONNX" in reason
+
+
+def test_changed_engine_makes_it_stale(engine_files):
+    onnx_path, engine = engine_files
+    engine.write_bytes(b"truncated")
+    stale, reason = engine_is_stale(engine, onnx_path, "10.3.0")
+    assert stale and "changed after it was built" in reason
+
+
+@pytest.mark.parametrize("damage", ["no sidecar", "sidecar not JSON", "no engine", "no onnx"])
+def test_missing_pieces_make_it_stale(engine_files, damage):
+    onnx_path, engine = engine_files
+    if damage == "no sidecar":
+        sidecar_path(engine).unlink()
+    elif damage == "sidecar not JSON":
+        sidecar_path(engine).write_text("{")
+    elif damage == "no engine":
+        engine.unlink()
+    else:
+        onnx_path.unlink()
+    stale, reason = engine_is_stale(engine, onnx_path, "10.3.0")
+    assert stale and reason
+
+
+def test_without_tensorrt_every_engine_is_stale(engine_files):
+    if installed_tensorrt_version() is not None:
+        pytest.skip("TensorRT is installed here; this case is for machines without it")
+    onnx_path, engine = engine_files
+    stale, reason = engine_is_stale(engine, onnx_path)
+    assert stale and "TensorRT is not installed" in reason
