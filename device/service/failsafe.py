@@ -45,3 +45,39 @@ def install_excepthooks(all_off: Callable[[], None]) -> Callable[[], None]:
         sys.excepthook, threading.excepthook = previous_sys, previous_thread
 
     return restore
+
+
+def leds_off_from_config(config_path: str) -> None:
+    """Drive every configured LED pin (and the trigger line) low from a fresh process.
+
+    The unit's ExecStopPost runs this after the viewer is gone, however it went: a watchdog
+    SIGABRT or a SIGKILL after TimeoutStopSec skip every Python cleanup, and a GPIO line keeps
+    its last level when its owner dies.
+    """
+    from device.runtime.config import load_config
+    from device.runtime.leds import open_leds
+
+    config = load_config(config_path, check_model=False)
+    open_leds(config.leds, config.strobe.wavelengths).close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from device.captures.files import UserError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m device.service.failsafe",
+        description="Switch every LED of the configured bank off (the unit's ExecStopPost).")
+    parser.add_argument("--config", required=True, help="the viewer's TOML config")
+    args = parser.parse_args(argv)
+    try:
+        leds_off_from_config(args.config)
+    except UserError as exc:
+        print(f"failsafe: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

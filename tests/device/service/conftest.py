@@ -84,3 +84,31 @@ def abstract_notify_socket():
     sock = NotifySocket(f"\0nightcolor-test-{os.getpid()}-{time.monotonic_ns()}".encode())
     yield sock
     sock.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_onnx(tmp_path_factory):
+    """A converted model for the viewer: a tiny `linear` network saved by train's real
+    checkpoint writer and converted by `python -m convert`. Its colours are meaningless; the
+    service tests only need frames to flow."""
+    import subprocess
+    import sys
+
+    import torch
+
+    from train.checkpoint import save_checkpoint
+    from train.data import FROM_REFLECTANCE, TO_SRGB
+    from train.models import build_model
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("service_model")
+    model = build_model({"name": "linear", "patch": 4}).eval()
+    ckpt = folder / "ckpt.pt"
+    save_checkpoint(ckpt, model, {
+        "model": model.config, "inputs": [718, 777, 807], "truth_mode": "human",
+        "normalisation": {"input": dict(FROM_REFLECTANCE), "output": dict(TO_SRGB)},
+        "spatial_multiple": model.spatial_multiple})
+    subprocess.run([sys.executable, "-m", "convert", str(ckpt)], check=True,
+                   capture_output=True, timeout=300)
+    return folder / "ckpt.onnx"

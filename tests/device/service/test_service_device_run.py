@@ -1,0 +1,152 @@
+"""`device run` on the simulated rig as systemd runs it: a separate process, a real NOTIFY_SOCKET,
+real signals, and the simulated LED bank's edge record read back from a file."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from device.runtime.leds import EDGE_RECORD_ENV
+
+START_TIMEOUT_S = 120       # rendering the print and loading onnxruntime on a busy 2-core box
+
+
+def write_config(folder: Path, model: Path, camera: str, timeout_s: float = 1.0) -> Path:
+    path = folder / "nightcolor.toml"
+    path.write_text(f"""
+[camera]
+uri = "{camera}"
+width = 64
+height = 64
+timeout_s = {timeout_s}
+[leds]
+uri = "sim://"
+[engine]
+uri = "onnx://{model}"
+[display]
+uri = "null://"
+[pipeline]
+reconnect_min_s = 0.3
+[sim]
+scene = "chart"
+""")
+    return path
+
+
+class Viewer:
+    """`python -m device run` under a fake service manager: our socket, watchdog and record."""
+
+    def __init__(self, folder: Path, config: Path, notify, watchdog_usec: int,
+                 rig_sim: bool = True):
+        self.record = folder / "led-edges.txt"
+        self.stderr_path = folder / "stderr.txt"
+        env = dict(os.environ, NOTIFY_SOCKET=notify.env_value, WATCHDOG_USEC=str(watchdog_usec),
+                   **{EDGE_RECORD_ENV: str(self.record)})
+        env.pop("WATCHDOG_PID", None)
+        argv = [sys.executable, "-m", "device", "run", "--config", str(config)]
+        if rig_sim:
+            argv += ["--rig", "sim"]
+        with open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def edges(self) -> list[tuple[float, int, bool]]:
+        rows = [line.split() for line in self.record.read_text().splitlines()]
+        return [(float(t), int(nm), high == "1") for t, nm, high in rows]
+
+    def lit_at_end(self) -> set[int]:
+        lit: set[int] = set()
+        for _, nm, high in self.edges():
+            (lit.add if high else lit.discard)(nm)
+        return lit
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def viewer_folder(tmp_path, tiny_model_onnx):
+    return tmp_path, tiny_model_onnx
+
+
+def test_sigterm_turns_leds_off_at_once_and_exits_0_within_a_second(viewer_folder, notify_socket):
+    folder, model = viewer_folder
+    viewer = Viewer(folder, write_config(folder, model, "sim://"), notify_socket, 1_000_000)
+    try:
+        assert notify_socket.wait_for("READY=1", START_TIMEOUT_S), viewer.stderr
+        assert notify_socket.wait_for("WATCHDOG=1", 5.0)
+        time.sleep(1.0)                           # strobe a while: LEDs switch on and off
+        sent = time.monotonic()
+        viewer.proc.send_signal(signal.SIGTERM)
+        rc = viewer.proc.wait(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        viewer.kill()
+    assert rc == 0, viewer.stderr
+    assert took < 1.0, f"exit took {took:.2f} s"
+    edges = viewer.edges()
+    assert sum(high for _, _, high in edges) > 10        # the strobe really ran
+    assert viewer.lit_at_end() == set()
+    # CLOCK_MONOTONIC is one clock for both processes: the last LED edge (off) came within
+    # 100 ms of the signal.
+    assert edges[-1][0] - sent < 0.1
+    assert notify_socket.times_of("STOPPING=1"), notify_socket.messages()
+    statuses = [m for m in notify_socket.messages() if m.startswith("STATUS=")]
+    assert any("uncalibrated" in s for s in statuses)
+    assert any(" fps, " in s and "ms latency" in s for s in statuses)
+
+
+def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_folder,
+                                                                     notify_socket):
+    folder, model = viewer_folder
+    # The simulated camera delivers 60 frames, then hangs for timeout_s before it is declared
+    # lost; the pipeline reconnects, and the new camera does the same.
+    config = write_config(folder, model, "sim://?stall_after=60", timeout_s=1.5)
+    viewer = Viewer(folder, config, notify_socket, 200_000, rig_sim=False)
+    try:
+        assert notify_socket.wait_for("READY=1", START_TIMEOUT_S), viewer.stderr
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            back = [t for t, m in notify_socket.received if "camera back" in m]
+            if back and any(t > back[0] for t in notify_socket.times_of("WATCHDOG=1")):
+                break
+            time.sleep(0.05)
+        viewer.proc.send_signal(signal.SIGTERM)
+        rc = viewer.proc.wait(timeout=10)
+    finally:
+        viewer.kill()
+    assert rc == 0, viewer.stderr
+    lost = next(t for t, m in notify_socket.received if "camera lost" in m)
+    back = next(t for t, m in notify_socket.received if "camera back" in m)
+    pings = notify_socket.times_of("WATCHDOG=1")
+    before = [t for t in pings if t < lost]
+    assert len(before) >= 3                                 # pings every 0.1 s while frames flow
+    assert not [t for t in pings if lost <= t <= back]      # none while the camera is lost
+    assert lost - before[-1] > 1.0                          # nor during the 1.5 s hang itself
+    assert [t for t in pings if t > back]                   # frames flow again: pings resume
+    assert viewer.lit_at_end() == set()
+
+
+def test_an_exception_inside_the_loop_ends_with_every_led_off(viewer_folder, notify_socket):
+    folder, model = viewer_folder
+    config = write_config(folder, model, "sim://?fail_after=90")
+    viewer = Viewer(folder, config, notify_socket, 1_000_000, rig_sim=False)
+    try:
+        rc = viewer.proc.wait(timeout=START_TIMEOUT_S)
+    finally:
+        viewer.kill()
+    assert rc == 1
+    assert "RuntimeError: injected fault after 90 frames" in viewer.stderr
+    assert sum(high for _, _, high in viewer.edges()) >= 90
+    assert viewer.lit_at_end() == set()
+    assert notify_socket.times_of("READY=1") and notify_socket.times_of("STOPPING=1")
