@@ -78,7 +78,7 @@ def run_plot(args) -> int:
            ylabel="normalised reflectance (ink / paper)",
            title="Simulated CMYK inks and the six dataset LEDs (cf. Browne et al. 2022, Fig. 4)")
     ax.title.set_fontsize(10)
-    ax.legend(loc="center right", fontsize=8, framealpha=0.9)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.12), fontsize=8, framealpha=0.9)
     fig.tight_layout()
     with atomic_output(out) as tmp:
         fig.savefig(tmp, format=out.suffix.lower().lstrip("."))

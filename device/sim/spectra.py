@@ -49,27 +49,27 @@ class DensityShape:
 PAPER = DensityShape(base=0.0555, gaussians=((0.06, 380.0, 25.0),))
 
 SHAPES = {
-    # Cyan (a phthalocyanine-like dye): a UV band below 400 nm and a broad red band (659 nm)
-    # leave the visible peak at 495 nm (Fig. 4); the red band's tail gives the paper's 0.10 at
-    # 718 and 0.50 at 777 nm; a weak 795 nm band holds 807 nm (0.62) apart from magenta, and
-    # a weak band toward 1000 nm makes the isolated NIR maximum near 854 nm (0.76), after which
-    # cyan falls onto magenta ("cyan and magenta overlap above 854 nm").
-    # Anchors (LED-band values for 718/777/807, as the paper measured them through its LEDs):
-    # 495: 0.76, 718: 0.10, 777: 0.50, 807: 0.62, 854: 0.76, 900: 0.745, 1000: 0.73.
+    # Cyan (a phthalocyanine-like dye): a UV band and a broad red band (663 nm) leave the
+    # visible peak at 495 nm (Fig. 4); the red band's long-wave tail gives the paper's 0.10 at
+    # 718 and 0.50 at 777 nm, and a weak band toward 1000 nm turns the NIR rise into the
+    # isolated maximum near 854 nm (0.80), after which cyan falls onto magenta ("cyan and
+    # magenta overlap above 854 nm").
+    # Anchors (LED readings at 718/777 nm, spectral values elsewhere): 495: 0.76, 718: 0.10,
+    # 777: 0.50, 854: 0.80, 900: 0.78, 1000: 0.755.
     "cyan": DensityShape(
-        base=0.1053,
-        gaussians=((0.930, 299.73, 63.42), (2.082, 659.46, 48.09), (0.088, 795.0, 19.64),
-                   (0.033, 964.07, 84.35))),
-    # Magenta (a quinacridone/xanthene-like dye): its green bands (504 + 542 nm) absorb
-    # 480-590 nm and its red edge (50 % near 595 nm) rises to the peak at 660 nm (Fig. 4); it
-    # settles to the paper's broad 0.70 at 718 and 777 nm (a weak 739 nm band), reaches ~0.75
-    # near 820 nm and drifts down slowly toward 1000 nm, meeting cyan above 854 nm.
-    # Anchors: 447: 0.42, 529: 0.05, 595: 0.50, 660: 0.82, 718: 0.70, 777: 0.70, 807: 0.74,
-    # 1000: 0.71.
+        base=0.0859,
+        gaussians=((1.4848, 250.0, 82.68), (1.614, 663.28, 54.82), (0.0369, 975.07, 69.38))),
+    # Magenta (a quinacridone/xanthene-like dye): its green bands (476 + 537 nm) absorb
+    # 480-590 nm and its red edge (50 % near 595 nm) rises to the peak at 660 nm (Fig. 4); a
+    # weak 745 nm band holds it at the paper's broad 0.70 at 718 and 777 nm, after which it
+    # rises to ~0.83 near 845 nm (0.78 at 807 nm, clear of cyan) and drifts down toward
+    # 1000 nm, meeting cyan above 854 nm.
+    # Anchors: 447: 0.42, 529: 0.05, 595: 0.50, 660: 0.82, 718: 0.70, 777: 0.70, 807: 0.78,
+    # 854: 0.80, 1000: 0.76.
     "magenta": DensityShape(
-        base=0.0257,
-        gaussians=((0.281, 384.13, 25.0), (0.592, 504.40, 52.82), (1.040, 541.59, 25.0),
-                   (0.092, 739.40, 30.91), (0.122, 1008.44, 260.0))),
+        base=0.0386,
+        gaussians=((0.2282, 363.27, 25.0), (0.3482, 475.95, 82.66), (1.4032, 536.63, 27.14),
+                   (0.1447, 744.98, 41.72), (0.084, 980.0, 95.78))),
     # Yellow (an azo-like dye): one strong blue band (417 nm); above 500 nm it is broad and
     # high with the two peaks of Fig. 4 at 604 and 697 nm (a faint 653 nm dip between them and
     # a shoulder at 560 nm), then a logistic step to the flat 0.90 the paper quotes at 718 and
