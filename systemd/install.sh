@@ -4,6 +4,7 @@
 #   sudo systemd/install.sh [--checkpoint ckpt.pt] [--prefix /opt/nightcolor] [--venv DIR]
 #   sudo systemd/install.sh --uninstall [--purge]
 #   systemd/install.sh --root DESTDIR --venv DIR ...   # lay the files into DESTDIR only
+#   --no-start: enable but do not (re)start; --skip-model: leave the model alone
 #
 # Install: the venv (created with the JetPack system packages visible, for TensorRT), the
 # `nightcolor` system user (sysusers.d), /etc/nightcolor/nightcolor.toml if absent, the
@@ -19,12 +20,13 @@ prefix=/opt/nightcolor
 venv=
 checkpoint=
 start=yes
+model=yes
 action=install
 purge=no
 
 die() { echo "$prog: error: $*" >&2; exit 2; }
 say() { echo "$prog: $*"; }
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,13s/^# \{0,1\}//p' "$0"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
         --venv) venv=${2:?--venv needs a folder}; shift ;;
         --checkpoint) checkpoint=${2:?--checkpoint needs a file}; shift ;;
         --no-start) start=no ;;
+        --skip-model) model=no ;;
         --uninstall) action=uninstall ;;
         --purge) purge=yes ;;
         -h|--help) usage; exit 0 ;;
@@ -71,8 +74,9 @@ do_uninstall() {
     fi
 }
 
+# The venv runs here (model plan, convert) and its path goes into the unit as is.
 ensure_venv() {
-    if [ -x "$(dest "$venv")/bin/device" ]; then return; fi
+    if [ -x "$venv/bin/device" ]; then return; fi
     [ "$live" = yes ] || die "--venv '$venv' has no bin/device; with --root, point --venv at an installed venv."
     say "creating $venv (with system packages: JetPack's TensorRT lives there)"
     python3 -m venv --system-site-packages "$venv"
@@ -82,14 +86,18 @@ ensure_venv() {
 do_install() {
     ensure_venv
     local py
-    py=$(dest "$venv")/bin/python
+    py=$venv/bin/python
     # Validate before writing anything: which config, which checkpoint, is a conversion due?
     local config_src=$repo/systemd/nightcolor.toml
     [ -f "$(dest $config)" ] && config_src=$(dest $config)
-    local plan ckpt verdict reason
-    plan=$("$py" -m device.service.model_plan --config "$config_src" --root "$root") || exit 2
-    { read -r ckpt; read -r verdict; read -r reason; } <<<"$plan"
-    if [ -n "$checkpoint" ]; then
+    local plan ckpt verdict=skip reason
+    if [ "$model" = yes ]; then
+        plan=$("$py" -m device.service.model_plan --config "$config_src" --root "$root") || exit 2
+        { read -r ckpt; read -r verdict; read -r reason; } <<<"$plan"
+    fi
+    if [ "$model" = no ]; then
+        [ -z "$checkpoint" ] || die "--checkpoint and --skip-model contradict each other."
+    elif [ -n "$checkpoint" ]; then
         [ -f "$checkpoint" ] || die "--checkpoint '$checkpoint' does not exist."
         verdict=convert; reason="new checkpoint $checkpoint"
     elif [ "$verdict" = convert ] && [ ! -f "$ckpt" ]; then
@@ -113,7 +121,7 @@ do_install() {
         install -D -m 0644 "$repo/systemd/nightcolor.toml" "$(dest $config)"
     fi
 
-    install -d -m 0750 "$(dirname "$ckpt")"
+    if [ "$model" = yes ]; then install -d -m 0750 "$(dirname "$ckpt")"; fi
     if [ -n "$checkpoint" ]; then
         say "checkpoint $checkpoint -> ${ckpt#"${root%/}"}"
         install -m 0640 "$checkpoint" "$ckpt"
@@ -121,8 +129,8 @@ do_install() {
     if [ "$verdict" = convert ]; then
         say "converting ${ckpt#"${root%/}"}: $reason"
         # The venv's own convert: a bare `convert` on PATH is ImageMagick's.
-        "$(dest "$venv")/bin/convert" --fp16 "$ckpt"
-    else
+        "$venv/bin/convert" --fp16 "$ckpt"
+    elif [ "$verdict" = fresh ]; then
         say "model up to date: $reason"
     fi
 

@@ -69,3 +69,18 @@ def test_unhandled_exception_in_main_turns_leds_off_before_the_traceback():
     assert proc.returncode == 1
     assert "LEDS OFF" in proc.stderr and "RuntimeError: engine exploded" in proc.stderr
     assert proc.stderr.index("LEDS OFF") < proc.stderr.index("Traceback")
+
+
+def run_failsafe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "device.service.failsafe", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_stop_post_failsafe_opens_the_configured_bank_and_switches_it_off(tmp_path):
+    config = tmp_path / "nightcolor.toml"
+    config.write_text('[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://absent.onnx"\n')
+    done = run_failsafe("--config", str(config))     # the model is not needed to switch off
+    assert done.returncode == 0, done.stderr
+    missing = run_failsafe("--config", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"failsafe: error: {tmp_path / 'nope.toml'}: config file not found."
