@@ -24,14 +24,20 @@ def silicon_qe(nm, peak: float = 0.75, depth_um: float = 3.0) -> np.ndarray:
     return peak * absorbed * violet
 
 
-def flat_field(shape: tuple[int, int], vignetting: float) -> np.ndarray:
-    """Relative irradiance over the frame: 1 at the centre, 1 - vignetting in the corners.
-    A cos^4-like smooth radial fall-off from the lens and the LED's beam."""
+def flat_field(shape: tuple[int, int], vignetting: float, prnu: float = 0.0,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+    """Relative response over the frame: a smooth cos^4-like radial fall-off from the lens and
+    the LED's beam (1 at the centre, 1 - vignetting in the corners), times the sensor's
+    photo-response non-uniformity (pixel-to-pixel gain spread, `prnu` rms, fixed per camera).
+    Both are fixed to the camera, so the white reference divides them out."""
     h, w = shape
     y = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / max(h / 2, 1)
     x = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / max(w / 2, 1)
     r2 = (y[:, None] ** 2 + x[None, :] ** 2) / 2.0   # 1.0 at the corners
-    return (1.0 - vignetting * r2).astype(np.float32)
+    field = (1.0 - vignetting * r2).astype(np.float32)
+    if prnu > 0:
+        field *= 1.0 + np.float32(prnu) * rng.standard_normal(shape, dtype=np.float32)
+    return field
 
 
 def lens_blur(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -27,22 +27,25 @@ class RigSpec:
     dark_offset: float = 64.0      # ADU pedestal (what a lens-capped frame reads)
     blur: float = 0.8              # Gaussian lens blur sigma, px (0 = none)
     vignetting: float = 0.2        # fall-off of lens + LED illumination at the corners (0..1)
+    prnu: float = 0.01             # pixel-to-pixel gain spread (rms), fixed per camera (seed)
     ambient: float = 0.0           # photons/px/ms off a perfect white from room light (CIE A)
 
     def __post_init__(self):
         object.__setattr__(self, "leds", tuple(int(nm) for nm in self.leds))
         if not self.leds or len(set(self.leds)) != len(self.leds):
             raise UserError("rig: 'leds' must list distinct LED wavelengths.")
-        if not all(300 <= nm <= 1100 for nm in self.leds):
-            raise UserError(f"rig: LED wavelengths {list(self.leds)} must lie in 300..1100 nm.")
+        if not all(380 <= nm <= 1000 for nm in self.leds):
+            raise UserError(f"rig: LED wavelengths {list(self.leds)} must lie in 380..1000 nm, "
+                            "the range of the simulated spectra.")
         positive = ("led_fwhm_nm", "photon_flux", "exposure", "qe", "si_depth_um", "full_well_e")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise UserError(f"rig: '{name}' must be positive, got {getattr(self, name)}.")
-        if not (0 <= self.vignetting < 1 and self.blur >= 0 and self.read_noise_e >= 0
-                and self.ambient >= 0 and self.dark_offset >= 0 and 8 <= self.adc_bits <= 16):
-            raise UserError("rig: vignetting must be in [0, 1), adc_bits in 8..16 and blur, "
-                            "read_noise_e, ambient, dark_offset non-negative.")
+        if not (0 <= self.vignetting < 1 and 0 <= self.prnu < 0.2 and self.blur >= 0
+                and self.read_noise_e >= 0 and self.ambient >= 0 and self.dark_offset >= 0
+                and 8 <= self.adc_bits <= 16):
+            raise UserError("rig: vignetting must be in [0, 1), prnu in [0, 0.2), adc_bits in "
+                            "8..16 and blur, read_noise_e, ambient, dark_offset non-negative.")
 
     @property
     def adc_max(self) -> int:

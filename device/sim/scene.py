@@ -1,6 +1,8 @@
 """`PrintedScene`: a CMYK print of an RGB image on the simulated rig, captured LED by LED."""
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 
@@ -34,7 +36,10 @@ class PrintedScene:
         self.seed = seed
         self.print = PrintedSpectra(rgb, printer)
         self.shape = self.print.shape
-        self._flat = flat_field(self.shape, rig.vignetting)
+        # `seed` is the camera's identity: its fixed-pattern gain spread is the same in every
+        # scene made with the same seed, as it is on a real sensor.
+        self._flat = flat_field(self.shape, rig.vignetting, rig.prnu,
+                                np.random.default_rng([seed, 0xF1A7]))
         self._qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
         self._radiance: dict[int | None, np.ndarray] = {}   # blurred print, electrons, no fall-off
         self._signal: dict[int | None, np.ndarray] = {}
@@ -133,7 +138,8 @@ class PrintedScene:
         if missing:
             raise ValueError(f"the paper's ground truth needs LEDs {list(VISIBLE_LEDS)} nm; "
                              f"the rig lacks {missing}")
-        rng = np.random.default_rng([self.seed, 0x7247])
+        # sensor noise must differ between prints made with one camera (one seed)
+        rng = np.random.default_rng([self.seed, zlib.crc32(self.print.coverage.tobytes())])
         dark = self.dark(rng)
         channels = [normalise(self.capture(nm, rng), dark, self.white(nm, rng))
                     for nm in reversed(VISIBLE_LEDS)]   # 604, 529, 447 → R, G, B

@@ -38,6 +38,19 @@ def test_paper_white_normalises_to_one_everywhere():
         assert norm[:8, :8].mean() == pytest.approx(1.0, abs=0.03)
 
 
+def test_fixed_pattern_gain_belongs_to_the_camera_and_normalises_away():
+    rgb = np.full((16, 16, 3), 255, np.uint8)
+    rig = RigSpec(noise=False, prnu=0.02)
+    same_a, same_b = PrintedScene(rgb, rig, seed=4), PrintedScene(rgb, rig, seed=4)
+    other = PrintedScene(rgb, rig, seed=5)
+    assert np.array_equal(same_a.signal(777), same_b.signal(777))
+    assert not np.array_equal(same_a.signal(777), other.signal(777))
+    assert same_a.signal(777).std() > 0.01 * same_a.signal(777).mean() * 0.5
+    offset = np.full((16, 16), rig.dark_offset, np.float32)
+    print_of_white = normalise(same_a.signal(777), offset, same_b.white(777, None))
+    assert np.allclose(print_of_white, 1.0, atol=2e-3)
+
+
 @pytest.mark.parametrize("nm, expected", [
     (718, {"cyan": 0.1, "magenta": 0.7, "yellow": 0.9}),
     (777, {"cyan": 0.5, "magenta": 0.7, "yellow": 0.9}),
@@ -103,7 +116,7 @@ def test_paper_truth_needs_the_visible_leds():
 def test_shot_noise_variance_grows_with_the_signal():
     """Photon (Poisson) noise: the variance in electrons equals the mean, so it grows with
     the light collected; read noise adds a constant floor."""
-    flat = dict(blur=0.0, vignetting=0.0)
+    flat = dict(blur=0.0, vignetting=0.0, prnu=0.0)
     white = np.full((64, 64, 3), 255, np.uint8)
     for flux in (1200.0, 300.0, 1.0):   # 1.0: ~8 e-, drawn from the exact Poisson branch
         rig = RigSpec(photon_flux=flux, **flat)
