@@ -1,4 +1,5 @@
-"""`device sim`: look inside the simulated rig — ink readings (`inks`) and the paper's Fig. 4 (`plot`)."""
+"""`device sim`: look inside the simulated rig: ink readings (`inks`) and the paper's Fig. 4
+(`plot`)."""
 from __future__ import annotations
 
 import json

@@ -108,7 +108,7 @@ class SpectralProjection:
         The grid is cut into `step_nm` bins; each bin becomes one node at its weight centroid
         (so R varying linearly across a bin is integrated exactly), bins in the tails holding
         less than 1 - `keep` of the total are dropped and the rest rescaled so that a flat
-        spectrum (bare paper) still integrates exactly. A 30 nm LED needs ~7 nodes."""
+        spectrum (bare paper) still integrates exactly. A 30 nm LED needs ~12 nodes."""
         weight = np.asarray(weight, dtype=np.float64).reshape(len(WAVELENGTHS), -1)
         bins = ((WAVELENGTHS - WAVELENGTHS[0]) // step_nm).astype(int)
         mass_per_nm = np.abs(weight).sum(axis=1)
@@ -124,15 +124,19 @@ class SpectralProjection:
 
 
 class PrintedSpectra:
-    """The printed artwork as ink coverage, read out through any spectral projection."""
+    """A print as ink coverage, read out through any spectral projection."""
 
-    def __init__(self, rgb: np.ndarray, printer: Printer = Printer()):
+    def __init__(self, cmyk: np.ndarray, printer: Printer = Printer()):
+        """`cmyk`: HxWx4 coverage of cyan, magenta, yellow and black ink in [0, 1]."""
         self.printer = printer
-        rgb = as_float_rgb(rgb)
-        self.shape = rgb.shape[:2]
+        self.shape = cmyk.shape[:2]
         # planar 4 × N (c, m, y, k rows) for demichel_weights
-        self.coverage = np.ascontiguousarray(
-            separate_cmyk(rgb, printer.gcr).reshape(-1, 4).T)
+        self.coverage = np.ascontiguousarray(cmyk.reshape(-1, 4).T, dtype=np.float32)
+
+    @classmethod
+    def from_rgb(cls, rgb: np.ndarray, printer: Printer = Printer()) -> "PrintedSpectra":
+        """Print sRGB artwork (HxWx3 uint8/uint16/float) through the printer's separation."""
+        return cls(separate_cmyk(as_float_rgb(rgb), printer.gcr), printer)
 
     def project(self, projection: SpectralProjection) -> np.ndarray:
         """HxWxM float32: the Yule–Nielsen spectrum of every pixel read out by `projection`.

@@ -34,7 +34,7 @@ class PrintedScene:
                  printer: Printer = Printer()):
         self.rig = rig
         self.seed = seed
-        self.print = PrintedSpectra(rgb, printer)
+        self.print = PrintedSpectra.from_rgb(rgb, printer)
         self.shape = self.print.shape
         # `seed` is the camera's identity: its fixed-pattern gain spread is the same in every
         # scene made with the same seed, as it is on a real sensor.

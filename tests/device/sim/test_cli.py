@@ -30,7 +30,8 @@ def test_inks_table_by_default():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "718 nm" in lines[1] and "807 nm" in lines[1]
-    assert lines[2].split()[0] == "cyan" and float(lines[2].split()[1]) == pytest.approx(0.1, abs=0.02)
+    name, first = lines[2].split()[:2]
+    assert name == "cyan" and float(first) == pytest.approx(0.1, abs=0.02)
 
 
 @pytest.mark.parametrize("bad", ["7x8", "718,,777", "300", "1200", ""])

@@ -62,12 +62,12 @@ def test_yule_nielsen_n_models_dot_gain():
     because light scattered in the paper is filtered by the dots it exits under."""
     half = np.full((1, 1, 3), 0.5, np.float32)
     projection = led_projection(529)
-    paper = PrintedSpectra(np.ones((1, 1, 3), np.float32)).project(projection)[0, 0, 0]
-    solid = PrintedSpectra(np.zeros((1, 1, 3), np.float32)).project(projection)[0, 0, 0]
-    linear = PrintedSpectra(half, Printer(yule_nielsen_n=1.0)).project(projection)[0, 0, 0]
-    yn = PrintedSpectra(half, Printer(yule_nielsen_n=2.0)).project(projection)[0, 0, 0]
-    assert linear == pytest.approx((paper + solid) / 2, rel=1e-4)
-    assert solid < yn < linear
+    paper = PrintedSpectra.from_rgb(np.ones((1, 1, 3), np.float32)).project(projection)[0, 0, 0]
+    solid = PrintedSpectra.from_rgb(np.zeros((1, 1, 3), np.float32)).project(projection)[0, 0, 0]
+    linear = PrintedSpectra.from_rgb(half, Printer(yule_nielsen_n=1.0)).project(projection)
+    yn = PrintedSpectra.from_rgb(half, Printer(yule_nielsen_n=2.0)).project(projection)
+    assert linear[0, 0, 0] == pytest.approx((paper + solid) / 2, rel=1e-4)
+    assert solid < yn[0, 0, 0] < linear[0, 0, 0]
 
 
 @pytest.mark.parametrize("ink", INKS)
@@ -77,10 +77,9 @@ def test_more_ink_never_reflects_more(ink):
     ramp = np.linspace(0, 1, 21, dtype=np.float32)
     index = INKS.index(ink)
     for background in (0.0, 0.4):
-        coverage = np.full((4, ramp.size), background, np.float32)
-        coverage[index] = ramp
-        spectra = PrintedSpectra(np.ones((1, ramp.size, 3), np.float32))
-        spectra.coverage = coverage
+        cmyk = np.full((1, ramp.size, 4), background, np.float32)
+        cmyk[0, :, index] = ramp
+        spectra = PrintedSpectra(cmyk)
         for nm in DATASET_LEDS:
             band = spectra.project(led_projection(nm))[0, :, 0]
             assert np.all(np.diff(band) <= 1e-6), (ink, background, nm)
