@@ -5,7 +5,6 @@ normalised to the paper white, so they are band averages weighted by LED emissio
 × paper reflectance, not values of the spectral curve at one wavelength."""
 from __future__ import annotations
 
-
 from device.sim.camera import silicon_qe
 from device.sim.leds import led_emission
 from device.sim.rig import RigSpec
