@@ -14,6 +14,7 @@ from device.runtime.config import DISPLAY_SCHEMES, Config
 from device.runtime.uri import parse_uri
 
 log = logging.getLogger(__name__)
+NO_SIGNAL_GREY = 24
 
 
 class Display:
@@ -31,8 +32,9 @@ class Display:
     def no_signal(self, size: tuple[int, int]) -> None:
         """The screen the wearer sees while the camera is lost: unmistakably not a picture."""
         h, w = self.size or size
-        image = np.full((h, w, 3), 24, np.uint8)
+        image = np.full((h, w, 3), NO_SIGNAL_GREY, np.uint8)
         self._show(overlay_text(image, "NO SIGNAL", centre=True))
+        self.frames += 1
 
     def is_streaming(self) -> bool:
         return True

@@ -49,6 +49,7 @@ GIL_SWITCH_S = 0.0002
 class RunReport:
     frames: int = 0                  # color frames displayed
     subframes: int = 0               # camera frames kept (one LED each)
+    triplets: int = 0                # triplets handed to the colorize thread
     wall_s: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0          # mean, newest exposure end -> on screen
@@ -202,6 +203,7 @@ class Pipeline:
             self.report.subframes += 1
             triplet = self.window.add(sub)
             if triplet is not None:
+                self.report.triplets += 1
                 self.triplets.put(triplet)
 
     def _reconnect(self, exc: Exception) -> None:

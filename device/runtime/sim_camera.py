@@ -96,7 +96,7 @@ class SimCamera(LitBySimLeds):
 
     def ground_truth(self, exposure_start: float) -> np.ndarray | None:
         """What the eye would see (sRGB float HxWx3) in the pose of the frame exposed then."""
-        for t, motion in self.motions:
+        for t, motion in list(self.motions):   # a C-level copy: the capture thread appends
             if t == exposure_start:
                 h, w = self.size
                 return cv2.warpAffine(self.scene.ground_truth("human"), motion, (w, h),
