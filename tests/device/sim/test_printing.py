@@ -106,3 +106,15 @@ def test_bad_artwork_is_refused(bad, message):
 def test_integer_artwork_is_scaled():
     assert as_float_rgb(np.full((1, 1, 3), 255, np.uint8)).max() == 1.0
     assert as_float_rgb(np.full((1, 1, 3), 65535, np.uint16)).max() == 1.0
+
+
+def test_colorimetric_quadrature_matches_the_full_1nm_integral():
+    from device.sim.colorimetry import xyz_weights
+
+    weights = xyz_weights()
+    projection = SpectralProjection.from_density(weights)
+    table = primary_reflectance(WAVELENGTHS)
+    for p in range(16):
+        exact = table[p] @ weights
+        approx = primary_reflectance(projection.nodes)[p] @ projection.node_weights
+        assert np.allclose(approx, exact, rtol=0.02, atol=2e-4), p

@@ -208,3 +208,14 @@ def test_rig_spec_round_trips_through_json_and_refuses_bad_fields():
         RigSpec.from_dict({"exposure": -1})
     with pytest.raises(UserError, match="distinct"):
         RigSpec(leds=(718, 718))
+
+
+def test_process_inks_have_their_hues_to_a_person():
+    truth = PrintedScene(patches(CYAN, MAGENTA, YELLOW, BLACK)).ground_truth("human")
+    lab = srgb_to_lab(np.stack([centre(truth, i).mean(axis=(0, 1)) for i in range(4)]))
+    hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    assert 180 < hue[0] < 270 and chroma[0] > 30      # cyan: blue-green
+    assert 300 < hue[1] < 360 and chroma[1] > 40      # magenta: purple-red
+    assert 70 < hue[2] < 110 and chroma[2] > 60       # yellow
+    assert lab[3, 0] < 35 and chroma[3] < 3           # black: dark and neutral
