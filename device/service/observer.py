@@ -27,8 +27,10 @@ class ServiceObserver:
     """Turns pipeline events into READY/WATCHDOG/STATUS/STOPPING notifications.
 
     `status_every_s` limits how often the fps line is re-sent (each one is a wake-up of PID 1).
-    The latest fault text from `status()` stays appended to that line until the pipeline
-    reports another one, so `systemctl status` keeps showing e.g. "uncalibrated".
+    Fault texts from `status()` stay appended to that line, so `systemctl status` keeps showing
+    every standing condition ("uncalibrated: ...; camera back; resuming"): a text replaces the
+    earlier one on the same subject (its first word: "camera lost" gives way to "camera
+    back"), and a reload starts the list afresh, since the new pipeline reports its own.
     """
 
     def __init__(self, notifier: Notifier | None = None, *, status_every_s: float = 5.0,
@@ -39,7 +41,7 @@ class ServiceObserver:
         interval = self.notifier.watchdog_interval_s
         # Half the period, as sd_watchdog_enabled(3) advises, leaves room for one late frame.
         self.ping_every_s = interval / 2 if interval else None
-        self.note = ""
+        self.notes: dict[str, str] = {}     # subject (first word) -> latest text
         self.ready = False
         self._last_ping = float("-inf")
         self._last_status = float("-inf")
@@ -57,17 +59,18 @@ class ServiceObserver:
                 self.notifier.watchdog()
                 self._last_ping = now
             if first or now - self._last_status >= self.status_every_s:
-                line = format_stats(stats)
-                self.notifier.status(f"{line}; {self.note}" if self.note else line)
+                self.notifier.status("; ".join([format_stats(stats), *self.notes.values()]))
                 self._last_status = now
 
     def status(self, text: str) -> None:
         with self._lock:
-            self.note = text
+            self.notes[text.split(" ", 1)[0].rstrip(":;,")] = text
             self.notifier.status(text)
         log.warning("%s", text)
 
     def reloading(self) -> None:
+        with self._lock:
+            self.notes.clear()
         self.notifier.reloading()
         log.info("reloading configuration")
 

@@ -150,3 +150,38 @@ def test_an_exception_inside_the_loop_ends_with_every_led_off(viewer_folder, not
     assert sum(high for _, _, high in viewer.edges()) >= 90
     assert viewer.lit_at_end() == set()
     assert notify_socket.times_of("READY=1") and notify_socket.times_of("STOPPING=1")
+
+
+def test_sighup_reloads_in_place_and_a_broken_config_keeps_the_running_one(viewer_folder,
+                                                                          notify_socket):
+    folder, model = viewer_folder
+    config = write_config(folder, model, "sim://")
+    viewer = Viewer(folder, config, notify_socket, 1_000_000)
+    try:
+        assert notify_socket.wait_for("READY=1", START_TIMEOUT_S), viewer.stderr
+        config.write_text(config.read_text().replace('scene = "chart"', 'scene = "gradient"'))
+        viewer.proc.send_signal(signal.SIGHUP)
+        assert notify_socket.wait_for("RELOADING=1", 10.0)
+        deadline = time.monotonic() + 60
+        while len(notify_socket.times_of("READY=1")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reloaded = notify_socket.times_of("READY=1")[1]      # systemd's "reload finished"
+        assert notify_socket.wait_for("WATCHDOG=1", 5.0)
+        time.sleep(1.5)
+        assert [t for t in notify_socket.times_of("WATCHDOG=1") if t > reloaded]
+
+        config.write_text(config.read_text() + "\n[bogus]\n")
+        viewer.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while len(notify_socket.times_of("READY=1")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert viewer.proc.poll() is None                      # still the same process
+        viewer.proc.send_signal(signal.SIGTERM)
+        rc = viewer.proc.wait(timeout=10)
+    finally:
+        viewer.kill()
+    assert rc == 0, viewer.stderr
+    refused = [m for m in notify_socket.messages() if "reload refused" in m]
+    assert refused and "unknown section [bogus]" in refused[0]
+    assert len(notify_socket.times_of("RELOADING=1")) == 2
+    assert viewer.lit_at_end() == set()

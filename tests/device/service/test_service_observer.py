@@ -59,7 +59,7 @@ def test_no_pings_without_a_watchdog(notify_socket):
     assert "WATCHDOG=1" not in notify_socket.drain(0.1)
 
 
-def test_status_line_is_rate_limited_and_keeps_the_latest_fault(notify_socket):
+def test_status_line_is_rate_limited_and_keeps_standing_faults(notify_socket):
     clock = Clock()
     obs = observer_for(notify_socket, clock, status_every_s=5.0)
     for i in range(30):                             # 6 s at 5 fps
@@ -68,12 +68,21 @@ def test_status_line_is_rate_limited_and_keeps_the_latest_fault(notify_socket):
     statuses = [m for m in notify_socket.drain(0.1) if m.startswith("STATUS=")]
     assert statuses == ["STATUS=5.0 fps, 49 ms latency, 1 frames, 2 dropped",
                         "STATUS=5.0 fps, 49 ms latency, 26 frames, 2 dropped"]
-    obs.status("TensorRT failed, using ONNX")
+    obs.status("uncalibrated: no calibration.npz")
+    obs.status("camera lost (timeout); reconnecting in 0.5 s")
+    obs.status("camera back; resuming")
     clock.t += 5.0
     obs.frame_shown(stats(31, fps=4.0))
     assert [m for m in notify_socket.drain(0.1) if m.startswith("STATUS=")] == [
-        "STATUS=TensorRT failed, using ONNX",
-        "STATUS=4.0 fps, 49 ms latency, 31 frames, 2 dropped; TensorRT failed, using ONNX"]
+        "STATUS=uncalibrated: no calibration.npz",
+        "STATUS=camera lost (timeout); reconnecting in 0.5 s",
+        "STATUS=camera back; resuming",
+        "STATUS=4.0 fps, 49 ms latency, 31 frames, 2 dropped; uncalibrated: no calibration.npz;"
+        " camera back; resuming"]
+    obs.reloading()                                 # the new pipeline reports afresh
+    clock.t += 5.0
+    obs.frame_shown(stats(32, fps=4.0))
+    assert notify_socket.drain(0.1)[-1] == "STATUS=4.0 fps, 49 ms latency, 32 frames, 2 dropped"
 
 
 def test_stopping_and_reload_cycle(notify_socket):
