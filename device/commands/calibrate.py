@@ -8,21 +8,17 @@ the same camera and LED backends as `device run`, and saves them where the confi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 from device.captures.files import UserError
 from device.runtime.config import Config, load_config
 from device.runtime.rig import REFERENCE_FRAMES, measure_calibration
-from device.runtime.sim_camera import BLANK_PAPER
 
 
 def calibrate(config: Config, frames: int = REFERENCE_FRAMES, ask: bool = False) -> Path:
     """Measure and save the references where `config` keeps them; returns that path."""
-    if config.camera.uri.startswith("sim://"):   # the simulated user lays blank paper down
-        config = dataclasses.replace(config, sim=dataclasses.replace(config.sim, scene=BLANK_PAPER))
-    elif ask:
+    if ask and not config.camera.uri.startswith("sim://"):
         input("Put blank white paper under the camera, then press Enter... ")
     out = config.resolve(config.preprocess.calibration)
     calibration = measure_calibration(config, frames)

@@ -18,6 +18,16 @@ from device.runtime.strobe import Strobe
 REFERENCE_FRAMES = 8     # references are averaged so their noise does not imprint on every frame
 
 
+def on_blank_paper(config: Config) -> Config:
+    """The config for taking white references: on the simulated rig the simulated operator
+    swaps the print for blank paper (a real operator is asked to)."""
+    if not config.camera.uri.startswith("sim://"):
+        return config
+    from device.runtime.sim_camera import BLANK_PAPER
+
+    return dataclasses.replace(config, sim=dataclasses.replace(config.sim, scene=BLANK_PAPER))
+
+
 class Rig:
     def __init__(self, config: Config):
         self.config = config
@@ -58,7 +68,7 @@ class Rig:
 
 def measure_calibration(config: Config, frames: int = REFERENCE_FRAMES) -> Calibration:
     """Dark (all LEDs off) and white (blank paper under each LED) references, averaged."""
-    with Rig(config) as rig:
+    with Rig(on_blank_paper(config)) as rig:
         dark = rig.mean_frame(None, frames)
         whites = {nm: rig.mean_frame(nm, frames) for nm in rig.wavelengths}
     return Calibration(dark.astype(np.float32),
