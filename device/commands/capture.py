@@ -62,8 +62,8 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
                            truth="human", leds=None, force=False, progress=True) -> Path:
     """Render a capture set on the simulated rig; returns its folder.
 
-    Every scene shares the rig (one `RigSpec`); sensor noise comes from generators seeded by
-    (seed, scene index), so the same arguments always give the same capture set.
+    Every scene shares the rig and the camera (one `RigSpec`, one seed); sensor noise comes
+    from generators seeded by (seed, scene index), so the same arguments give the same set.
     """
     from tqdm import tqdm
 
@@ -92,10 +92,9 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
         total = count if count is not None else len(list_prints(Path(prints)))
         for i, (name, rgb) in enumerate(tqdm(artwork, total=total, desc="capture", unit="scene",
                                              disable=not progress)):
-            # Own seed per scene: noise the scene draws itself (its paper-mode truth) must not
-            # repeat the same pattern in every scene.
-            scene_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-            scene = PrintedScene(rgb, rig=rig, seed=scene_seed)
+            # One seed for every scene and the references: it is the simulated camera's
+            # identity (its fixed-pattern gain), which the white reference must share.
+            scene = PrintedScene(rgb, rig=rig, seed=seed)
             rng = np.random.default_rng([seed, i])
             writer.add_scene(name, {nm: scene.capture(nm, rng, motion=None) for nm in leds},
                              scene.ground_truth(mode=truth))

@@ -112,3 +112,17 @@ def test_an_unreadable_print_stops_the_run_and_leaves_nothing(tmp_path):
     with pytest.raises(UserError, match="b.jpg"):
         render_sim_capture_set(out, prints=prints, size=16, progress=False)
     assert not out.exists()
+
+
+def test_scenes_and_references_come_from_one_camera(tmp_path):
+    """Blank paper normalises to a flat 1.0: the sensor's fixed-pattern gain cancels between
+    scene and white reference. Were they from different cameras, the gain mismatch would be
+    shared by every LED, so LED planes of blank paper would correlate; noise alone does not."""
+    prints = tmp_path / "prints"
+    prints.mkdir()
+    cv2.imwrite(str(prints / "blank.png"), np.full((64, 64, 3), 255, np.uint8))
+    render_sim_capture_set(tmp_path / "set", prints=prints, size=64, progress=False)
+    nir = CaptureSet.open(tmp_path / "set").load_nir("blank", (447, 529))[8:-8, 8:-8]
+    a, b = (nir[..., i].ravel() - nir[..., i].mean() for i in range(2))
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.2
+    np.testing.assert_allclose(nir.mean(axis=(0, 1)), 1.0, atol=0.02)
