@@ -25,22 +25,17 @@ _OWN_FILE = re.compile(r"^(\d+nm|truth|dark|white_\d+nm)\.png$|^\..+\.part(\.png
 
 
 def remove_capture_set_files(out: Path) -> None:
-    """Delete what a capture set consists of in `out`, and nothing else."""
-    manifest = out / fmt.MANIFEST
-    manifest.unlink(missing_ok=True)  # first, so the folder stops claiming to be a set at once
-    for part in ("references", "scenes"):
-        top = out / part
-        if not top.is_dir():
-            continue
-        for f in sorted(top.rglob("*"), reverse=True):  # children before their folders
-            if f.is_file() and not f.is_symlink() and _OWN_FILE.match(f.name):
-                f.unlink()
-            elif f.is_dir() and not any(f.iterdir()):
-                f.rmdir()
-        if not any(top.iterdir()):
-            top.rmdir()
-    for f in out.glob(f".{fmt.MANIFEST}.*.part.json"):
-        f.unlink()
+    """Delete what a capture set consists of in `out`, where the layout puts it, and nothing
+    else; then the folders that leaves empty."""
+    (out / fmt.MANIFEST).unlink(missing_ok=True)  # first: the folder stops claiming to be a set
+    candidates = [*(out / "references").glob("*"), *(out / "scenes").glob("*/*"),
+                  *out.glob(f".{fmt.MANIFEST}.*.part.json")]
+    for f in candidates:
+        if f.is_file() and not f.is_symlink() and _OWN_FILE.match(f.name):
+            f.unlink()
+    for folder in [*(out / "scenes").glob("*"), out / "scenes", out / "references"]:
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _check_raw(name: str, image: np.ndarray) -> np.ndarray:

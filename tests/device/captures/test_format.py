@@ -74,12 +74,15 @@ def test_force_replaces_a_capture_set_but_keeps_foreign_files(tmp_path, syntheti
     out, _ = synthetic_set
     (out / "notes.txt").write_text("mine")
     (out / "scenes" / "scene-0" / "photo.jpg").write_bytes(b"not ours")
+    (out / "scenes" / "scene-0" / "old").mkdir()
+    (out / "scenes" / "scene-0" / "old" / "718nm.png").write_bytes(b"not where a set puts it")
     w = CaptureSetWriter(out, (718,), {}, "human", "tests", force=True)
     assert not (out / "manifest.json").exists()
     assert not (out / "scenes" / "scene-1").exists()
     assert not (out / "references" / "dark.png").exists()
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "scenes" / "scene-0" / "photo.jpg").read_bytes() == b"not ours"
+    assert (out / "scenes" / "scene-0" / "old" / "718nm.png").is_file()
     w.set_references(np.zeros((8, 8), np.uint16), {718: np.ones((8, 8), np.uint16)})
     w.add_scene("b", {718: np.zeros((8, 8), np.uint16)}, np.zeros((8, 8, 3)))
     w.finish()
