@@ -107,11 +107,8 @@ def _capture_with_rig(args) -> Path:
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")
-    try:
-        from device.runtime.capture_protocol import capture_with_rig
-    except ImportError as exc:
-        raise UserError(f"--config needs the real-rig capture protocol, which this installation "
-                        f"cannot load ({exc}).") from None
+    from device.runtime.capture_protocol import capture_with_rig
+
     return Path(capture_with_rig(args.config, args.out, count=args.count, force=args.force))
 
 

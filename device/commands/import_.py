@@ -23,12 +23,10 @@ import numpy as np
 from device.captures import CaptureSetWriter
 from device.captures.files import UserError
 from device.captures.format import safe_scene_name
-from device.sim import normalise
+from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 
 DEFAULT_PATTERN = "{scene}_{nm}nm.png"
 DEFAULT_WHITE_PATTERN = "white_{nm}nm.png"
-# Paper-mode truth: (R, G, B) = captures at these wavelengths (paper-notes.md, "Rig and data").
-TRUTH_RGB_NM = (604, 529, 447)
 
 
 def _pattern_regex(pattern: str, option: str, fields: tuple[str, ...]) -> re.Pattern:
@@ -107,7 +105,7 @@ def find_captures(src: Path, pattern: str, white_pattern: str, dark: Path | None
         if nm not in whites:
             raise UserError(f"{src}: no white reference for {nm} nm (expected "
                             f"{white_pattern.format(nm=nm)}).")
-    missing = [nm for nm in TRUTH_RGB_NM if nm not in wavelengths]
+    missing = [nm for nm in PAPER_TRUTH_NM if nm not in wavelengths]
     if missing:
         raise UserError(f"{src}: has no {'/'.join(map(str, missing))} nm captures, which the "
                         "paper-mode ground truth (604/529/447 nm as R/G/B) is made of.")
@@ -152,9 +150,7 @@ def import_captures(src, out, *, pattern=DEFAULT_PATTERN, white_pattern=DEFAULT_
         writer.set_references(dark_frame, whites)
         for raw_name in tqdm(sorted(scenes), desc="import", unit="scene", disable=not progress):
             raws = {nm: images.read(scenes[raw_name][nm]) for nm in wavelengths}
-            truth = np.stack([normalise(raws[nm], dark_frame, whites[nm]) for nm in TRUTH_RGB_NM],
-                             axis=-1)
-            writer.add_scene(names[raw_name], raws, np.clip(truth, 0.0, 1.0))
+            writer.add_scene(names[raw_name], raws, paper_truth(raws, dark_frame, whites))
         writer.finish()
     return Path(out)
 

@@ -96,6 +96,13 @@ def test_config_mode_refuses_sim_options(tmp_path, cli, refused):
                 tmp_path / "x"), "--size", "--config")
 
 
+def test_config_mode_reaches_the_real_rig_protocol(tmp_path, cli, refused):
+    # The protocol (device.runtime.capture_protocol) loads the config: a missing file is named.
+    refused(cli("capture", "--config", tmp_path / "rig.toml", "--count", "1", "--out",
+                tmp_path / "x"), "rig.toml", "not found")
+    assert not (tmp_path / "x").exists()
+
+
 def test_tiny_capture_set_fixture(tiny_capture_set):
     cs = CaptureSet.open(tiny_capture_set)
     assert len(cs) == 10 and cs.size == (64, 64) and cs.truth_mode == "human"
