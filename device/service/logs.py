@@ -39,6 +39,16 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(prefix + line for line in text.splitlines() or [""])
 
 
+def _log_uncaught(exc_type, exc, tb) -> None:
+    """An exception nobody caught is a critical event: through the handler, so each line of
+    its traceback carries the <2> prefix instead of landing in the journal as info."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logging.getLogger("device").critical("unhandled %s", exc_type.__name__,
+                                         exc_info=(exc_type, exc, tb))
+
+
 def setup_logging(level: str = "info", stream: TextIO | None = None,
                   environ: dict | os._Environ | None = None) -> logging.Handler:
     """Send every log record to `stream` (stderr), formatted for the journal or a terminal."""
@@ -55,6 +65,7 @@ def setup_logging(level: str = "info", stream: TextIO | None = None,
     handler._nightcolor = True  # replaced, not stacked, when set up again (e.g. on reload)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    sys.excepthook = _log_uncaught
     # The watchdog kills a hung viewer with SIGABRT: dump every thread's stack first, so the
     # journal says where it hung.
     if not faulthandler.is_enabled():

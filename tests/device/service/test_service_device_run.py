@@ -52,6 +52,9 @@ class Viewer:
         if rig_sim:
             argv += ["--rig", "sim"]
         with open(self.stderr_path, "w") as err:
+            # As under systemd, stderr is the stream JOURNAL_STREAM names: lines get levels.
+            st = os.fstat(err.fileno())
+            env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
             self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
     @property
@@ -104,6 +107,9 @@ def test_sigterm_turns_leds_off_at_once_and_exits_0_within_a_second(viewer_folde
     statuses = [m for m in notify_socket.messages() if m.startswith("STATUS=")]
     assert any("uncalibrated" in s for s in statuses)
     assert any(" fps, " in s and "ms latency" in s for s in statuses)
+    log = viewer.stderr.splitlines()
+    assert "<4>device.service.observer: uncalibrated: " in "\n".join(log)
+    assert "<6>device.service.signals: SIGTERM received; stopping" in log
 
 
 def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_folder,
@@ -146,7 +152,8 @@ def test_an_exception_inside_the_loop_ends_with_every_led_off(viewer_folder, not
     finally:
         viewer.kill()
     assert rc == 1
-    assert "RuntimeError: injected fault after 90 frames" in viewer.stderr
+    assert "<2>RuntimeError: injected fault after 90 frames (camera.uri fail_after)" in \
+        viewer.stderr.splitlines()                 # the traceback at critical, line by line
     assert sum(high for _, _, high in viewer.edges()) >= 90
     assert viewer.lit_at_end() == set()
     assert notify_socket.times_of("READY=1") and notify_socket.times_of("STOPPING=1")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import pytest
 
@@ -11,8 +12,10 @@ from device.service.logs import setup_logging, stream_is_journal
 
 @pytest.fixture
 def log_file(tmp_path):
+    hook = sys.excepthook
     with open(tmp_path / "stderr", "w+") as stream:
         yield stream
+    sys.excepthook = hook
     root = logging.getLogger()
     for h in [h for h in root.handlers if getattr(h, "_nightcolor", False)]:
         root.removeHandler(h)
