@@ -3,7 +3,8 @@ from device.captures.files import UserError, atomic_output
 from device.captures.format import FORMAT_VERSION
 from device.captures.reader import CaptureSet
 from device.captures.split import assign_split, split_counts
+from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 from device.captures.writer import CaptureSetWriter
 
-__all__ = ["FORMAT_VERSION", "CaptureSet", "CaptureSetWriter", "UserError", "assign_split",
-           "atomic_output", "split_counts"]
+__all__ = ["FORMAT_VERSION", "PAPER_TRUTH_NM", "CaptureSet", "CaptureSetWriter", "UserError",
+           "assign_split", "atomic_output", "paper_truth", "split_counts"]
