@@ -13,18 +13,18 @@ from device.sim import DATASET_LEDS, NIR_LEDS
 
 def test_capture_end_to_end(tmp_path, cli):
     out = tmp_path / "x"
-    proc = cli("capture", "--rig", "sim", "--count", "8", "--size", "48", "--out", out)
+    proc = cli("capture", "--rig", "sim", "--count", "8", "--size", "64", "--out", out)
     assert proc.returncode == 0, proc.stderr
     cs = CaptureSet.open(out)
-    assert len(cs) == 8 and cs.wavelengths == DATASET_LEDS and cs.size == (48, 48)
+    assert len(cs) == 8 and cs.wavelengths == DATASET_LEDS and cs.size == (64, 64)
     assert {k: len(v) for k, v in cs.split.items()} == {"train": 6, "val": 1, "test": 1}
     assert cs.rig["kind"] == "sim" and cs.rig["spec"]["adc_bits"] == 12
     scene = cs.scenes[0]
     assert cs.load_raw(scene, 718).max() < 4096          # 12-bit ADC values in a 16-bit PNG
     nir = cs.load_nir(scene)
-    assert nir.shape == (48, 48, 3) and 0.0 < nir.mean() < 1.2
+    assert nir.shape == (64, 64, 3) and 0.0 < nir.mean() < 1.2
     truth = cs.load_truth(scene)
-    assert truth.shape == (48, 48, 3) and 0 <= truth.min() and truth.max() <= 1
+    assert truth.shape == (64, 64, 3) and 0 <= truth.min() and truth.max() <= 1
 
 
 def test_captures_are_reproducible_from_the_seed(tmp_path):
