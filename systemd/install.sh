@@ -66,9 +66,11 @@ do_uninstall() {
     rm -f "$(dest $unit)" "$(dest $udev_rule)" "$(dest $sysusers)"
     if [ "$live" = yes ] && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
     if [ "$purge" = yes ]; then
-        rm -rf "$(dest /etc/nightcolor)" "$(dest /var/lib/nightcolor)" "$(dest "$prefix")"
+        rm -rf "$(dest /etc/nightcolor)" "$(dest /var/lib/nightcolor)"
+        # Only a prefix of our own goes: --prefix /usr must never mean `rm -rf /usr`.
+        if [ "$(basename "$prefix")" = nightcolor ]; then rm -rf "$(dest "$prefix")"; fi
         if [ "$live" = yes ] && id nightcolor >/dev/null 2>&1; then userdel nightcolor; fi
-        say "removed the unit, config, models, venv and user."
+        say "removed the unit, config, models, $prefix and the user."
     else
         say "removed the unit; kept $config, /var/lib/nightcolor and $venv (--purge removes them)."
     fi
@@ -122,7 +124,7 @@ do_install() {
     fi
 
     if [ "$model" = yes ]; then install -d -m 0750 "$(dirname "$ckpt")"; fi
-    if [ -n "$checkpoint" ]; then
+    if [ -n "$checkpoint" ] && [ ! "$checkpoint" -ef "$ckpt" ]; then
         say "checkpoint $checkpoint -> ${ckpt#"${root%/}"}"
         install -m 0640 "$checkpoint" "$ckpt"
     fi
@@ -145,7 +147,9 @@ do_install() {
         say "staged into $root; on the target run: systemctl daemon-reload && systemctl enable --now nightcolor"
         return
     fi
-    chown -R nightcolor:nightcolor /var/lib/nightcolor
+    # systemd's StateDirectory= chowns only a folder it did not own yet; files added later
+    # by this root-run script must be the viewer's too (engine rebuilds replace them).
+    if [ -d /var/lib/nightcolor ]; then chown -R nightcolor:nightcolor /var/lib/nightcolor; fi
     if command -v udevadm >/dev/null; then
         udevadm control --reload && udevadm trigger --subsystem-match=gpio
     fi

@@ -55,9 +55,15 @@ def test_install_lays_down_user_config_model_and_unit_then_uninstalls(tmp_path, 
     assert gone.returncode == 0, gone.stderr
     assert not (root / "etc/systemd/system/nightcolor.service").exists()
     assert config.is_file() and (models / "ckpt.onnx").is_file()       # kept without --purge
+    (root / "opt/nightcolor/venv").mkdir(parents=True)          # the default prefix's venv
+    (root / "usr/lib").mkdir(parents=True)
     purged = install(root, "--uninstall", "--purge")
     assert purged.returncode == 0, purged.stderr
     assert not config.exists() and not models.exists()
+    assert not (root / "opt/nightcolor").exists()
+    kept = install(root, "--uninstall", "--purge", "--prefix", "/usr")  # not a prefix of ours
+    assert kept.returncode == 0, kept.stderr
+    assert (root / "usr/lib").is_dir()
 
 
 def test_install_without_a_model_refuses_in_one_sentence_and_writes_nothing(tmp_path):
