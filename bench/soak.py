@@ -136,10 +136,14 @@ def main() -> int:
     gaps = [b - a for a, b in zip(pings, pings[1:])]
     mib = [v for _, v in rss]
     half = len(mib) // 2
+    # Allocators and onnxruntime's arena grow during the first minute; growth after that is
+    # what a leak looks like.
+    warm = next((v for t, v in rss if t - rss[0][0] >= 60), mib[-1])
     print(f"soak: {args.minutes:g} min of `device run` on the simulated rig, model {args.model.name}"
           f", 128x96 at 60 sub-frames/s; ready after {ready_s:.1f} s")
-    print(f"  RSS MiB   start {mib[0]:.1f}   end {mib[-1]:.1f}   max {max(mib):.1f}   "
-          f"end/start {mib[-1] / mib[0]:.3f}   second-half mean/first-half mean "
+    print(f"  RSS MiB   start {mib[0]:.1f}   at 1 min {warm:.1f}   end {mib[-1]:.1f}   "
+          f"max {max(mib):.1f}   end/start {mib[-1] / mib[0]:.3f}   end/1-min {mib[-1] / warm:.3f}"
+          f"   second-half mean/first-half mean "
           f"{statistics.mean(mib[half:]) / statistics.mean(mib[:half] or mib):.3f}  "
           f"({len(mib)} samples)")
     print(f"  fps       min {min(fps):.1f}   median {statistics.median(fps):.1f}   "
