@@ -192,3 +192,20 @@ def test_sighup_reloads_in_place_and_a_broken_config_keeps_the_running_one(viewe
     assert refused and "unknown section [bogus]" in refused[0]
     assert len(notify_socket.times_of("RELOADING=1")) == 2
     assert viewer.lit_at_end() == set()
+
+
+def test_a_watchdog_abort_leaves_every_threads_stack_in_the_journal(viewer_folder, notify_socket):
+    # systemd's watchdog kills with SIGABRT: no Python cleanup runs (the unit's ExecStopPost
+    # switches the LEDs off), but the stacks say where the viewer hung.
+    folder, model = viewer_folder
+    viewer = Viewer(folder, write_config(folder, model, "sim://"), notify_socket, 1_000_000)
+    try:
+        assert notify_socket.wait_for("READY=1", START_TIMEOUT_S), viewer.stderr
+        viewer.proc.send_signal(signal.SIGABRT)
+        rc = viewer.proc.wait(timeout=10)
+    finally:
+        viewer.kill()
+    assert rc == -signal.SIGABRT
+    assert "Fatal Python error: Aborted" in viewer.stderr
+    for thread in ("_capture_loop", "_colorize_loop", "_display_loop"):
+        assert thread in viewer.stderr
