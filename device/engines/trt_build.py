@@ -268,7 +268,7 @@ class EngineRunner:
         import tensorrt as trt
 
         self._trt = trt
-        self._cuda = _CudaPycuda() if _has_module("pycuda") else _CudaPython()
+        self._cuda = cuda_memory()
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
         if self.engine is None:
@@ -301,10 +301,14 @@ class EngineRunner:
         return y.astype(np.float32, copy=False)
 
 
-def _has_module(name: str) -> bool:
+def cuda_memory():
+    """Device memory and a stream: pycuda where installed (JetPack images), else cuda-python.
+    ImportError when neither is; RuntimeError when there is no usable GPU."""
     import importlib.util
 
-    return importlib.util.find_spec(name) is not None
+    if importlib.util.find_spec("pycuda") is not None:
+        return _CudaPycuda()
+    return _CudaPython()
 
 
 class _CudaPycuda:
@@ -339,14 +343,14 @@ class _CudaPython:
         try:
             from cuda.bindings import runtime as cudart
         except ImportError:
-            from cuda import cudart
+            from cuda import cudart   # cuda-python before 12.6
         self._rt = cudart
         self.stream_handle = int(self._check(cudart.cudaStreamCreate()))
 
     def _check(self, result):
         err, *values = result
         if err != self._rt.cudaError_t.cudaSuccess:
-            raise UserError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}.")
+            raise RuntimeError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}")
         return values[0] if values else None
 
     def alloc(self, nbytes: int) -> int:
