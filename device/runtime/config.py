@@ -57,7 +57,7 @@ class EngineConfig:
 @dataclass
 class PreprocessConfig:
     calibration: str = "calibration.npz"
-    align: str = "phase"            # "phase" (phase correlation), "ecc" or "none"
+    align: str = "ecc"              # "ecc" (rotation + shift), "phase" (shift only) or "none"
     align_scale: float = 0.25       # alignment runs on frames downscaled by this
 
 
