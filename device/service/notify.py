@@ -50,6 +50,11 @@ class Notifier:
         self.address = _socket_address(path) if path else None
         self.watchdog_interval_s = watchdog_interval_s(env)
         self._sock: socket.socket | None = None
+        if self.address is not None:   # made here, not lazily: several threads notify
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # A busy manager's queue can fill up (net.unix.max_dgram_qlen): wait a moment,
+            # never block the display thread for long.
+            self._sock.settimeout(SEND_TIMEOUT_S)
         self._warned = False
 
     @property
@@ -58,15 +63,10 @@ class Notifier:
 
     def notify(self, *lines: str) -> bool:
         """Send `KEY=value` lines as one datagram; False (logged once) if it could not go."""
-        if self.address is None:
+        if self._sock is None:
             return False
         payload = "\n".join(lines).encode()
         try:
-            if self._sock is None:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-                # A busy manager's queue can fill up (net.unix.max_dgram_qlen): wait a moment,
-                # never block the display thread for long.
-                self._sock.settimeout(SEND_TIMEOUT_S)
             self._sock.sendto(payload, self.address)
             return True
         except OSError as exc:
