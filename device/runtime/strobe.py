@@ -138,6 +138,7 @@ class Strobe:
         self._phase = 0
         self._seq = 0
         self._last_frame_end: float | None = None
+        self._next_trigger = 0.0
 
     def close(self) -> None:
         try:
@@ -161,7 +162,9 @@ class Strobe:
         """One triggered exposure under `nm`; None when the fail-safe cut it short (the loop
         was held up for longer than the margin, so the LED did not span the exposure)."""
         window = self.settle_s + self.exposure_s
+        wait_until(self._next_trigger)     # a camera takes triggers no faster than its fps
         t_on = time.monotonic()
+        self._next_trigger = t_on + self.frame_period_s
         self.failsafe.arm(t_on + window + self.margin_s)
         try:
             self.leds.set(nm)
