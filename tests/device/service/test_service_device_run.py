@@ -2,6 +2,7 @@
 real signals, and the simulated LED bank's edge record read back from a file."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -16,7 +17,8 @@ from device.runtime.leds import EDGE_RECORD_ENV
 START_TIMEOUT_S = 120       # rendering the print and loading onnxruntime on a busy 2-core box
 
 
-def write_config(folder: Path, model: Path, camera: str, timeout_s: float = 1.0) -> Path:
+def write_config(folder: Path, model: Path, camera: str, timeout_s: float = 1.0,
+                 engine: str = "") -> Path:
     path = folder / "nightcolor.toml"
     path.write_text(f"""
 [camera]
@@ -27,7 +29,7 @@ timeout_s = {timeout_s}
 [leds]
 uri = "sim://"
 [engine]
-uri = "onnx://{model}"
+uri = "{engine or f'onnx://{model}'}"
 [display]
 uri = "null://"
 [pipeline]
@@ -140,6 +142,13 @@ def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_fol
     assert not [t for t in pings if lost <= t <= back]      # none while the camera is lost
     assert lost - before[-1] > 1.0                          # nor during the 1.5 s hang itself
     assert [t for t in pings if t > back]                   # frames flow again: pings resume
+    lit: set[int] = set()                                   # LEDs dark from the loss until back
+    for t, nm, high in viewer.edges():
+        if t >= lost and t <= back:
+            assert not high, f"{nm} nm switched on while the camera was lost"
+        elif t < lost:
+            (lit.add if high else lit.discard)(nm)
+    assert lit == set()
     assert viewer.lit_at_end() == set()
 
 
@@ -209,3 +218,25 @@ def test_a_watchdog_abort_leaves_every_threads_stack_in_the_journal(viewer_folde
     assert "Fatal Python error: Aborted" in viewer.stderr
     for thread in ("_capture_loop", "_colorize_loop", "_display_loop"):
         assert thread in viewer.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None,
+                    reason="TensorRT is installed here: the engine would load, not fall back")
+def test_a_tensorrt_engine_that_cannot_load_falls_back_to_onnx_and_says_so(viewer_folder,
+                                                                          notify_socket):
+    folder, model = viewer_folder
+    engine = f"trt://{model.with_name('ckpt.fp16.engine')}"
+    viewer = Viewer(folder, write_config(folder, model, "sim://", engine=engine), notify_socket,
+                    1_000_000)
+    try:
+        assert notify_socket.wait_for("READY=1", START_TIMEOUT_S), viewer.stderr
+        time.sleep(5.5)                                    # one periodic stats line
+        viewer.proc.send_signal(signal.SIGTERM)
+        rc = viewer.proc.wait(timeout=10)
+    finally:
+        viewer.kill()
+    assert rc == 0, viewer.stderr
+    statuses = [m for m in notify_socket.messages() if m.startswith("STATUS=")]
+    assert any(s.startswith("STATUS=TensorRT failed") and s.endswith("using ONNX ckpt.onnx")
+               for s in statuses)
+    assert any(" fps, " in s and "TensorRT failed" in s for s in statuses)   # kept standing
