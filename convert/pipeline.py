@@ -64,42 +64,24 @@ def check_paths(ckpt: Path, out_dir: Path, targets: list[Path]) -> None:
 
 def convert_checkpoint(ckpt: str | Path, options: Options,
                        log: Callable[[str], None] = print) -> Outputs:
-    from train.checkpoint import load_checkpoint
-
     ckpt = Path(ckpt)
     out_dir = Path(options.out_dir) if options.out_dir is not None else ckpt.parent
-    stem = ckpt.stem
-    outputs = Outputs(onnx=out_dir / f"{stem}.onnx", card=out_dir / f"{stem}.json",
-                      fp16_onnx=out_dir / f"{stem}.fp16.onnx" if options.fp16 else None)
+    outputs = Outputs(onnx=out_dir / f"{ckpt.stem}.onnx", card=out_dir / f"{ckpt.stem}.json",
+                      fp16_onnx=out_dir / f"{ckpt.stem}.fp16.onnx" if options.fp16 else None)
     check_paths(ckpt, out_dir, [p for p in (outputs.onnx, outputs.card, outputs.fp16_onnx,
                                              engine_path(outputs.onnx)) if p])
     if not export.MIN_OPSET <= options.opset <= export.MAX_OPSET:
         raise UserError(f"--opset {options.opset}: must be between {export.MIN_OPSET} and "
                         f"{export.MAX_OPSET} (TensorRT 8.5, on JetPack 5, parses up to 17).")
 
-    log(f"loading {ckpt} (tensors and plain JSON only)")
-    with warnings.catch_warnings():
-        # torch's safe unpickler warns about pickles not written by torch.save before it
-        # refuses them; the refusal (one sentence) is what the user needs to see.
-        warnings.filterwarnings("ignore", message="Detected pickle protocol")
-        model, config = load_checkpoint(ckpt)
-    channels, multiple, from_reflectance, to_srgb = _conversion_fields(ckpt, config)
-    profile = _profile(channels, multiple, options.profile)
-
-    samples = verify.random_samples(channels, multiple)
-    if options.data_dir is not None:
-        samples += verify.capture_samples(options.data_dir, config["inputs"], from_reflectance,
-                                          multiple)
-
+    job = _Conversion(ckpt, options, outputs, log)
     try:
-        _write_onnx_and_card(model, config, ckpt, channels, to_srgb, samples, outputs, options,
-                             log)
+        job.write_onnx_and_card()
     except OSError as exc:   # disk full, folder removed meanwhile...
         raise UserError(f"{exc.filename or out_dir}: cannot write ({exc.strerror}).") from None
     log(f"wrote {', '.join(str(p) for p in (outputs.onnx, outputs.fp16_onnx, outputs.card) if p)}")
-
     if options.fp16:
-        outputs.engine = _engine(outputs, profile, options, samples, to_srgb, log)
+        outputs.engine = job.build_engine()
     return outputs
 
 
@@ -107,43 +89,97 @@ def engine_path(onnx_path: Path) -> Path:
     return onnx_path.with_name(onnx_path.stem + ".fp16.engine")
 
 
-def _write_onnx_and_card(model, config, ckpt, channels, to_srgb, samples, outputs, options,
-                         log) -> None:
-    numbers = outputs.numbers
-    with contextlib.ExitStack() as stack:
-        # Entered card first so that it is renamed into place last.
-        card_tmp = stack.enter_context(atomic_output(outputs.card))
-        onnx_tmp = stack.enter_context(atomic_output(outputs.onnx))
+class _Conversion:
+    """One checkpoint's conversion: the loaded network, what its config says about its edges,
+    and the inputs every check runs on."""
 
-        log(f"exporting ONNX (opset {options.opset}, input 'nir' N x {channels} x H x W)")
-        fp32_model = export.export_onnx(model, channels, options.opset)
-        onnx.save(fp32_model, onnx_tmp)
-        numbers["onnx_bytes"] = onnx_tmp.stat().st_size
-        log(f"checking FP32 parity with PyTorch on {len(samples)} inputs")
-        numbers["fp32_max_abs_error"] = verify.fp32_max_abs_error(model, onnx_tmp, samples)
-        log(f"FP32 ONNX vs PyTorch: max abs error {numbers['fp32_max_abs_error']:.2e} "
-            f"(limit {verify.FP32_MAX_ABS:g})")
+    def __init__(self, ckpt: Path, options: Options, outputs: Outputs,
+                 log: Callable[[str], None]):
+        from train.checkpoint import load_checkpoint
 
-        fp16_sha = None
-        if options.fp16:
-            fp16_tmp = stack.enter_context(atomic_output(outputs.fp16_onnx))
-            log("converting to FP16 (float16 inside, float32 nir/rgb)")
-            onnx.save(export.to_fp16(fp32_model), fp16_tmp)
-            numbers["fp16_onnx_bytes"] = fp16_tmp.stat().st_size
-            session = verify.onnx_session(fp16_tmp)
-            numbers["fp16_psnr_db"] = verify.fp16_psnr(
-                onnx_tmp, lambda x: verify.run_onnx(session, x), samples, to_srgb, "FP16 ONNX")
-            log(f"FP16 ONNX vs FP32 ONNX: PSNR {numbers['fp16_psnr_db']:.1f} dB "
-                f"(limit {verify.FP16_MIN_PSNR_DB:g} dB)")
-            fp16_sha = model_card.file_sha256(fp16_tmp)
+        self.ckpt, self.options, self.outputs, self.log = ckpt, options, outputs, log
+        log(f"loading {ckpt} (tensors and plain JSON only)")
+        with warnings.catch_warnings():
+            # torch's safe unpickler warns about pickles not written by torch.save before it
+            # refuses them; the refusal (one sentence) is what the user needs to see.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            self.model, self.config = load_checkpoint(ckpt)
+        self.channels, multiple, from_reflectance, self.to_srgb = _conversion_fields(
+            ckpt, self.config)
+        self.profile = _profile(self.channels, multiple, options.profile)
+        self.samples = verify.random_samples(self.channels, multiple)
+        if options.data_dir is not None:
+            self.samples += verify.capture_samples(options.data_dir, self.config["inputs"],
+                                                   from_reflectance, multiple)
 
-        card = model_card.model_card_dict(
-            onnx_name=outputs.onnx.name, onnx_sha256=model_card.file_sha256(onnx_tmp),
-            fp16_onnx_name=outputs.fp16_onnx.name if options.fp16 else None,
-            fp16_onnx_sha256=fp16_sha, config=config,
-            made_by=_made_by(ckpt, options.opset),
-            verification={"inputs": [s.label for s in samples], **numbers})
-        model_card.write_model_card(card_tmp, card)
+    def write_onnx_and_card(self) -> None:
+        options, outputs, log = self.options, self.outputs, self.log
+        numbers = outputs.numbers
+        with contextlib.ExitStack() as stack:
+            # Entered card first so that it is renamed into place last.
+            card_tmp = stack.enter_context(atomic_output(outputs.card))
+            onnx_tmp = stack.enter_context(atomic_output(outputs.onnx))
+
+            log(f"exporting ONNX (opset {options.opset}, input 'nir' N x {self.channels} x H x W)")
+            fp32_model = export.export_onnx(self.model, self.channels, options.opset)
+            onnx.save(fp32_model, onnx_tmp)
+            numbers["onnx_bytes"] = onnx_tmp.stat().st_size
+            log(f"checking FP32 parity with PyTorch on {len(self.samples)} inputs")
+            numbers["fp32_max_abs_error"] = verify.fp32_max_abs_error(self.model, onnx_tmp,
+                                                                      self.samples)
+            log(f"FP32 ONNX vs PyTorch: max abs error {numbers['fp32_max_abs_error']:.2e} "
+                f"(limit {verify.FP32_MAX_ABS:g})")
+
+            fp16_sha = None
+            if options.fp16:
+                fp16_tmp = stack.enter_context(atomic_output(outputs.fp16_onnx))
+                log("converting to FP16 (float16 inside, float32 nir/rgb)")
+                onnx.save(export.to_fp16(fp32_model), fp16_tmp)
+                numbers["fp16_onnx_bytes"] = fp16_tmp.stat().st_size
+                session = verify.onnx_session(fp16_tmp)
+                numbers["fp16_psnr_db"] = verify.fp16_psnr(
+                    onnx_tmp, lambda x: verify.run_onnx(session, x), self.samples, self.to_srgb,
+                    "FP16 ONNX")
+                log(f"FP16 ONNX vs FP32 ONNX: PSNR {numbers['fp16_psnr_db']:.1f} dB "
+                    f"(limit {verify.FP16_MIN_PSNR_DB:g} dB)")
+                fp16_sha = model_card.file_sha256(fp16_tmp)
+
+            card = model_card.model_card_dict(
+                onnx_name=outputs.onnx.name, onnx_sha256=model_card.file_sha256(onnx_tmp),
+                fp16_onnx_name=outputs.fp16_onnx.name if options.fp16 else None,
+                fp16_onnx_sha256=fp16_sha, config=self.config,
+                made_by=_made_by(self.ckpt, options.opset),
+                verification={"inputs": [s.label for s in self.samples], **numbers})
+            model_card.write_model_card(card_tmp, card)
+
+    def build_engine(self) -> Path | None:
+        """Build and verify the TensorRT engine where TensorRT is installed; else say where."""
+        outputs, profile = self.outputs, self.profile
+        version = trt_build.installed_tensorrt_version()
+        if version is None:
+            self.log(trt_build.TRT_ABSENT)
+            return None
+        engine = engine_path(outputs.onnx)
+        source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
+        trt_build.build_engine(source, engine, profile=profile,
+                               workspace_mib=self.options.workspace_mib,
+                               timing_cache=self.options.timing_cache, log=self.log)
+        # The engine takes only shapes inside its profile: the samples that fit, one at min.
+        samples = [verify.random_sample_of_shape(profile.min)] + [
+            s for s in self.samples if profile.accepts(s.nir.shape)]
+        try:
+            runner = trt_build.EngineRunner(engine)
+            outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
+                outputs.onnx, runner.infer, samples, self.to_srgb,
+                f"TensorRT engine {engine.name}")
+        except BaseException:
+            # An engine that failed its check must not be picked up by the viewer.
+            for path in (engine, trt_build.sidecar_path(engine)):
+                path.unlink(missing_ok=True)
+            raise
+        self.log(f"TensorRT engine vs FP32 ONNX: PSNR {outputs.numbers['engine_psnr_db']:.1f} dB;"
+                 f" wrote {engine}")
+        return engine
 
 
 def _conversion_fields(ckpt: Path, config: dict):
@@ -154,9 +190,8 @@ def _conversion_fields(ckpt: Path, config: dict):
         norm = config["normalisation"]
         mappings = [model_card.Affine(float(norm[edge]["scale"]), float(norm[edge]["offset"]))
                     for edge in ("input", "output")]
-        if config["truth_mode"] not in ("human", "paper"):
-            raise ValueError("truth_mode")
-        ok = (isinstance(inputs, list) and inputs and all(isinstance(w, int) for w in inputs)
+        ok = (config["truth_mode"] in ("human", "paper")
+              and isinstance(inputs, list) and inputs and all(isinstance(w, int) for w in inputs)
               and isinstance(multiple, int) and multiple >= 1)
     except (KeyError, TypeError, ValueError):
         ok = False
@@ -175,34 +210,6 @@ def _profile(channels: int, multiple: int, overrides: dict) -> trt_build.Profile
                                    for k in ("min", "opt", "max")})
     profile.check(channels, multiple)
     return profile
-
-
-def _engine(outputs: Outputs, profile: trt_build.Profile, options: Options,
-            samples: list[verify.Sample], to_srgb, log) -> Path | None:
-    """Build and verify the TensorRT engine where TensorRT is installed; else say where."""
-    version = trt_build.installed_tensorrt_version()
-    if version is None:
-        log(trt_build.TRT_ABSENT)
-        return None
-    engine = engine_path(outputs.onnx)
-    source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
-    trt_build.build_engine(source, engine, profile=profile, workspace_mib=options.workspace_mib,
-                           timing_cache=options.timing_cache, log=log)
-    # The engine takes only shapes inside its profile: the samples that fit, and one at min.
-    samples = [verify.random_sample_of_shape(profile.min)] + [
-        s for s in samples if profile.accepts(s.nir.shape)]
-    try:
-        runner = trt_build.EngineRunner(engine)
-        outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
-            outputs.onnx, runner.infer, samples, to_srgb, f"TensorRT engine {engine.name}")
-    except BaseException:
-        # An engine that failed its check must not be picked up by the viewer.
-        for path in (engine, trt_build.sidecar_path(engine)):
-            path.unlink(missing_ok=True)
-        raise
-    log(f"TensorRT engine vs FP32 ONNX: PSNR {outputs.numbers['engine_psnr_db']:.1f} dB; "
-        f"wrote {engine}")
-    return engine
 
 
 def _made_by(ckpt: Path, opset: int) -> dict:

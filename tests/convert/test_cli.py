@@ -125,7 +125,8 @@ def _diverged_checkpoint(make_checkpoint) -> Path:
 @pytest.mark.parametrize("case", ["missing file", "wrong extension", "unknown model",
                                   "out is a file", "out does not exist", "target is a folder",
                                   "shape not a multiple", "shape of another channel count",
-                                  "opset too old", "diverged weights"])
+                                  "opset too old", "config without normalisation",
+                                  "diverged weights"])
 def test_bad_input_is_one_sentence_and_leaves_no_onnx(make_checkpoint, tmp_path, capsys, case):
     if case == "missing file":
         args, words = [tmp_path / "nope.pt"], ("nope.pt", "no such checkpoint")
@@ -152,6 +153,13 @@ def test_bad_input_is_one_sentence_and_leaves_no_onnx(make_checkpoint, tmp_path,
         args, words = ["--maxShapes=nir:1x4x2048x2048", make_checkpoint("edge")], ("3 input",)
     elif case == "opset too old":
         args, words = ["--opset", "13", make_checkpoint("edge")], ("--opset 13",)
+    elif case == "config without normalisation":
+        from train.models import build_model
+
+        model = build_model({"name": "edge", "base": 8})
+        config = {"model": model.config, "inputs": [718, 777, 807], "truth_mode": "human",
+                  "spatial_multiple": 16}
+        args, words = [make_checkpoint("edge", config=config, model=model)], ("'normalisation'",)
     else:  # diverged weights: refused after the export, so the temp ONNX must go too
         args, words = ["--fp16", _diverged_checkpoint(make_checkpoint)], ("NaN",)
     assert_refused(call_main(capsys, *args), *words)
