@@ -18,7 +18,7 @@ EDGE_PX = 4     # frame border left out of ΔE: warps there replicate edge pixel
 def sim_config(folder: Path, *, engine: str | Path = SHIPPED_MODEL, width: int = 128,
                height: int = 96, fps: float = 100.0, exposure_ms: float = 8.0,
                sync: str = "trigger", display: str = "null://", scene: str = "astronaut",
-               calibration: str = "calibration.npz", margin_ms: float = 2.0,
+               calibration: str = "calibration.npz", margin_ms: float = 5.0,
                queue_size: int = 2, seed: int = 0) -> Config:
     """A config for the simulated camera and LEDs; relative paths resolve in `folder`."""
     return Config(
