@@ -52,8 +52,7 @@ class Profile:
         """opt: one 1280x720 frame (the viewer's mode); max: the paper's whole 2048x2048 print;
         sides rounded up to the network's multiple (the viewer pads frames the same way)."""
         def shape(h: int, w: int) -> Shape:
-            up = lambda d: -(-d // spatial_multiple) * spatial_multiple  # noqa: E731
-            return (1, channels, up(h), up(w))
+            return (1, channels, _round_up(h, spatial_multiple), _round_up(w, spatial_multiple))
         return cls(shape(256, 256), shape(720, 1280), shape(2048, 2048))
 
     def check(self, channels: int, spatial_multiple: int) -> None:
@@ -81,6 +80,10 @@ class Profile:
     def from_dict(cls, d: dict) -> "Profile":
         return cls(*(tuple(int(v) for v in d[k]) for k in ("min", "opt", "max")),
                    input_name=d.get("input", "nir"))
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
 
 def _fmt(shape: Shape) -> str:
