@@ -52,29 +52,32 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convert", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Checkpoint -> ONNX (FP32, and FP16 with --fp16) + model card -> TensorRT "
+        description="Checkpoint -> ONNX (FP32, and FP16 with --fp16) + model card -> TensorRT\n"
                     "FP16 engine, each step checked against the one before.")
     parser.add_argument("checkpoint", type=Path, metavar="ckpt.pt",
                         help="checkpoint written by `train fit`")
-    parser.add_argument("--fp16", action="store_true",
+    model = parser.add_argument_group("model options")
+    build = parser.add_argument_group("build options (TensorRT; trtexec spellings accepted)")
+    checks = parser.add_argument_group("verification options")
+    model.add_argument("--fp16", action="store_true",
                         help="Also write ckpt.fp16.onnx (float16 inside, float32 nir/rgb) and, "
                              "where TensorRT is installed, build ckpt.fp16.engine "
                              "(default = disabled)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
+    model.add_argument("--out", type=Path, metavar="DIR",
                         help="Folder for the outputs (default = the checkpoint's folder)")
-    parser.add_argument("--opset", type=int, default=17, metavar="N",
+    model.add_argument("--opset", type=int, default=17, metavar="N",
                         help="ONNX opset to export (17-20, default = 17: TensorRT 8.5 "
                              "parses up to 17)")
     for kind, help_ in (("min", "min"), ("opt", "opt"), ("max", "max")):
-        parser.add_argument(f"--{kind}-shape", f"--{kind}Shapes", dest=f"{kind}_shape",
+        build.add_argument(f"--{kind}-shape", f"--{kind}Shapes", dest=f"{kind}_shape",
                             type=parse_shape, metavar="spec",
                             help=f"Build with dynamic shapes using a profile with the {help_} "
                                  f"shapes provided")
-    parser.add_argument("--workspace", type=_positive, default=1024, metavar="N",
+    build.add_argument("--workspace", type=_positive, default=1024, metavar="N",
                         help="Set workspace size in MiB (default = 1024)")
-    parser.add_argument("--timing-cache", "--timingCacheFile", dest="timing_cache", type=Path,
+    build.add_argument("--timing-cache", "--timingCacheFile", dest="timing_cache", type=Path,
                         metavar="<file>", help="Save/load the serialized global timing cache")
-    parser.add_argument("--data", type=Path, metavar="DIR",
+    checks.add_argument("--data", type=Path, metavar="DIR",
                         help="Capture set whose scenes join the random inputs of the parity "
                              "checks (real inputs)")
     return parser
