@@ -133,8 +133,8 @@ class LitBySimLeds(Camera):
         end = start + self.exposure_s
         time.sleep(max(0.0, end - time.monotonic()))
         on = self.leds.on_time(start, end)
-        self.frames += 1
         image = self.expose({nm: t / self.exposure_s for nm, t in on.items()}, start)
+        self.frames += 1
         return Frame(image, start, end)
 
     def _trigger_exposure(self) -> float:
