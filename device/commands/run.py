@@ -7,6 +7,7 @@ systemd it reports READY / WATCHDOG / STATUS through sd_notify.
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 
 from device.captures.files import UserError
@@ -28,24 +29,39 @@ def run(args) -> int:
     setup_logging(args.log_level)
     config = load(args)
     observer = ServiceObserver()
-    while True:
-        pipeline = Pipeline(config, observer)
-        restore_signals = install_signal_handlers(
-            on_stop=pipeline.stop, on_reload=lambda: pipeline.stop(reloading=True))
-        restore_hooks = install_excepthooks(pipeline.stop)
-        try:
+    current: list[Pipeline] = []
+    stopping = threading.Event()
+
+    def stop() -> None:
+        stopping.set()
+        for pipeline in current:
+            pipeline.stop()
+
+    # Installed once, for the whole life of the viewer: a signal between two pipelines (during
+    # a reload) must still stop it cleanly.
+    restore_signals = install_signal_handlers(
+        on_stop=stop, on_reload=lambda: [p.stop(reloading=True) for p in current])
+    restore_hooks = install_excepthooks(stop)
+    try:
+        while True:
+            pipeline = Pipeline(config, observer)
+            current[:] = [pipeline]
+            if stopping.is_set():
+                pipeline.stop()
             report = pipeline.run(max_frames=args.frames)
-        finally:
-            restore_hooks()
-            restore_signals()
-        if not pipeline.reloading:
-            break
-        observer.reloading()
-        try:
-            config = load(args)
-        except UserError as exc:
-            observer.status(f"reload refused, keeping the running config: {exc}")
-        observer.reloaded()
+            if not pipeline.reloading or stopping.is_set():
+                break
+            observer.reloading()
+            try:
+                config = load(args)
+            except UserError as exc:
+                observer.status(f"reload refused, keeping the running config: {exc}")
+            observer.reloaded()
+    finally:
+        restore_hooks()
+        restore_signals()
+    if pipeline.reloading:          # stopped in the middle of a reload
+        observer.stopping()
     print(report.summary())
     return 0
 
