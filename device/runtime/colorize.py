@@ -8,7 +8,7 @@ import numpy as np
 
 from device.engines.engine import Engine
 from device.engines.model_card import ModelCard
-from device.runtime.preprocess import Normaliser, align_to, to_network, to_srgb8
+from device.runtime.preprocess import Aligner, Normaliser, to_network, to_srgb8
 from device.runtime.stats import StageTimes
 from device.runtime.window import Triplet
 
@@ -25,7 +25,7 @@ class Colorizer:
     def __init__(self, card: ModelCard, engine: Engine, normaliser: Normaliser,
                  align: str, align_scale: float, times: StageTimes):
         self.card, self.engine, self.normaliser = card, engine, normaliser
-        self.align, self.align_scale = align, align_scale
+        self.align = Aligner(align, align_scale)
         self.times = times
         self._normalised: dict[int, np.ndarray] = {}   # seq -> reflectance: the window reuses them
 
@@ -38,13 +38,9 @@ class Colorizer:
             if sub.seq not in self._normalised:
                 self._normalised[sub.seq] = self.normaliser(sub.image, nm, live_dark)
         t1 = time.perf_counter()
-        ref = self._normalised[triplet.newest.seq]
-        planes = []
-        for nm in self.card.wavelengths_nm:
-            sub = triplet.frames[nm]
-            plane = self._normalised[sub.seq]
-            planes.append(plane if sub is triplet.newest
-                          else align_to(ref, plane, self.align, self.align_scale))
+        aligned = self.align({sub.seq: self._normalised[sub.seq]
+                              for sub in triplet.frames.values()})
+        planes = [aligned[triplet.frames[nm].seq] for nm in self.card.wavelengths_nm]
         t2 = time.perf_counter()
         y = self.engine.infer(to_network(planes, self.card))
         t3 = time.perf_counter()

@@ -102,13 +102,44 @@ def estimate_shift(ref: np.ndarray, moving: np.ndarray, method: str,
     return warp
 
 
-def align_to(ref: np.ndarray, moving: np.ndarray, method: str, scale: float) -> np.ndarray:
-    if method == "none":
-        return moving
-    warp = estimate_shift(ref, moving, method, scale)
-    h, w = ref.shape
-    return cv2.warpAffine(moving, warp, (w, h), flags=cv2.INTER_LINEAR,
+def warp_onto(moving: np.ndarray, warp: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    return cv2.warpAffine(moving, warp[:2], (w, h), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+class Aligner:
+    """Aligns a window of sub-frames onto its newest, estimating one new pair per sub-frame.
+
+    With the sliding window the newest sub-frame n needs n-1 -> n and n-2 -> n; n-2 -> n-1 was
+    estimated one sub-frame ago, so n-2 -> n is composed from it instead of estimated again:
+    one ECC per color frame instead of two.
+    """
+
+    def __init__(self, method: str, scale: float):
+        self.method, self.scale = method, scale
+        self._warps: dict[tuple[int, int], np.ndarray] = {}   # (from seq, to seq) -> 3x3
+
+    def __call__(self, planes: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """{seq: reflectance} -> the same planes aligned onto the newest (highest seq)."""
+        if self.method == "none":
+            return planes
+        seqs = sorted(planes)
+        newest = seqs[-1]
+        ref = planes[newest]
+        warps = {newest: np.eye(3, dtype=np.float32)}
+        for later, earlier in zip(reversed(seqs), reversed(seqs[:-1])):
+            warps[earlier] = warps[later] @ self._pair(planes, earlier, later)
+        self._warps = {k: v for k, v in self._warps.items() if k[0] in planes}
+        return {seq: plane if seq == newest else warp_onto(plane, warps[seq], ref.shape)
+                for seq, plane in planes.items()}
+
+    def _pair(self, planes: dict[int, np.ndarray], earlier: int, later: int) -> np.ndarray:
+        key = (earlier, later)
+        if key not in self._warps:
+            warp = estimate_shift(planes[later], planes[earlier], self.method, self.scale)
+            self._warps[key] = np.vstack([warp, [0, 0, 1]]).astype(np.float32)
+        return self._warps[key]
 
 
 def to_network(planes: list[np.ndarray], card: ModelCard) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from device.captures.files import UserError
-from device.runtime.preprocess import Calibration, Normaliser, align_to, estimate_shift
+from device.runtime.preprocess import Aligner, Calibration, Normaliser, estimate_shift
 from device.runtime.strobe import SubFrame
 from device.runtime.window import TripletWindow
 
@@ -24,11 +24,31 @@ def test_alignment_recovers_a_shift_despite_a_brightness_change(method):
     moving = 0.6 * moving + 0.1                      # another LED: another brightness
     warp = estimate_shift(ref, moving, method, 0.5)
     assert warp[:, 2] == pytest.approx([-3.0, 2.0], abs=0.5)
-    aligned = align_to(ref, moving, method, 0.5)
+    aligned = Aligner(method, 0.5)({1: moving, 2: ref})[1]
     inner = (slice(8, -8), slice(8, -8))
     before = np.corrcoef(ref[inner].ravel(), moving[inner].ravel())[0, 1]
     after = np.corrcoef(ref[inner].ravel(), aligned[inner].ravel())[0, 1]
     assert after > 0.98 > before
+
+
+def test_aligner_composes_cached_pairs_along_the_sliding_window():
+    base = textured()
+    h, w = base.shape
+    # The print drifts 1.5 px right per sub-frame; each LED sees its own brightness.
+    frames = {seq: cv2.warpAffine(base, np.float32([[1, 0, 1.5 * seq], [0, 1, 0]]), (w, h),
+                                  borderMode=cv2.BORDER_REFLECT101) * (0.5 + 0.2 * (seq % 3))
+              for seq in range(1, 7)}
+    aligner = Aligner("ecc", 0.5)
+    inner = (slice(10, -10), slice(12, -12))
+    for newest in range(3, 7):
+        window = {s: frames[s] for s in (newest - 2, newest - 1, newest)}
+        aligned = aligner(window)
+        assert aligned[newest] is frames[newest]
+        for seq in (newest - 2, newest - 1):
+            # undo the brightness, compare with the newest frame's picture
+            scale = (0.5 + 0.2 * (newest % 3)) / (0.5 + 0.2 * (seq % 3))
+            error = np.abs(aligned[seq][inner] * scale - frames[newest][inner]).mean()
+            assert error < 0.02 * frames[newest][inner].mean()
 
 
 def test_calibration_round_trip_and_refusals(tmp_path):
