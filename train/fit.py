@@ -32,7 +32,7 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
     options = {k: getattr(args, k) for k in ("base", "patch") if getattr(args, k) is not None}
     model_cfg = model_config({"name": args.model, "in_channels": len(inputs), **options})
     multiple = build_model(model_cfg).spatial_multiple
-    if args.crop % multiple:
+    if args.crop % multiple and args.model != "linear":   # linear trains on whole images
         raise UserError(f"--crop {args.crop} must be a multiple of {multiple} for model "
                         f"{args.model!r}.")
     for name in ("iters", "crop", "batch", "val_every"):
@@ -228,6 +228,9 @@ class Trainer:
                 self._checkpoint(row)
                 tick = time.perf_counter()
         bar.close()
+        if process.is_main:
+            print(f"fit: best validation MAE {self.best:.4f} ([-1, 1] units); wrote "
+                  f"{self.run_dir / 'best.pt'} and last.pt")
 
     def _mean_over_processes(self, value: torch.Tensor) -> float:
         if self.process.world > 1:
