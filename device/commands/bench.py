@@ -47,9 +47,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="per-stage ms and fps on the simulated rig",
                               description=__doc__)
     p.add_argument("--frames", type=int, default=200, help="color frames per run (default 200)")
-    p.add_argument("--width", type=int, default=320)
-    p.add_argument("--height", type=int, default=240)
-    p.add_argument("--fps", type=float, default=90.0, help="simulated camera rate")
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--height", type=int, default=96)
+    p.add_argument("--fps", type=float, default=60.0, help="simulated camera rate")
     p.add_argument("--exposure-ms", type=float, default=8.0)
     p.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="ONNX model (with its card)")
     p.set_defaults(func=run)
