@@ -146,6 +146,9 @@ def main() -> int:
           f"   second-half mean/first-half mean "
           f"{statistics.mean(mib[half:]) / statistics.mean(mib[:half] or mib):.3f}  "
           f"({len(mib)} samples)")
+    marks = [next(v for t, v in rss if t - rss[0][0] >= m * 60)
+             for m in range(0, int(args.minutes) + 1, 5) if rss[-1][0] - rss[0][0] >= m * 60]
+    print("  RSS MiB   every 5 min: " + "  ".join(f"{v:.1f}" for v in marks))
     print(f"  fps       min {min(fps):.1f}   median {statistics.median(fps):.1f}   "
           f"max {max(fps):.1f}   ({len(fps)} windows of ~5 s, {counts[-1][1]} frames)")
     print(f"  watchdog  {len(pings)} pings, longest gap {max(gaps):.1f} s "
