@@ -22,6 +22,7 @@ from device.runtime.leds import Leds
 
 log = logging.getLogger(__name__)
 SPIN_S = 0.001   # sleep() overshoots by up to ~1 ms: sleep until this close, then spin
+STROBE_PRIORITY, FAILSAFE_PRIORITY = 50, 60   # SCHED_FIFO, when `strobe.realtime` is on
 
 
 def wait_until(deadline: float) -> None:
@@ -33,14 +34,14 @@ def wait_until(deadline: float) -> None:
         pass
 
 
-def try_realtime_priority(priority: int = 50) -> bool:
+def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
     """SCHED_FIFO for the calling thread; without the privilege, say so and carry on."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except (PermissionError, AttributeError, OSError) as exc:
         log.info("real-time priority not granted (%s); strobing at normal priority", exc)
         return False
-    log.info("strobe thread runs at SCHED_FIFO priority %d", priority)
+    log.info("%s runs at SCHED_FIFO priority %d", threading.current_thread().name, priority)
     return True
 
 
@@ -57,8 +58,9 @@ class SubFrame:
 class FailSafe:
     """One thread that switches all LEDs off when an armed deadline passes unanswered."""
 
-    def __init__(self, leds: Leds):
+    def __init__(self, leds: Leds, realtime: bool = False):
         self._leds = leds
+        self._realtime = realtime
         self._cv = threading.Condition()
         self._deadline: float | None = None
         self._closed = False
@@ -83,6 +85,8 @@ class FailSafe:
         self._thread.join(timeout=1.0)
 
     def _watch(self) -> None:
+        if self._realtime:    # above the strobe thread: the guard must run when the loop stalls
+            try_realtime_priority(FAILSAFE_PRIORITY)
         with self._cv:
             while not self._closed:
                 if self._deadline is None:
@@ -131,7 +135,7 @@ class Strobe:
         self.settle_s = config.settle_ms / 1e3
         self.margin_s = config.margin_ms / 1e3
         self.frame_period_s = frame_period_s
-        self.failsafe = FailSafe(leds)
+        self.failsafe = FailSafe(leds, config.realtime)
         self.jitter = Jitter()   # trigger: LED on-time minus plan; frame: switch delay after a frame
         self.dropped_across_switch = 0
         self.spoiled = 0                 # exposures cut short by the fail-safe, dropped
