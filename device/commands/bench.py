@@ -3,7 +3,6 @@ with the sliding window (a color frame per sub-frame) and without it (one per st
 plus what each sub-frame alignment method costs."""
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 

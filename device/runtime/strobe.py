@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.runtime.cameras import Camera, CameraError, Frame
+from device.runtime.cameras import Camera, Frame
 from device.runtime.config import StrobeConfig
 from device.runtime.leds import Leds
 
