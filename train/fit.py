@@ -289,7 +289,9 @@ def register(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "fit", help="train one model on a capture set",
-        description="Train a model with the paper's recipe; run under torchrun for several GPUs.")
+        description="Train a model with the paper's recipe; run under torchrun for several GPUs. "
+                    "linear is solved in closed form over whole training images (--iters, "
+                    "--crop, --batch, --lr do not apply to it).")
     add_fit_options(parser)
     parser.add_argument("--inputs", type=parse_inputs, default=DEFAULT_INPUTS,
                         help="input wavelengths in nm, e.g. 718,777,807 (default)")

@@ -11,6 +11,8 @@ def flops_per_pixel(model: nn.Module, in_channels: int, size: int = 256) -> floa
     size -= size % model.spatial_multiple
     x = torch.zeros(1, in_channels, size, size)
     counter = FlopCounterMode(display=False)
+    was_training = model.training
     with torch.no_grad(), counter:
         model.eval()(x)
+    model.train(was_training)
     return counter.get_total_flops() / (size * size)
