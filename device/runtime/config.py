@@ -82,6 +82,7 @@ class SimConfig:
     seed: int = 0
     motion_px: float = 1.0          # hand-held jitter between sub-frames
     motion_deg: float = 0.2
+    ambient: float = 0.0            # room light (photons/px/ms on white; the LEDs give 1200)
 
 
 @dataclass

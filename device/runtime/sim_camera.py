@@ -68,7 +68,7 @@ class SimCamera(LitBySimLeds):
         rgb = print_artwork(sim, size, config.resolve)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
         rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
-               "full_well_e": 10500.0 / c.gain}
+               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
         self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
                                     sim.seed)
         self.rig = self.scene.rig

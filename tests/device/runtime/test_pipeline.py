@@ -173,3 +173,33 @@ uri = "file://out.mp4"
     assert result.stdout.startswith("10 color frames")
     cap = cv2.VideoCapture(str(tmp_path / "out.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+
+
+def test_dark_phase_cancels_room_light(tmp_path, model_onnx):
+    """Under room light, an all-off phase measures the ambient picture live and subtracts it."""
+    scores = {}
+    for dark_phase in (False, True):
+        config = sim_config(tmp_path, engine=model_onnx, width=128, height=96, fps=200,
+                            exposure_ms=4.0, scene="astronaut", margin_ms=5.0)
+        config.sim.ambient = 300.0            # a quarter of the LEDs' photon flux
+        config.strobe.dark_phase = dark_phase
+        calibrated(config)
+        frames, darks = [], []
+
+        def score(frame):
+            frames.append(mean_delta_e00(frame.rgb, truth_for(frame, pipeline.camera)))
+            darks.append(frame.triplet.dark)
+
+        pipeline = Pipeline(config, Recorder(), on_color=score)
+        pipeline.run(max_frames=30)
+        scores[dark_phase] = np.mean(frames)
+        if dark_phase:        # from the first dark phase on, each frame subtracts an
+            # exposure taken with every LED off
+            first = next(i for i, d in enumerate(darks) if d is not None)
+            assert first <= 1 and all(
+                d is not None and not pipeline.leds.on_time(d.exposure_start, d.exposure_end)
+                for d in darks[first:])
+        else:
+            assert darks == [None] * len(darks)
+    # measured: 17.7 without the dark phase, 11.8 with it (10.3 in a dark room)
+    assert scores[True] < 0.8 * scores[False]
