@@ -40,7 +40,8 @@ def test_bench_prints_the_stage_table(tmp_path):
 
 
 def test_demo_writes_video_and_side_by_side_and_reports(tmp_path):
-    out = device("demo", "--out", tmp_path, "--frames", "12", "--width", "64", "--height", "48")
+    out = device("demo", "--out", ".", "--frames", "12", "--width", "64", "--height", "48",
+                 cwd=tmp_path)
     match = re.search(r"([\d.]+) fps, mean ΔE00 ([\d.]+)", out)
     assert match and float(match.group(1)) > 0 and 0 < float(match.group(2)) < 40
     cap = cv2.VideoCapture(str(tmp_path / "demo.mp4"))
