@@ -69,6 +69,17 @@ class FailSafe:
         self._thread = threading.Thread(target=self._watch, name="led-failsafe", daemon=True)
         self._thread.start()
 
+    def light(self, nm: int | None, window_s: float) -> float:
+        """Light `nm` and arm the deadline `window_s` later, as one step: had the guard fired
+        between a separate arm and switch-on, the LED would burn unguarded. Returns the time
+        the LED went on."""
+        with self._cv:
+            self._leds.set(nm)
+            t_on = time.monotonic()
+            self._deadline = t_on + window_s
+            self._cv.notify()
+        return t_on
+
     def arm(self, deadline: float) -> None:
         with self._cv:
             self._deadline = deadline
@@ -167,11 +178,9 @@ class Strobe:
         was held up for longer than the margin, so the LED did not span the exposure)."""
         window = self.settle_s + self.exposure_s
         wait_until(self._next_trigger)     # a camera takes triggers no faster than its fps
-        t_on = time.monotonic()
-        self._next_trigger = t_on + self.frame_period_s
-        self.failsafe.arm(t_on + window + self.margin_s)
+        self._next_trigger = time.monotonic() + self.frame_period_s
         try:
-            self.leds.set(nm)
+            t_on = self.failsafe.light(nm, window + self.margin_s)
             wait_until(t_on + self.settle_s)
             self.leds.pulse_trigger()
             t_trigger = time.monotonic()
@@ -189,12 +198,10 @@ class Strobe:
         # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
         # until the next phase switches it, so the fail-safe stays armed across phases.
         hold = self.settle_s + 2 * self.frame_period_s + self.exposure_s + self.margin_s
-        t_switch = time.monotonic()
-        if self._last_frame_end is not None:   # the readout gap the switch must fall into
-            self.jitter.add(t_switch - self._last_frame_end)
-        self.failsafe.arm(t_switch + hold)
         try:
-            self.leds.set(nm)
+            t_switch = self.failsafe.light(nm, hold)
+            if self._last_frame_end is not None:   # the readout gap the switch must fall into
+                self.jitter.add(t_switch - self._last_frame_end)
             while True:
                 frame = self.camera.read()
                 if self.failsafe.last_fired > t_switch:

@@ -112,12 +112,12 @@ def test_slow_display_drops_are_counted(tmp_path, model_onnx):
     assert report.triplets - report.frames - dropped <= 2 * config.pipeline.queue_size + 2
 
 
-def test_stalled_camera_no_signal_leds_off_then_resumes(tmp_path, model_onnx):
+def test_stalled_camera_no_signal_leds_off_then_resumes(tmp_path, model_onnx, slack_s):
     (tmp_path / "frames").mkdir()
     config = sim_config(tmp_path, engine=model_onnx, width=64, height=48, fps=200, sync="frame",
                         exposure_ms=2.0, scene="chart", display="file://frames/", margin_ms=5.0)
     config.camera.uri = "sim://?stall_after=45"
-    config.camera.timeout_s = 0.3
+    config.camera.timeout_s = 1.0                 # each stall: a second without frames
     config.pipeline.reconnect_min_s = 0.05
     observer = Recorder()
     pipeline = Pipeline(config, observer)
@@ -127,9 +127,10 @@ def test_stalled_camera_no_signal_leds_off_then_resumes(tmp_path, model_onnx):
     assert any(s.startswith("camera lost") for s in observer.statuses)
     assert any(s.startswith("camera back") for s in observer.statuses)
     assert any(s.startswith("uncalibrated") for s in observer.statuses)   # no calibration file
-    # No LED burned through the stall: each on-time is bounded by the fail-safe window.
+    # No LED burned through the stall: each on-time is bounded by the fail-safe window (plus
+    # what a shared, overloaded CPU may delay the fail-safe thread by).
     hold = config.strobe.settle_ms / 1e3 + 2 / 200 + 2e-3 + 5e-3
-    assert max(off - on for _, on, off in intervals(pipeline.leds)) < hold + 0.05
+    assert max(off - on for _, on, off in intervals(pipeline.leds)) < hold + slack_s
     # The wearer saw "no signal" while the camera was away, then pictures again.
     pngs = sorted((tmp_path / "frames").glob("*.png"))
     assert len(pngs) == report.frames + report.camera_losses
