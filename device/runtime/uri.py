@@ -12,10 +12,6 @@ class Uri:
     scheme: str
     target: str                      # "/dev/video0", "jetson", "out.mp4", a GStreamer pipeline...
     params: dict[str, str] = field(default_factory=dict)
-    text: str = ""
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def parse_uri(text: str, role: str, schemes: tuple[str, ...]) -> Uri:
@@ -28,6 +24,6 @@ def parse_uri(text: str, role: str, schemes: tuple[str, ...]) -> Uri:
         raise UserError(f"{role} '{text}' has unknown scheme '{scheme}'; expected one of "
                         + ", ".join(f"{s}://" for s in schemes) + ".")
     if scheme == "gst":  # a pipeline is taken whole: its own syntax may contain '?' or '&'
-        return Uri(scheme, rest, {}, text)
+        return Uri(scheme, rest, {})
     target, _, query = rest.partition("?")
-    return Uri(scheme, target, dict(parse_qsl(query, keep_blank_values=True)), text)
+    return Uri(scheme, target, dict(parse_qsl(query, keep_blank_values=True)))
