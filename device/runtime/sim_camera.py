@@ -7,7 +7,6 @@ each exposure: the expected frame under each LED is cached, so a frame costs a m
 from __future__ import annotations
 
 import functools
-from collections import deque
 
 import cv2
 import numpy as np
@@ -17,7 +16,7 @@ from device.runtime.cameras import LitBySimLeds
 from device.runtime.config import Config, SimConfig
 from device.runtime.leds import Leds
 
-MOTION_HISTORY = 64
+MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
 
 
@@ -79,7 +78,7 @@ class SimCamera(LitBySimLeds):
         ambient = self.scene.signal(None)
         self._ambient_e = (ambient - np.float32(self.rig.dark_offset)) * to_e
         self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
-        self.motions: deque[tuple[float, np.ndarray]] = deque(maxlen=MOTION_HISTORY)
+        self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
     def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
         from device.sim import random_motion
@@ -88,7 +87,9 @@ class SimCamera(LitBySimLeds):
         for nm, f in fractions.items():
             electrons = electrons + np.float32(f) * self._led_e[nm]
         motion = random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
-        self.motions.append((start, motion))
+        self.motions[start] = motion
+        if len(self.motions) > MOTION_HISTORY:
+            del self.motions[next(iter(self.motions))]   # the oldest
         h, w = self.size
         electrons = cv2.warpAffine(electrons, motion, (w, h), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REFLECT101)
@@ -96,9 +97,9 @@ class SimCamera(LitBySimLeds):
 
     def ground_truth(self, exposure_start: float) -> np.ndarray | None:
         """What the eye would see (sRGB float HxWx3) in the pose of the frame exposed then."""
-        for t, motion in list(self.motions):   # a C-level copy: the capture thread appends
-            if t == exposure_start:
-                h, w = self.size
-                return cv2.warpAffine(self.scene.ground_truth("human"), motion, (w, h),
-                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-        return None
+        motion = self.motions.get(exposure_start)   # one atomic lookup: the capture thread writes
+        if motion is None:
+            return None
+        h, w = self.size
+        return cv2.warpAffine(self.scene.ground_truth("human"), motion, (w, h),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
