@@ -63,16 +63,10 @@ class TrtEngine(Engine):
     def __init__(self, engine_path: str | Path, card: ModelCard, status: Callable[[str], None]):
         from device.engines import trt_build
 
-        engine_path = Path(engine_path)
-        stale, why = trt_build.engine_is_stale(engine_path, card.onnx)
-        if stale:
-            import tensorrt  # absent: fail here, before announcing a rebuild  # noqa: F401
-
-            status(f"rebuilding TensorRT engine: {why}")
-            source = trt_build.engine_source(card.onnx, card.fp16_onnx, tensorrt.__version__)
-            trt_build.build_engine(source, engine_path,
-                                   profile=trt_build.Profile.default(card.in_channels),
-                                   log=log.info)
+        # One staleness rule for `convert` and the viewer: on TensorRT 10.12+/11 the engine is
+        # built from the FP16 ONNX, so comparing it against the FP32 one would rebuild forever.
+        engine_path = trt_build.ensure_engine(
+            card, engine_path, log=lambda line: (log.info(line), status(line)))
         self._runner = trt_build.EngineRunner(engine_path)
 
     def infer(self, nir: np.ndarray) -> np.ndarray:

@@ -21,8 +21,9 @@ def test_stale_engine_is_rebuilt_and_matches_onnx(tmp_path, model_onnx):
     engine_path = tmp_path / "edge.fp16.engine"
     statuses = []
     engine = TrtEngine(engine_path, card, statuses.append)
-    assert any(s.startswith("rebuilding TensorRT engine") for s in statuses)
-    assert trt_build.engine_is_stale(engine_path, card.onnx)[0] is False
+    assert any(s.startswith(f"rebuilding {engine_path.name}") for s in statuses)
+    source = trt_build.engine_source(card.onnx, card.fp16_onnx, trt.__version__)
+    assert trt_build.engine_is_stale(engine_path, source)[0] is False
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 256, 256)).astype(np.float32)
     reference = OnnxEngine(card.onnx, card).infer(x)
     assert np.abs(engine.infer(x) - reference).max() < 0.05
