@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -47,7 +48,8 @@ def main() -> None:
     models = []
     for path in args.ckpt:
         model, config = load_checkpoint(path)
-        models.append((f"{config['model']['name']} ({path})", model, config["model"]))
+        models.append((f"{config['model']['name']} ({Path(path).parent.name})", model,
+                       config["model"]))
     if not args.ckpt:
         for name in args.models:
             model = build_model({"name": name}).eval()
