@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.captures.files import run_cli
 
 _SHAPE = re.compile(r"^(?:(?P<name>[A-Za-z_][\w.]*):)?(?P<dims>\d+(?:x\d+){3})$")
 
@@ -97,11 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         profile={k: getattr(args, f"{k}_shape") for k in ("min", "opt", "max")
                  if getattr(args, f"{k}_shape") is not None},
         workspace_mib=args.workspace, timing_cache=args.timing_cache, data_dir=args.data)
-    try:
+    def work() -> int:
         convert_checkpoint(args.checkpoint, options, log)
-    except UserError as exc:
-        print(f"convert: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+        return 0
+
+    return run_cli("convert", work)

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import sys
 
-from device.captures.files import UserError
+from device.captures.files import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"device: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_cli("device", lambda: args.func(args))
 
 
 if __name__ == "__main__":
