@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from device.captures.files import UserError
+from device.captures.files import run_cli
 
 COMMANDS = ("fit", "evaluate", "ablate")   # modules; `evaluate` registers `eval`
 
@@ -22,13 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_cli("train", lambda: args.func(args))
 
 
 if __name__ == "__main__":
