@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="device", description="nightcolor viewer and rig: run, capture, calibrate, simulate.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):      # shared helpers, not sub-commands
+            continue
         importlib.import_module(f"device.commands.{info.name}").register(sub)
     return parser
 

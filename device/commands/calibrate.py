@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from device.captures.files import UserError
-from device.runtime.config import Config, load_config
+from device.commands._rig_config import add_rig_config_arguments, load_rig_config
+from device.runtime.config import Config
 from device.runtime.rig import REFERENCE_FRAMES, measure_calibration
 
 
@@ -27,9 +28,7 @@ def calibrate(config: Config, frames: int = REFERENCE_FRAMES, ask: bool = False)
 
 
 def run(args) -> int:
-    config = load_config(args.config, check_model=False)
-    if args.rig == "sim":
-        config = config.with_sim_rig()
+    config = load_rig_config(args, check_model=False)
     if args.frames < 1:
         raise UserError(f"--frames {args.frames}: must be at least 1.")
     out = calibrate(config, args.frames, ask=sys.stdin.isatty() and not args.yes)
@@ -41,9 +40,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("calibrate", help="measure dark and white references on the rig",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, required=True, help="the viewer's TOML config")
-    p.add_argument("--rig", choices=("sim",), default=None,
-                   help="use the simulated camera and LEDs whatever the config says")
+    add_rig_config_arguments(p)
     p.add_argument("--frames", type=int, default=REFERENCE_FRAMES,
                    help=f"frames averaged per reference (default {REFERENCE_FRAMES})")
     p.add_argument("--yes", action="store_true", help="do not wait for Enter")

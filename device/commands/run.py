@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import argparse
 import threading
-from pathlib import Path
 
 from device.captures.files import UserError
-from device.runtime.config import Config, load_config
+from device.commands._rig_config import add_rig_config_arguments, load_rig_config
 from device.runtime.pipeline import Pipeline
-
-
-def load(args) -> Config:
-    config = load_config(args.config)
-    return config.with_sim_rig() if args.rig == "sim" else config
 
 
 def run(args) -> int:
@@ -27,7 +21,7 @@ def run(args) -> int:
     from device.service.signals import install_signal_handlers
 
     setup_logging(args.log_level)
-    config = load(args)
+    config = load_rig_config(args)
     observer = ServiceObserver()
     current: list[Pipeline] = []
     stopping = threading.Event()
@@ -53,7 +47,7 @@ def run(args) -> int:
                 break
             observer.reloading()
             try:
-                config = load(args)
+                config = load_rig_config(args)
             except UserError as exc:
                 observer.status(f"reload refused, keeping the running config: {exc}")
             observer.reloaded()
@@ -70,10 +64,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="the viewer: strobe, capture, colorize, display",
                               description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, required=True, help="the viewer's TOML config")
+    add_rig_config_arguments(p)
     p.add_argument("--frames", type=int, default=None,
                    help="stop after this many color frames (default: run until stopped)")
-    p.add_argument("--rig", choices=("sim",), default=None,
-                   help="use the simulated camera and LEDs whatever the config says")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=run)
