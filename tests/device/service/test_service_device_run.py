@@ -114,6 +114,9 @@ def test_sigterm_turns_leds_off_at_once_and_exits_0_within_a_second(viewer_folde
     assert "<6>device.service.signals: SIGTERM received; stopping" in log
 
 
+DELIVERY_SLACK_S = 0.2
+
+
 def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_folder,
                                                                      notify_socket):
     folder, model = viewer_folder
@@ -144,8 +147,10 @@ def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_fol
     assert [t for t in pings if t > back]                   # frames flow again: pings resume
     lit: set[int] = set()                                   # LEDs dark from the loss until back
     for t, nm, high in viewer.edges():
-        if t >= lost and t <= back:
-            assert not high, f"{nm} nm switched on while the camera was lost"
+        # `back` is stamped when the datagram arrives here, a little after the viewer sent it
+        # and went on to light the next LED.
+        if lost <= t <= back - DELIVERY_SLACK_S:
+            assert not high, f"{nm} nm switched on {back - t:.3f} s before the camera was back"
         elif t < lost:
             (lit.add if high else lit.discard)(nm)
     assert lit == set()
