@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 
 from convert import export, verify
-from device.captures.files import UserError, atomic_output
+from device.common.files import UserError, atomic_output
 from device.engines import model_card, trt_build
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")

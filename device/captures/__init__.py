@@ -1,5 +1,5 @@
 """The capture-set file format (manifest + 16-bit PNGs) that rigs write and `train` reads."""
-from device.captures.files import UserError, atomic_output
+from device.common.files import UserError, atomic_output
 from device.captures.format import FORMAT_VERSION
 from device.captures.reader import CaptureSet
 from device.captures.split import assign_split, split_counts

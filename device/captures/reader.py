@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import format as fmt
-from device.captures.files import UserError
+from device.common.files import UserError
 from device.captures.png import png_info, read_png16
 
 
@@ -142,7 +142,7 @@ class CaptureSet:
         if not wavelengths:
             raise KeyError(f"{self.root}: no wavelengths asked for "
                            f"(the set has {self.wavelengths})")
-        # Imported here: device.sim itself imports device.captures.files, so a module-level
+        # Imported here: device.sim itself imports device.common.files, so a module-level
         # import would be circular; device.sim is numpy + OpenCV at import time.
         from device.sim import normalise
 

@@ -10,7 +10,7 @@ PAPER_TRUTH_NM = (604, 529, 447)   # R, G, B
 
 def paper_truth(raws: dict, dark: np.ndarray, whites: dict) -> np.ndarray:
     """HxWx3 float32 sRGB in [0, 1] from raw captures {nm: uint16 HxW} and the references."""
-    # Imported here: device.sim imports device.captures.files (circular at module level).
+    # Imported here: device.sim imports device.common.files (circular at module level).
     from device.sim import normalise
 
     planes = [normalise(raws[nm], dark, whites[nm]) for nm in PAPER_TRUTH_NM]

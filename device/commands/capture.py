@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import CaptureSetWriter
-from device.captures.files import UserError
+from device.common.files import UserError
 
 DEFAULT_BUNDLED_COUNT = 200   # the paper's dataset: 200 printed faces
 DEFAULT_SIZE = 256            # the paper trained on 256 x 256 crops
@@ -107,7 +107,7 @@ def _capture_with_rig(args) -> Path:
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")
-    from device.runtime.capture_protocol import capture_with_rig
+    from device.procedures.dataset_capture import capture_with_rig
 
     return Path(capture_with_rig(args.config, args.out, count=args.count, force=args.force))
 

@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.files import UserError
 from device.engines.model_card import ModelCard
-from device.runtime.config import ENGINE_SCHEMES
-from device.runtime.uri import parse_uri
+from device.viewer.config import ENGINE_SCHEMES
+from device.common.uri import parse_uri
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import UserError, atomic_output
 from device.engines.model_card import ModelCard, file_sha256
 
 SIDECAR_FORMAT = "nightcolor-engine"

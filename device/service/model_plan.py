@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.common.files import UserError
 
 
 def _config_path(config, text: str, root: Path) -> Path:
@@ -24,8 +24,8 @@ def plan(config_path: Path, root: Path = Path("/")) -> tuple[Path, bool, str]:
     """(checkpoint, needs_convert, reason) for the config at `config_path` (already rerooted)."""
     from device.engines.model_card import load_model_card
     from device.engines.trt_build import engine_is_stale, engine_source, installed_tensorrt_version
-    from device.runtime.config import ENGINE_SCHEMES, load_config, model_card_beside
-    from device.runtime.uri import parse_uri
+    from device.viewer.config import ENGINE_SCHEMES, load_config, model_card_beside
+    from device.common.uri import parse_uri
 
     config = load_config(config_path, check_model=False)
     uri = parse_uri(config.engine.uri, "engine.uri", ENGINE_SCHEMES)

@@ -5,7 +5,7 @@ lights a print, for capture sets (`device capture --rig sim`) and for the simula
 from device.sim.colorimetry import delta_e00, srgb_to_lab
 from device.sim.leds import DATASET_LEDS, NIR_LEDS, PALETTE_LEDS, VISIBLE_LEDS
 from device.sim.printing import Printer
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 from device.sim.scene import TRUTH_MODES, PrintedScene, normalise, random_motion
 
 __all__ = ["DATASET_LEDS", "NIR_LEDS", "VISIBLE_LEDS", "PALETTE_LEDS", "RigSpec", "Printer",

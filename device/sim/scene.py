@@ -9,7 +9,7 @@ import numpy as np
 from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
 from device.sim.leds import VISIBLE_LEDS, led_emission
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 from device.sim.spectra import WAVELENGTHS, paper_reflectance
 
 TRUTH_MODES = ("human", "paper")

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import UserError, atomic_output
 
 
 def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

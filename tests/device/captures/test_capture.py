@@ -97,7 +97,7 @@ def test_config_mode_refuses_sim_options(tmp_path, cli, refused):
 
 
 def test_config_mode_reaches_the_real_rig_protocol(tmp_path, cli, refused):
-    # The protocol (device.runtime.capture_protocol) loads the config: a missing file is named.
+    # The protocol (device.procedures.dataset_capture) loads the config: a missing file is named.
     refused(cli("capture", "--config", tmp_path / "rig.toml", "--count", "1", "--out",
                 tmp_path / "x"), "rig.toml", "not found")
     assert not (tmp_path / "x").exists()

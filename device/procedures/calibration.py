@@ -9,11 +9,11 @@ import dataclasses
 
 import numpy as np
 
-from device.runtime.cameras import open_camera
-from device.runtime.config import Config
-from device.runtime.leds import open_leds
-from device.runtime.preprocess import Calibration
-from device.runtime.strobe import Strobe
+from device.viewer.cameras import open_camera
+from device.viewer.config import Config
+from device.viewer.leds import open_leds
+from device.viewer.preprocess import Calibration
+from device.viewer.strobe import Strobe
 
 REFERENCE_FRAMES = 8     # references are averaged so their noise does not imprint on every frame
 
@@ -23,7 +23,7 @@ def on_blank_paper(config: Config) -> Config:
     swaps the print for blank paper (a real operator is asked to)."""
     if not config.camera.uri.startswith("sim://"):
         return config
-    from device.runtime.sim_camera import BLANK_PAPER
+    from device.simulated.sim_camera import BLANK_PAPER
 
     return dataclasses.replace(config, sim=dataclasses.replace(config.sim, scene=BLANK_PAPER))
 

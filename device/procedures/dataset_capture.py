@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import CaptureSetWriter
-from device.captures.files import UserError
-from device.runtime.config import load_config
-from device.runtime.rig import Rig, measure_calibration
+from device.common.files import UserError
+from device.viewer.config import load_config
+from device.procedures.calibration import Rig, measure_calibration
 
 TRUTH_LEDS = (604, 529, 447)     # R, G, B (paper-notes: "merged as B, G and R")
 

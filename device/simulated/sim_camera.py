@@ -11,10 +11,10 @@ import functools
 import cv2
 import numpy as np
 
-from device.captures.files import UserError
-from device.runtime.cameras import LitBySimLeds
-from device.runtime.config import Config, SimConfig
-from device.runtime.leds import Leds
+from device.common.files import UserError
+from device.viewer.cameras import LitBySimLeds
+from device.viewer.config import Config, SimConfig
+from device.viewer.leds import Leds
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
-from device.runtime.config import DISPLAY_SCHEMES, Config
-from device.runtime.uri import parse_uri
+from device.common.files import UserError, atomic_output
+from device.viewer.config import DISPLAY_SCHEMES, Config
+from device.common.uri import parse_uri
 
 log = logging.getLogger(__name__)
 NO_SIGNAL_GREY = 24

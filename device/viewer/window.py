@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from device.runtime.strobe import SubFrame
+from device.viewer.strobe import SubFrame
 
 
 @dataclass

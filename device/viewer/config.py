@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from device.captures.files import UserError
-from device.runtime.uri import parse_uri
+from device.common.files import UserError
+from device.common.uri import parse_uri
 
 CAMERA_SCHEMES = ("v4l2", "csi", "file", "sim")
 LED_SCHEMES = ("gpio", "sim")

@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures.files import UserError
-from device.runtime.preprocess import Aligner, Calibration, Normaliser, estimate_shift
-from device.runtime.strobe import SubFrame
-from device.runtime.window import TripletWindow
+from device.common.files import UserError
+from device.viewer.preprocess import Aligner, Calibration, Normaliser, estimate_shift
+from device.viewer.strobe import SubFrame
+from device.viewer.window import TripletWindow
 
 
 def textured(size=(96, 128), seed=0):

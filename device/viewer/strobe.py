@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.runtime.cameras import Camera, Frame
-from device.runtime.config import StrobeConfig
-from device.runtime.leds import Leds
+from device.viewer.cameras import Camera, Frame
+from device.viewer.config import StrobeConfig
+from device.viewer.leds import Leds
 
 log = logging.getLogger(__name__)
 SPIN_S = 0.001   # sleep() overshoots by up to ~1 ms: sleep until this close, then spin

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from device.runtime.displays import NO_SIGNAL_GREY
-from device.runtime.pipeline import Pipeline
-from device.runtime.rig import measure_calibration
-from device.runtime.simrig import mean_delta_e00, sim_config, truth_for
+from device.viewer.displays import NO_SIGNAL_GREY
+from device.viewer.loop import Pipeline
+from device.procedures.calibration import measure_calibration
+from device.simulated.presets import mean_delta_e00, sim_config, truth_for
 
 NIR = (718, 777, 807)
 # Mean CIEDE2000 of the shipped edge model on the hand-held (jittered) astronaut print at

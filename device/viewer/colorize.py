@@ -8,9 +8,9 @@ import numpy as np
 
 from device.engines.engine import Engine
 from device.engines.model_card import ModelCard
-from device.runtime.preprocess import Aligner, Normaliser, to_network, to_srgb8
-from device.runtime.stats import StageTimes
-from device.runtime.window import Triplet
+from device.viewer.preprocess import Aligner, Normaliser, to_network, to_srgb8
+from device.viewer.stats import StageTimes
+from device.viewer.window import Triplet
 
 
 @dataclass

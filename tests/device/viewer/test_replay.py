@@ -2,10 +2,10 @@
 import numpy as np
 
 from device.captures import CaptureSet
-from device.runtime.cameras import open_camera
-from device.runtime.leds import SimLeds
-from device.runtime.simrig import sim_config
-from device.runtime.strobe import Strobe
+from device.viewer.cameras import open_camera
+from device.viewer.leds import SimLeds
+from device.simulated.presets import sim_config
+from device.viewer.strobe import Strobe
 
 
 def test_replay_returns_each_recorded_frame_under_its_led(tmp_path, tiny_capture_set):

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from device.captures.files import UserError
-from device.runtime.config import load_config
+from device.common.files import UserError
+from device.viewer.config import load_config
 
 GOOD = """
 [camera]

@@ -5,12 +5,12 @@ import time
 
 import numpy as np
 
-from device.runtime.config import Config
-from device.runtime.pipeline import Pipeline, RunReport
-from device.runtime.preprocess import estimate_shift
-from device.runtime.rig import measure_calibration
-from device.runtime.leds import SimLeds
-from device.runtime.sim_camera import SimCamera
+from device.viewer.config import Config
+from device.viewer.loop import Pipeline, RunReport
+from device.viewer.preprocess import estimate_shift
+from device.procedures.calibration import measure_calibration
+from device.viewer.leds import SimLeds
+from device.simulated.sim_camera import SimCamera
 
 COLORIZE_STAGES = ("normalise", "align", "infer", "postprocess")
 

@@ -22,20 +22,20 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.files import UserError
 from device.engines.engine import OnnxEngine, open_engine
 from device.engines.model_card import ModelCard, load_model_card
-from device.runtime.cameras import CameraError, open_camera
-from device.runtime.colorize import ColorFrame, Colorizer
-from device.runtime.config import Config
-from device.runtime.displays import open_display
-from device.runtime.leds import open_leds
-from device.runtime.observer import LoggingObserver
-from device.runtime.preprocess import Calibration, Normaliser
-from device.runtime.queues import DropOldestQueue
-from device.runtime.stats import Rate, StageTimes
-from device.runtime.strobe import Strobe, try_realtime_priority
-from device.runtime.window import TripletWindow
+from device.viewer.cameras import CameraError, open_camera
+from device.viewer.colorize import ColorFrame, Colorizer
+from device.viewer.config import Config
+from device.viewer.displays import open_display
+from device.viewer.leds import open_leds
+from device.viewer.logging_observer import LoggingObserver
+from device.viewer.preprocess import Calibration, Normaliser
+from device.viewer.queues import DropOldestQueue
+from device.viewer.stats import Rate, StageTimes
+from device.viewer.strobe import Strobe, try_realtime_priority
+from device.viewer.window import TripletWindow
 
 log = logging.getLogger(__name__)
 NO_SIGNAL = object()        # capture -> display: the camera is lost

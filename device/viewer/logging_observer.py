@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-log = logging.getLogger("device.runtime")
+log = logging.getLogger("device.viewer")
 
 
 class LoggingObserver:

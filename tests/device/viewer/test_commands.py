@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 
-from device.runtime.preprocess import Calibration
+from device.viewer.preprocess import Calibration
 
 
 def device(*args, cwd=None):

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import UserError, atomic_output
 from device.engines.model_card import ModelCard
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from device.runtime.colorize import ColorFrame
-from device.runtime.config import (CameraConfig, Config, DisplayConfig, EngineConfig, LedConfig,
+from device.viewer.colorize import ColorFrame
+from device.viewer.config import (CameraConfig, Config, DisplayConfig, EngineConfig, LedConfig,
                                    PipelineConfig, PreprocessConfig, SimConfig, StrobeConfig)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

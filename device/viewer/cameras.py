@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from device.captures.files import UserError
-from device.runtime.config import CAMERA_SCHEMES, CameraConfig, Config
-from device.runtime.leds import Leds, SimLeds
-from device.runtime.uri import parse_uri
+from device.common.files import UserError
+from device.viewer.config import CAMERA_SCHEMES, CameraConfig, Config
+from device.viewer.leds import Leds, SimLeds
+from device.common.uri import parse_uri
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def open_camera(config: Config, leds: Leds) -> Camera:
     if uri.scheme == "file":
         return ReplayCamera(str(config.resolve(uri.target)), leds, c, config.strobe.sync,
                             int(uri.params.get("hold", 30)), stall)
-    from device.runtime.sim_camera import SimCamera
+    from device.simulated.sim_camera import SimCamera
     camera = SimCamera(config, leds, stall)
     if "fail_after" in uri.params:
         camera.fail_after = int(uri.params["fail_after"])

@@ -5,11 +5,11 @@ import time
 import numpy as np
 import pytest
 
-from device.runtime.cameras import CameraError
-from device.runtime.leds import SimLeds
-from device.runtime.simrig import sim_config
-from device.runtime.sim_camera import SimCamera
-from device.runtime.strobe import FailSafe, Strobe
+from device.viewer.cameras import CameraError
+from device.viewer.leds import SimLeds
+from device.simulated.presets import sim_config
+from device.simulated.sim_camera import SimCamera
+from device.viewer.strobe import FailSafe, Strobe
 
 NIR = (718, 777, 807)
 

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures.files import UserError
-from device.runtime.displays import FramebufferDisplay, letterbox, open_display
-from device.runtime.simrig import sim_config
+from device.common.files import UserError
+from device.viewer.displays import FramebufferDisplay, letterbox, open_display
+from device.simulated.presets import sim_config
 
 
 def fake_fb(tmp_path, width, height, bpp, stride):

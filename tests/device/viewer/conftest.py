@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from device.runtime.simrig import SHIPPED_MODEL
+from device.simulated.presets import SHIPPED_MODEL
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from device.runtime.config import LED_SCHEMES, LedConfig
-from device.runtime.uri import parse_uri
+from device.viewer.config import LED_SCHEMES, LedConfig
+from device.common.uri import parse_uri
 
 log = logging.getLogger(__name__)
 EDGE_HISTORY = 200_000   # a long simulated run keeps the latest edges, not all of them
