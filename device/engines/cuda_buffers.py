@@ -66,8 +66,11 @@ class CudaPycuda:
     name = "pycuda"
 
     def __init__(self):
-        import pycuda.autoprimaryctx  # noqa: F401  (creates and pushes the primary context)
         import pycuda.driver as driver
+        try:
+            import pycuda.autoprimaryctx  # noqa: F401  (creates and pushes the primary context)
+        except Exception as exc:  # pycuda's own error classes; no GPU or no driver
+            raise RuntimeError(f"pycuda cannot open the GPU ({exc})") from exc
 
         self._driver = driver
         device = driver.Context.get_device()

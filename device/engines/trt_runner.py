@@ -263,8 +263,10 @@ class EngineRunner:
             bindings = [tensors[n].device_ptr() for n in self._all_names]
             ok = self.context.execute_async_v2(bindings, stream)
         else:
-            for name, tensor in tensors.items():
-                self.context.set_tensor_address(name, tensor.device_ptr())
-            ok = self.context.execute_async_v3(stream)
+            # Each tensor is its own allocation (cudaMalloc: 256-byte aligned, cudaHostAlloc:
+            # page aligned), which meets set_tensor_address's 256-byte alignment rule.
+            ok = all(self.context.set_tensor_address(name, tensor.device_ptr())
+                     for name, tensor in tensors.items()) and \
+                self.context.execute_async_v3(stream)
         if not ok:
             raise UserError("TensorRT failed to run the engine (see its messages above).")

@@ -51,6 +51,7 @@ class FakeGpu:
 
     # memory
     def _device_address(self, nbytes: int) -> int:
+        """64 KiB-aligned, like the driver's allocations (and so 256-byte aligned)."""
         address = self._next
         self._next += (nbytes + 0xFFFF) & ~0xFFFF
         return address
@@ -462,6 +463,8 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
             return tuple(self._output_shapes[key][name])
 
         def set_tensor_address(self, name, memory):
+            if int(memory) % 256:
+                return False       # TensorRT: "the pointer must have 256-byte alignment"
             self._addresses[name] = int(memory)
             return True
 
