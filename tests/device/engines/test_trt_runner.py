@@ -4,6 +4,7 @@ TensorRT 10's tensor addresses. Allocation happens once, not per frame; outputs 
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
 
 from device.captures.files import UserError
@@ -201,3 +202,20 @@ def test_bad_feeds_and_engines_are_refused_in_one_sentence(install_stand_ins, en
     broken.write_bytes(b"not an engine")
     with pytest.raises(UserError, match="cannot load this engine"):
         EngineRunner(broken)
+
+
+def test_converts_parity_check_runs_through_the_same_runner(install_stand_ins, engine_file):
+    """convert's engine check (verify.fp16_psnr on runner.infer) with the shipped edge network
+    as the stand-in engine: batches and shapes change between samples, buffers follow."""
+    from convert import verify
+    from device.engines.model_card import load_model_card
+    from device.runtime.simrig import SHIPPED_MODEL
+
+    gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    samples = verify.random_samples(card.in_channels, card.spatial_multiple) + \
+        [verify.random_sample_of_shape((1, card.in_channels, 32, 32), seed=1)]
+    with EngineRunner(engine_file(onnx.load(str(card.onnx)))) as runner:
+        psnr = verify.fp16_psnr(card.onnx, runner.infer, samples, card.to_srgb, "stand-in")
+    assert psnr >= verify.FP16_MIN_PSNR_DB
+    assert gpu.count("launch") == len(samples) and gpu.live() == 0
