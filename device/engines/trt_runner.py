@@ -62,9 +62,11 @@ class _Tensor:
 
 @dataclass
 class _Slot:
+    """One frame's worth of buffers (inputs fed per frame, and outputs) and the event that
+    marks the frame's last queued operation."""
+
     tensors: dict[str, _Tensor] = field(default_factory=dict)
     event: object = None
-    outputs: dict[str, tuple[tuple[int, ...], np.dtype]] = field(default_factory=dict)
 
 
 class EngineRunner:
@@ -73,7 +75,6 @@ class EngineRunner:
     def __init__(self, engine_path: str | Path, *, slots: int = SLOTS):
         import tensorrt as trt
 
-        self._trt = trt
         self._cuda = cuda_memory()
         self.mapped = self._cuda.integrated
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
