@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 
 # Paper: inputs and outputs scaled to [-1, 1]. Inputs are reflectances (paper white = 1.0).
 FROM_REFLECTANCE = {"scale": 2.0, "offset": -1.0}

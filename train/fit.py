@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from train import distributed
 from train.checkpoint import read_checkpoint, save_checkpoint
 from train.data import (FROM_REFLECTANCE, TO_SRGB, CropSampler, Scenes, check_inputs,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import format as fmt
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.captures.png import png_info, read_png16
 
 

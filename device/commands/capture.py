@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import CaptureSetWriter
-from device.common.files import UserError
+from device.common.errors import UserError
 
 DEFAULT_BUNDLED_COUNT = 200   # the paper's dataset: 200 printed faces
 DEFAULT_SIZE = 256            # the paper trained on 256 x 256 crops

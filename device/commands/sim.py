@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.sim.leds import DATASET_LEDS, NIR_LEDS
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")

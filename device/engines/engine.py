@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.engines.model_card import ModelCard
 from device.viewer.config import ENGINE_SCHEMES
 from device.common.uri import parse_uri

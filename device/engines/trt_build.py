@@ -26,7 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.engines.model_card import ModelCard, file_sha256
 
 SIDECAR_FORMAT = "nightcolor-engine"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import CaptureSetWriter
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.config import load_config
 from device.procedures.calibration import Rig, measure_calibration
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.common.files import UserError
+from device.common.errors import UserError
 
 
 def _config_path(config, text: str, root: Path) -> Path:

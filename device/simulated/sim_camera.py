@@ -11,7 +11,7 @@ import functools
 import cv2
 import numpy as np
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.cameras import LitBySimLeds
 from device.viewer.config import Config, SimConfig
 from device.viewer.leds import Leds

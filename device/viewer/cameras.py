@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.config import CAMERA_SCHEMES, CameraConfig, Config
 from device.viewer.leds import Leds, SimLeds
 from device.common.uri import parse_uri

@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.common.uri import parse_uri
 
 CAMERA_SCHEMES = ("v4l2", "csi", "file", "sim")

@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.viewer.config import DISPLAY_SCHEMES, Config
 from device.common.uri import parse_uri
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from train.fid import FidUnavailable, fid, frechet_distance
 from train.inception import FidInception, fid_features
 from train.metrics import angular_error, delta_e00, mse, psnr, ssim

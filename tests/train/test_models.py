@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from train.models import MODEL_NAMES, build_discriminator, build_model
 from train.models.flops import flops_per_pixel
 from train.models.fold import fold_batchnorm

@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from train.models.encoders import ENCODERS
 from train.models.linear import PatchLinear
 from train.models.patchgan import PatchGAN

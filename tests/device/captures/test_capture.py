@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from device.commands.capture import render_sim_capture_set
 from device.sim import DATASET_LEDS, NIR_LEDS
 

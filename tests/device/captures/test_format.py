@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, UserError, split_counts
+from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, split_counts
+from device.common.errors import UserError
 from device.sim import normalise
 
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.sim import (DATASET_LEDS, NIR_LEDS, PrintedScene, RigSpec, normalise,
                         random_motion, srgb_to_lab)
 
