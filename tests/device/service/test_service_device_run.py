@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from device.viewer.leds import EDGE_RECORD_ENV
+from device.simulated.sim_leds import EDGE_RECORD_ENV
 
 START_TIMEOUT_S = 120       # rendering the print and loading onnxruntime on a busy 2-core box
 
