@@ -7,7 +7,6 @@ processes of a multi-GPU run each take their share of the same global batch.
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -99,7 +98,3 @@ class CropSampler:
             nir.append(a[window])
             rgb.append(b[window])
         return torch.from_numpy(np.stack(nir)), torch.from_numpy(np.stack(rgb))
-
-
-def open_capture_set(path: str | Path) -> CaptureSet:
-    return CaptureSet.open(path)

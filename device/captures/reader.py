@@ -16,7 +16,7 @@ import numpy as np
 from device.captures import format as fmt
 from device.common.errors import UserError
 from device.captures.png import png_info, read_png16
-from device.captures.reflectance import normalise
+from device.captures.references import normalise
 
 
 class CaptureSet:

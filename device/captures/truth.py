@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device.captures.reflectance import normalise
+from device.captures.references import normalise
 
 PAPER_TRUTH_NM = (604, 529, 447)   # R, G, B
 

@@ -6,7 +6,7 @@ import pytest
 
 from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, split_counts
 from device.common.errors import UserError
-from device.captures.reflectance import normalise
+from device.captures.references import normalise
 
 
 def test_round_trip_gives_identical_arrays(synthetic_set):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from device.common.errors import UserError
-from device.captures.reflectance import normalise
+from device.captures.references import normalise
 from device.sim import (DATASET_LEDS, NIR_LEDS, PrintedScene, RigSpec, random_motion,
                         srgb_to_lab)
 
