@@ -121,3 +121,8 @@ def test_fold_batchnorm_keeps_outputs_and_removes_bn():
 def test_bad_model_configs_are_user_errors(config, words):
     with pytest.raises(UserError, match=words):
         build_model(config)
+
+
+def test_a_model_without_a_discriminator_in_its_spec_refuses_to_build_one():
+    with pytest.raises(UserError, match="'unet' has no discriminator"):
+        build_discriminator({"name": "unet"})
