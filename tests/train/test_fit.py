@@ -26,6 +26,7 @@ def log(run):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["unet", "unet-gan", "edge"])
 def test_training_loss_falls_and_checkpoints_load(tiny_capture_set, tmp_path, model):
     run = tmp_path / model
@@ -62,6 +63,7 @@ def _weights(path):
     return read_checkpoint(path)["state_dict"]
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_reaches_the_uninterrupted_weights(tiny_capture_set, tmp_path):
     options = ("--iters", "12", "--val-every", "2")
     fit(tiny_capture_set, tmp_path / "whole", "edge", *TINY, *options)
@@ -80,6 +82,7 @@ def test_resume_after_a_kill_reaches_the_uninterrupted_weights(tiny_capture_set,
     assert strip(log(killed)) == strip(log(tmp_path / "whole"))
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run_matches_one_process(tiny_capture_set, tmp_path):
     # Same global batch split over 2 processes: averaged gradients equal the 1-process ones.
     options = ["--model", "unet", *TINY, "--batch", "4", "--iters", "4", "--val-every", "4"]

@@ -56,6 +56,7 @@ def calibrated(config):
     return config
 
 
+@pytest.mark.slow
 def test_whole_loop_strobes_right_and_colors_close_to_truth(tmp_path, model_onnx):
     config = calibrated(sim_config(tmp_path, engine=model_onnx, width=128, height=96, fps=200,
                                    exposure_ms=4.0, scene="astronaut", margin_ms=5.0))
@@ -113,6 +114,7 @@ def test_slow_display_drops_are_counted(tmp_path, model_onnx):
     assert report.triplets - report.frames - dropped <= 2 * config.pipeline.queue_size + 2
 
 
+@pytest.mark.slow
 def test_stalled_camera_no_signal_leds_off_then_resumes(tmp_path, model_onnx, slack_s):
     (tmp_path / "frames").mkdir()
     config = sim_config(tmp_path, engine=model_onnx, width=64, height=48, fps=200, sync="frame",
@@ -183,6 +185,7 @@ uri = "file://out.mp4"
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
 
 
+@pytest.mark.slow
 def test_dark_phase_cancels_room_light(tmp_path, model_onnx):
     """Under room light, an all-off phase measures the ambient picture live and subtracts it."""
     scores = {}
