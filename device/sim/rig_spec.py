@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from device.common.errors import UserError
-from device.sim.leds import DATASET_LEDS, DEFAULT_FWHM_NM
+from device.sim.led_spectra import DATASET_LEDS, DEFAULT_FWHM_NM
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
-from device.sim.leds import led_emission
+from device.sim.led_spectra import led_emission
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
 from device.sim.rig_spec import RigSpec
 from device.sim.spectra import WAVELENGTHS, paper_reflectance
