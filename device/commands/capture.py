@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.captures import CaptureSetWriter
+from device.captures import PAPER_TRUTH_NM, CaptureSetWriter
 from device.captures.references import REFERENCE_FRAMES, mean_reference
 from device.common.errors import UserError
 
@@ -64,12 +64,12 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
 
     from device.content import iter_prints
     from device.content.prints import list_prints
-    from device.sim import DATASET_LEDS, VISIBLE_LEDS, PrintedScene, RigSpec
+    from device.sim import DATASET_LEDS, PrintedScene, RigSpec
 
     leds = tuple(leds or DATASET_LEDS)
-    if truth == "paper" and not set(VISIBLE_LEDS) <= set(leds):
-        raise UserError(f"--truth paper merges the {'/'.join(map(str, VISIBLE_LEDS))} nm "
-                        "captures as B/G/R, so --leds must include those LEDs.")
+    if truth == "paper" and not set(PAPER_TRUTH_NM) <= set(leds):
+        raise UserError(f"--truth paper merges the {'/'.join(map(str, PAPER_TRUTH_NM))} nm "
+                        "captures as R/G/B, so --leds must include those LEDs.")
     if prints is None and count is None:
         count = DEFAULT_BUNDLED_COUNT
     artwork = iter_prints(prints, count, size, seed)  # checks --prints before writing anything
