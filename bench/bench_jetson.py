@@ -42,7 +42,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from device.common.files import UserError, run_cli  # noqa: E402
+from device.common.command_line import run_cli  # noqa: E402
+from device.common.errors import UserError  # noqa: E402
 
 # =============================================================================================
 # Assumptions. Each one is replaced by a measurement on the module when there is one.

@@ -19,7 +19,8 @@ import numpy as np
 import onnx
 
 from convert import export, verify
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.engines import model_card, trt_build
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")

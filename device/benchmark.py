@@ -9,7 +9,7 @@ from device.viewer.config import Config
 from device.viewer.loop import Pipeline, RunReport
 from device.viewer.preprocess import estimate_shift
 from device.procedures.calibration import measure_calibration
-from device.viewer.leds import SimLeds
+from device.simulated.sim_leds import SimLeds
 from device.simulated.sim_camera import SimCamera
 
 COLORIZE_STAGES = ("normalise", "align", "infer", "postprocess")

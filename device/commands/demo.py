@@ -14,7 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.viewer.colorize import ColorFrame
 from device.viewer.displays import overlay_text
 from device.viewer.loop import Pipeline

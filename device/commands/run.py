@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import threading
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.commands._rig_config import add_rig_config_arguments, load_rig_config
 from device.viewer.loop import Pipeline
 

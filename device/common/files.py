@@ -1,32 +1,13 @@
-"""File safety shared by every artifact writer, and the one error type users see.
-
-It lives beside the capture-set format because `train` and `convert` may import
-`device.captures` (DESIGN.md) but nothing of the hardware side of `device`.
-"""
+"""File safety shared by every artifact writer: nothing half-written is ever seen."""
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
-
-class UserError(Exception):
-    """A mistake in a file or option: one sentence naming it, shown without a traceback."""
-
-
-def run_cli(prog: str, work: Callable[[], int | None]) -> int:
-    """Run one command-line invocation of `device`, `train` or `convert`: a UserError becomes
-    one line `prog: error: ...` and exit 2 (no traceback), Ctrl-C exit 130."""
-    try:
-        return int(work() or 0)
-    except UserError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+from device.common.errors import UserError
 
 
 @contextlib.contextmanager

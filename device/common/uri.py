@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from device.common.files import UserError
+from device.common.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from device.common.files import UserError, atomic_output
+from device.common.errors import UserError
+from device.common.files import atomic_output
 from device.engines.model_card import ModelCard, file_sha256
 # One runner for convert's parity check and the viewer; importable from here for both.
 from device.engines.cuda_buffers import cuda_memory  # noqa: F401

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.engines.cuda_buffers import DeviceBuffer, HostBuffer, cuda_memory
 
 NAME_BASED_API_SINCE = 10   # TensorRT major version that removed execute_async_v2 / bindings

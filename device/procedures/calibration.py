@@ -9,13 +9,12 @@ import dataclasses
 
 import numpy as np
 
+from device.captures.references import REFERENCE_FRAMES, mean_reference
 from device.viewer.cameras import open_camera
 from device.viewer.config import Config
 from device.viewer.leds import open_leds
 from device.viewer.preprocess import Calibration
 from device.viewer.strobe import Strobe
-
-REFERENCE_FRAMES = 8     # references are averaged so their noise does not imprint on every frame
 
 
 def on_blank_paper(config: Config) -> Config:
@@ -51,7 +50,7 @@ class Rig:
             strobe.close()
 
     def mean_frame(self, nm: int | None, count: int = REFERENCE_FRAMES) -> np.ndarray:
-        return np.round(np.mean(self.frames(nm, count), axis=0)).astype(np.uint16)
+        return mean_reference(self.frames(nm, count))
 
     def close(self) -> None:
         try:

@@ -12,12 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from device.captures import CaptureSetWriter
-from device.common.files import UserError
+from device.captures import PAPER_TRUTH_NM, CaptureSetWriter, paper_truth
+from device.common.errors import UserError
 from device.viewer.config import load_config
 from device.procedures.calibration import Rig, measure_calibration
-
-TRUTH_LEDS = (604, 529, 447)     # R, G, B (paper-notes: "merged as B, G and R")
 
 
 def capture_with_rig(config_path, out, count: int | None, force: bool = False,
@@ -26,7 +24,7 @@ def capture_with_rig(config_path, out, count: int | None, force: bool = False,
     stdin is a terminal and the camera is real) waits for Enter before each print."""
     config = load_config(config_path, check_model=False)
     nms = tuple(config.strobe.wavelengths)
-    missing = [nm for nm in TRUTH_LEDS if nm not in nms]
+    missing = [nm for nm in PAPER_TRUTH_NM if nm not in nms]
     if missing:
         raise UserError(f"{config_path}: the paper's capture protocol needs LEDs at 447, 529 and "
                         f"604 nm for the ground truth, but 'strobe.wavelengths' lacks "
@@ -56,11 +54,8 @@ def capture_with_rig(config_path, out, count: int | None, force: bool = False,
 
 def _capture_prints(rig: Rig, writer: CaptureSetWriter, count: int, ask: bool,
                     dark: np.ndarray, whites: dict[int, np.ndarray]) -> None:
-    from device.sim import normalise
-
     for i in range(count):
         if ask:
             input(f"Place print {i + 1} of {count}, then press Enter... ")
         raws = {nm: rig.frames(nm, 1)[0] for nm in rig.wavelengths}
-        truth = np.stack([normalise(raws[nm], dark, whites[nm]) for nm in TRUTH_LEDS], -1)
-        writer.add_scene(f"print-{i + 1:04d}", raws, np.clip(truth, 0.0, 1.0))
+        writer.add_scene(f"print-{i + 1:04d}", raws, paper_truth(raws, dark, whites))

@@ -64,7 +64,7 @@ def leds_off_from_config(config_path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from device.common.files import UserError
+    from device.common.errors import UserError
 
     parser = argparse.ArgumentParser(
         prog="python -m device.service.failsafe",

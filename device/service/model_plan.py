@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.common.files import UserError
+from device.common.errors import UserError
 
 
 def _config_path(config, text: str, root: Path) -> Path:
@@ -24,11 +24,11 @@ def plan(config_path: Path, root: Path = Path("/")) -> tuple[Path, bool, str]:
     """(checkpoint, needs_convert, reason) for the config at `config_path` (already rerooted)."""
     from device.engines.model_card import load_model_card
     from device.engines.trt_build import engine_is_stale, engine_source, installed_tensorrt_version
-    from device.viewer.config import ENGINE_SCHEMES, load_config, model_card_beside
-    from device.common.uri import parse_uri
+    from device.engines.engine_backends import ENGINES
+    from device.viewer.config import load_config, model_card_beside
 
     config = load_config(config_path, check_model=False)
-    uri = parse_uri(config.engine.uri, "engine.uri", ENGINE_SCHEMES)
+    uri = ENGINES.parse(config.engine.uri)
     model = _config_path(config, uri.target, root)
     card_path = (_config_path(config, config.engine.model_card, root)
                  if config.engine.model_card else model_card_beside(model))

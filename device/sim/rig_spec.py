@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from device.common.files import UserError
-from device.sim.leds import DATASET_LEDS, DEFAULT_FWHM_NM
+from device.common.errors import UserError
+from device.sim.led_spectra import DATASET_LEDS, DEFAULT_FWHM_NM
 
 
 @dataclass(frozen=True)

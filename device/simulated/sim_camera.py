@@ -11,8 +11,9 @@ import functools
 import cv2
 import numpy as np
 
-from device.common.files import UserError
-from device.viewer.cameras import LitBySimLeds
+from device.common.errors import UserError
+from device.common.uri import Uri
+from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
 from device.viewer.config import Config, SimConfig
 from device.viewer.leds import Leds
 
@@ -103,3 +104,10 @@ class SimCamera(LitBySimLeds):
         h, w = self.size
         return cv2.warpAffine(self.scene.ground_truth("human"), motion, (w, h),
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def open_sim_camera(uri: Uri, config: Config, leds: Leds) -> SimCamera:
+    camera = SimCamera(config, leds, injected_stall(uri))
+    if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
+        camera.fail_after = int(uri.params["fail_after"])
+    return camera

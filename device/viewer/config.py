@@ -10,13 +10,18 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.common.uri import parse_uri
+from device.engines.engine_backends import ENGINES
+from device.viewer.camera_backends import CAMERAS
+from device.viewer.display_backends import DISPLAYS
+from device.viewer.led_backends import LEDS
 
-CAMERA_SCHEMES = ("v4l2", "csi", "file", "sim")
-LED_SCHEMES = ("gpio", "sim")
-ENGINE_SCHEMES = ("onnx", "trt")
-DISPLAY_SCHEMES = ("fb", "gst", "window", "file", "null")
+# Each role's schemes come from its backend table, so adding a backend is one edit there.
+CAMERA_SCHEMES = CAMERAS.schemes
+LED_SCHEMES = LEDS.schemes
+ENGINE_SCHEMES = ENGINES.schemes
+DISPLAY_SCHEMES = DISPLAYS.schemes
 
 
 @dataclass

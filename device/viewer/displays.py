@@ -9,9 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.common.files import UserError, atomic_output
-from device.viewer.config import DISPLAY_SCHEMES, Config
-from device.common.uri import parse_uri
+from device.common.files import atomic_output
+from device.common.errors import UserError
+from device.common.uri import Uri
+from device.viewer.config import Config
+from device.viewer.display_backends import DISPLAYS
 
 log = logging.getLogger(__name__)
 NO_SIGNAL_GREY = 24
@@ -199,16 +201,28 @@ class NullDisplay(Display):
 
 
 def open_display(config: Config) -> Display:
+    return DISPLAYS.open(config.display.uri, config)
+
+
+def open_framebuffer_display(uri: Uri, config: Config) -> Display:
+    return FramebufferDisplay(uri.target, uri.params.get("sysfs", "/sys/class/graphics"))
+
+
+def open_gstreamer_display(uri: Uri, config: Config) -> Display:
+    return VideoWriterDisplay(uri.target, config.camera.fps, cv2.CAP_GSTREAMER, 0,
+                              config.display.uri)
+
+
+def open_window_display(uri: Uri, config: Config) -> Display:
+    return WindowDisplay()
+
+
+def open_null_display(uri: Uri, config: Config) -> Display:
+    return NullDisplay()
+
+
+def open_file_display(uri: Uri, config: Config) -> Display:
     text = config.display.uri
-    uri = parse_uri(text, "display.uri", DISPLAY_SCHEMES)
-    if uri.scheme == "fb":
-        return FramebufferDisplay(uri.target, uri.params.get("sysfs", "/sys/class/graphics"))
-    if uri.scheme == "gst":
-        return VideoWriterDisplay(uri.target, config.camera.fps, cv2.CAP_GSTREAMER, 0, text)
-    if uri.scheme == "window":
-        return WindowDisplay()
-    if uri.scheme == "null":
-        return NullDisplay()
     path = config.resolve(uri.target)
     if uri.target.endswith("/") or path.is_dir():
         return PngFolderDisplay(path)

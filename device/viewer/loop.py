@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.engines.engine import OnnxEngine, open_engine
 from device.engines.model_card import ModelCard, load_model_card
 from device.viewer.cameras import CameraError, open_camera

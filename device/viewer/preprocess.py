@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.common.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.engines.model_card import ModelCard
 
 log = logging.getLogger(__name__)

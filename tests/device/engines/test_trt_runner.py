@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.engines.trt_runner import EngineRunner
 
 FRAMES = 20

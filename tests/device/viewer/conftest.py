@@ -1,4 +1,4 @@
-"""The runtime tests run the shipped `edge` model (device/assets): trained by this project's
+"""The viewer tests run the shipped `edge` model (device/assets): trained by this project's
 own `train fit` on the simulated rig and converted by `convert` (see device/assets/README.md)."""
 from pathlib import Path
 

@@ -5,6 +5,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 from device.viewer.preprocess import Calibration
 
@@ -39,6 +40,7 @@ def test_bench_prints_the_stage_table(tmp_path):
     assert re.search(r"phase [\d.]+ ms, ecc [\d.]+ ms", out)
 
 
+@pytest.mark.slow
 def test_demo_writes_video_and_side_by_side_and_reports(tmp_path):
     out = device("demo", "--out", ".", "--frames", "12", "--width", "64", "--height", "48",
                  cwd=tmp_path)

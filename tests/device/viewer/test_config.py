@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.config import load_config
 
 GOOD = """

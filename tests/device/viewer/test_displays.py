@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.displays import FramebufferDisplay, letterbox, open_display
 from device.simulated.presets import sim_config
 

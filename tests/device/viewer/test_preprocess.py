@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from device.common.files import UserError
+from device.common.errors import UserError
 from device.viewer.preprocess import Aligner, Calibration, Normaliser, estimate_shift
 from device.viewer.strobe import SubFrame
 from device.viewer.window import TripletWindow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from device.viewer.cameras import CameraError
-from device.viewer.leds import SimLeds
+from device.simulated.sim_leds import SimLeds
 from device.simulated.presets import sim_config
 from device.simulated.sim_camera import SimCamera
 from device.viewer.strobe import FailSafe, Strobe

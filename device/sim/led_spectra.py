@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 DATASET_LEDS = (447, 529, 604, 718, 777, 807)
-VISIBLE_LEDS = (447, 529, 604)      # merged as B, G, R for the paper's ground truth
+VISIBLE_LEDS = (447, 529, 604)      # the paper's ground truth: device.captures.truth
 NIR_LEDS = (718, 777, 807)          # the viewer's inputs: the three ink curves do not overlap
 PALETTE_LEDS = (397, 408, 427, 447, 466, 480, 495, 507, 519, 529, 530, 562, 594, 604, 618, 630,
                 636, 660, 665, 692, 697, 718, 734, 748, 760, 777, 807, 854, 910, 950, 971)
