@@ -1,7 +1,7 @@
 """The live loop: capture, colorize and display, each in its own thread.
 
     capture:   strobe.next() -> sub-frame -> triplet window -> [triplets]
-    colorize:  [triplets] -> normalise, align, infer -> [color frames]
+    colorize:  [triplets] -> align estimate, the viewer graph -> [color frames]
     display:   [color frames] -> display.render -> observer.frame_shown
 
 Queues between threads are bounded and drop their oldest item, so a slow stage always works on
@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from device.captures.files import UserError
-from device.engines.engine import OnnxEngine, open_engine
+from device.engines.engine import OnnxEngine, onnx_fallback, open_engine
 from device.engines.model_card import ModelCard, load_model_card
 from device.runtime.cameras import CameraError, open_camera
 from device.runtime.colorize import ColorFrame, Colorizer
@@ -31,7 +31,7 @@ from device.runtime.config import Config
 from device.runtime.displays import open_display
 from device.runtime.leds import open_leds
 from device.runtime.observer import LoggingObserver
-from device.runtime.preprocess import Calibration, Normaliser
+from device.runtime.preprocess import Calibration
 from device.runtime.queues import DropOldestQueue
 from device.runtime.stats import Rate, StageTimes
 from device.runtime.strobe import Strobe, try_realtime_priority
@@ -124,8 +124,9 @@ class Pipeline:
         engine = open_engine(c.engine.uri, card, c.resolve, self.observer.status)
         self.report.engine = engine.name
         log.info("engine: %s", engine.name)
-        self.colorizer = Colorizer(card, engine, Normaliser(self._calibration()),
-                                   c.preprocess.align, c.preprocess.align_scale, self.times)
+        self.colorizer = Colorizer(card, engine, self._calibration(), c.preprocess.align,
+                                   c.preprocess.align_scale, self.times,
+                                   (c.camera.height, c.camera.width))
         self.display = open_display(c)
         self.camera = open_camera(c, self.leds)
         self.strobe = Strobe(self.leds, self.camera, c.strobe, c.camera.exposure_ms / 1e3,
@@ -238,9 +239,9 @@ class Pipeline:
             except Exception as exc:
                 if isinstance(self.colorizer.engine, OnnxEngine):
                     raise
-                self.observer.status(f"{self.colorizer.engine.name} failed ({exc}); "
-                                     f"using ONNX {self.card.onnx.name}")
-                self.colorizer.engine = OnnxEngine(self.card.onnx, self.card)
+                self.colorizer.use_engine(onnx_fallback(
+                    self.card, self.observer.status,
+                    f"{self.colorizer.engine.name} failed ({exc})"))
                 self.report.engine = self.colorizer.engine.name
                 continue
             self.shown.put(frame)
