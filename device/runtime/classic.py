@@ -7,6 +7,7 @@ normalise (numpy) -> align (ECC + cv2.warpAffine) -> network (engine) -> 8-bit s
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -22,31 +23,33 @@ class ClassicColorizer:
     """`engine` runs the network alone (the card's network ONNX: `nir` -> `rgb`)."""
 
     def __init__(self, card: ModelCard, engine: Engine, normaliser: Normaliser,
-                 align: str, align_scale: float, times: StageTimes):
+                 align: str, align_scale: float, times: StageTimes,
+                 clock: Callable[[], float] = time.perf_counter):
         self.card, self.engine, self.normaliser = card, engine, normaliser
+        self.clock = clock
         self.align = Aligner(align, align_scale)
         self.times = times
         self._normalised: dict[int, np.ndarray] = {}   # seq -> reflectance: the window reuses them
 
     def __call__(self, triplet: Triplet) -> ColorFrame:
-        t0 = time.perf_counter()
+        t0 = self.clock()
         live_dark = triplet.dark.image.astype(np.float32) if triplet.dark is not None else None
         keep = {sub.seq for sub in triplet.frames.values()}
         self._normalised = {s: a for s, a in self._normalised.items() if s in keep}
         for nm, sub in triplet.frames.items():
             if sub.seq not in self._normalised:
                 self._normalised[sub.seq] = self.normaliser(sub.image, nm, live_dark)
-        t1 = time.perf_counter()
+        t1 = self.clock()
         aligned = self.align({sub.seq: self._normalised[sub.seq]
                               for sub in triplet.frames.values()})
         planes = [aligned[triplet.frames[nm].seq] for nm in self.card.wavelengths_nm]
-        t2 = time.perf_counter()
+        t2 = self.clock()
         x = to_network(planes, self.card)
-        t3 = time.perf_counter()
+        t3 = self.clock()
         y = self.engine.infer(x)
-        t4 = time.perf_counter()
+        t4 = self.clock()
         rgb = to_srgb8(y, self.card)
-        t5 = time.perf_counter()
+        t5 = self.clock()
         timings = {"normalise": t1 - t0, "align": t2 - t1, "to_network": t3 - t2,
                    "engine": t4 - t3, "postprocess": t5 - t4}
         for stage, seconds in timings.items():

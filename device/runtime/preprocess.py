@@ -3,6 +3,11 @@ references, alignment of the older sub-frames to the newest, scaling to the mode
 
 The paper normalises every channel to the paper's white (the camera's quantum efficiency falls
 in the NIR); `device calibrate` measures those whites on the rig and saves them here.
+
+The viewer does the per-pixel part of this in the model's viewer graph (convert/viewer_graph.py);
+here it keeps the calibration (as the graph's resident planes, `CalibrationPlanes`) and the
+alignment estimate at reduced scale. `Normaliser`, `warp_onto`, `to_network` and `to_srgb8` are
+the classic per-pixel path (device/runtime/classic.py), the reference the graph is held to.
 """
 from __future__ import annotations
 

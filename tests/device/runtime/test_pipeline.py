@@ -71,6 +71,7 @@ def test_whole_loop_strobes_right_and_colors_close_to_truth(tmp_path, model_onnx
     leds = pipeline.leds
 
     assert report.frames == 120 and report.subframes >= 122
+    assert report.engine.endswith("edge.viewer.onnx)")     # the fused graph, in onnxruntime
     assert observer.stopped == 1 and leds.lit is None
     # LED edges: the firing order (a phase the fail-safe cut short is fired again), one LED at
     # a time.
@@ -146,7 +147,8 @@ def test_tensorrt_unavailable_falls_back_to_onnx(tmp_path, model_onnx):
     observer = Recorder()
     report = Pipeline(config, observer).run(max_frames=5)
     assert report.frames == 5 and report.engine.startswith("onnxruntime")
-    assert any(s.startswith("TensorRT failed") and "using ONNX edge.onnx" in s
+    assert report.engine.endswith("edge.viewer.onnx)")
+    assert any(s.startswith("TensorRT failed") and "using ONNX edge.viewer.onnx" in s
                for s in observer.statuses)
 
 
