@@ -175,32 +175,35 @@ class _Conversion:
             model_card.write_model_card(card_tmp, card)
 
     def build_engine(self) -> Path | None:
-        """Build and verify the TensorRT engine where TensorRT is installed; else say where."""
+        """Build the viewer's TensorRT engine from the viewer graph where TensorRT is installed
+        (else say where) and hold it to the FP32 viewer graph by PSNR, like the FP16 one."""
         outputs, profile = self.outputs, self.profile
         version = trt_build.installed_tensorrt_version()
         if version is None:
             self.log(trt_build.TRT_ABSENT)
             return None
         engine = engine_path(outputs.onnx)
-        source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
+        source = trt_build.engine_source(outputs.viewer_onnx, outputs.viewer_fp16_onnx, version)
         trt_build.build_engine(source, engine, profile=profile,
                                workspace_mib=self.options.workspace_mib,
                                timing_cache=self.options.timing_cache, log=self.log)
-        # The engine takes only shapes inside its profile: the samples that fit, one at min.
-        samples = [verify.random_sample_of_shape(profile.min)] + [
-            s for s in self.samples if profile.accepts(s.nir.shape)]
+        # The engine takes only frame sizes inside its profile: its smallest, and the real
+        # captures where they fit.
+        samples = viewer.random_samples(self.mappings.wavelengths_nm, size=profile.min[2:]) + [
+            s for s in self.viewer_samples if s.label.startswith("capture")
+            and profile.accepts((1, self.channels, *next(iter(s.raws.values())).shape))]
         try:
-            runner = trt_build.EngineRunner(engine)
-            outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
-                outputs.onnx, runner.infer, samples, self.to_srgb,
-                f"TensorRT engine {engine.name}")
+            run = viewer.engine_runner(trt_build.EngineRunner(engine))
+            outputs.numbers["engine_psnr_db"] = viewer.fp16_viewer_psnr(
+                viewer.session_runner(outputs.viewer_onnx), run, samples,
+                self.mappings.wavelengths_nm, f"TensorRT engine {engine.name}")
         except BaseException:
             # An engine that failed its check must not be picked up by the viewer.
             for path in (engine, trt_build.sidecar_path(engine)):
                 path.unlink(missing_ok=True)
             raise
-        self.log(f"TensorRT engine vs FP32 ONNX: PSNR {outputs.numbers['engine_psnr_db']:.1f} dB;"
-                 f" wrote {engine}")
+        self.log(f"TensorRT engine vs FP32 viewer graph: PSNR "
+                 f"{outputs.numbers['engine_psnr_db']:.1f} dB; wrote {engine}")
         return engine
 
 

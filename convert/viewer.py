@@ -58,11 +58,12 @@ def viewer_paths(out_dir: Path, stem: str) -> tuple[Path, Path]:
     return out_dir / f"{stem}.viewer.onnx", out_dir / f"{stem}.viewer.fp16.onnx"
 
 
-def random_samples(wavelengths, seed: int = 0) -> list[ViewerSample]:
+def random_samples(wavelengths, seed: int = 0,
+                   size: tuple[int, int] = SAMPLE_SIZE) -> list[ViewerSample]:
     """A textured print under each LED, calibrated and uncalibrated, the older sub-frames
-    moved by a sub-pixel shift and a small rotation."""
+    moved by a sub-pixel shift and a small rotation; `size` (H, W) multiples of 8."""
     rng = np.random.default_rng(seed)
-    h, w = SAMPLE_SIZE
+    h, w = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     vignette = 1.0 - 0.3 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2)
     dark = (64 + rng.normal(0, 1.0, (h, w))).astype(np.float32)
@@ -172,11 +173,22 @@ def fp16_viewer_psnr(fp32_infer, fp16_infer, samples: list[ViewerSample], wavele
     return worst
 
 
-def _session_runner(path: Path):
+def session_runner(path: Path):
     from convert.verify import onnx_session
 
     session = onnx_session(path)
     return lambda feeds: session.run([viewer_io.OUTPUT], feeds)[0]
+
+
+def engine_runner(runner) -> Callable[[dict], np.ndarray]:
+    """Feeds -> sRGB through a TensorRT `EngineRunner`, calibration planes set resident as the
+    viewer sets them."""
+    def run(feeds: dict) -> np.ndarray:
+        for name in viewer_io.RESIDENT:
+            runner.set_resident(name, feeds[name])
+        frame = {k: v for k, v in feeds.items() if k not in viewer_io.RESIDENT}
+        return runner.run(frame)[viewer_io.OUTPUT]
+    return run
 
 
 def _network_runner(path: Path):
@@ -202,7 +214,7 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
         f"the network")
     fp32_tmp = stack.enter_context(atomic_output(fp32_path))
     onnx.save(build(network_tmp), fp32_tmp)
-    fp32_run = _session_runner(fp32_tmp)
+    fp32_run = session_runner(fp32_tmp)
     numbers["viewer_within_one_code"] = within_one_code(
         fp32_run, _network_runner(network_tmp), samples, mappings, "FP32 viewer graph")
     log(f"FP32 viewer graph vs the classic path: {100 * numbers['viewer_within_one_code']:.3f} "
@@ -214,7 +226,7 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
         fp16_tmp = stack.enter_context(atomic_output(fp16_path))
         onnx.save(build(fp16_network_tmp), fp16_tmp)
         numbers["viewer_fp16_psnr_db"] = fp16_viewer_psnr(
-            fp32_run, _session_runner(fp16_tmp), samples, mappings.wavelengths_nm,
+            fp32_run, session_runner(fp16_tmp), samples, mappings.wavelengths_nm,
             "FP16 viewer graph")
         log(f"FP16 viewer graph vs FP32: PSNR {numbers['viewer_fp16_psnr_db']:.1f} dB "
             f"(limit {FP16_MIN_PSNR_DB:g} dB)")

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from device.captures.files import UserError
+from device.engines import viewer_io
 from device.engines.model_card import ModelCard
 from device.runtime.config import ENGINE_SCHEMES
 from device.runtime.uri import parse_uri
@@ -119,6 +120,10 @@ class TrtEngine(Engine):
         self._runner = trt_build.EngineRunner(engine_path)
         self.input_names = tuple(self._runner.input_names)
         self.output_names = tuple(self._runner.output_names)
+        wanted = set(viewer_io.input_names(card.wavelengths_nm))
+        if set(self.input_names) != wanted or viewer_io.OUTPUT not in self.output_names:
+            raise UserError(f"{engine_path}: not an engine of {card.viewer_onnx.name} (its inputs "
+                            f"are {', '.join(self.input_names)}); delete it to have it rebuilt.")
         self.name = f"TensorRT ({Path(engine_path).name})"
 
     def set_resident(self, name: str, array: np.ndarray) -> None:
