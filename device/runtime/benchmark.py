@@ -23,6 +23,7 @@ from device.runtime.strobe import Strobe
 from device.runtime.window import TripletWindow
 
 COLORIZE_STAGES = ("prepare", "align", "feed", "engine", "postprocess")
+ALIGN_STAGES = ("prepare", "align", "feed")     # the viewer's align thread; the rest colorize
 ENGINE_STAGE = "engine"        # timed apart: on the Jetson it runs on the GPU
 # CPU seconds of the whole process (every thread: OpenCV's and onnxruntime's pools too), not
 # wall time: the stages run one after another, so each reads what it cost the CPU, and other
@@ -114,7 +115,9 @@ def stage_bound_fps(report: RunReport, sliding: bool) -> tuple[str, float]:
     """The slowest stage and the color-frame rate it allows on its own."""
     ms = report.stage_ms
     per_color = {"capture": ms["capture"] * (1 if sliding else 3),
-                 "colorize": sum(ms.get(k, 0.0) for k in COLORIZE_STAGES),
+                 "align": sum(ms.get(k, 0.0) for k in ALIGN_STAGES),
+                 "colorize": sum(ms.get(k, 0.0) for k in COLORIZE_STAGES
+                                 if k not in ALIGN_STAGES),
                  "display": ms.get("display", 0.0)}
     stage = max(per_color, key=per_color.get)
     return stage, 1e3 / per_color[stage]

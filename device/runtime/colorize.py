@@ -7,9 +7,10 @@ per-pixel step: dark, white gain, the warp onto the newest sub-frame, the card's
 network and the conversion to 8-bit sRGB. Calibration planes are resident in the engine, set
 again only when they change (a recalibration, or a new live dark frame with a dark phase).
 
-The estimate (about 4 ms per color frame at 1280x720 here, see `device bench`) stays in this
-thread: on the Jetson it is shorter than the engine call it precedes, so a thread of its own
-would not raise the frame rate.
+The work is split in two so the viewer runs it in two threads: `prepare` (the CPU part, about
+5 ms per color frame at 1280x720 here, most of it the ECC estimate; see `device bench`) for
+triplet N+1 overlaps `render` (the engine call) for triplet N. Each half keeps its own state:
+`prepare` the sub-frames and the aligner, `render` the engine and what is resident in it.
 """
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ class ColorFrame:
 
 
 @dataclass
+class FrameInputs:
+    """One triplet made ready for the engine by `Colorizer.prepare`."""
+    triplet: Triplet
+    feeds: dict[str, np.ndarray]
+    dark: tuple[int | None, np.ndarray]      # (live dark seq or None: calibration's, plane)
+    reflectance: Callable[[], list[np.ndarray]]
+    timings: dict[str, float]                # seconds per stage so far
+
+
+@dataclass
 class _Prepared:
     """One sub-frame as the graph and the aligner take it, made once per sub-frame."""
     raw: np.ndarray          # H x W float32
@@ -59,28 +70,36 @@ class Colorizer:
         self.align = Aligner(align, align_scale, prescaled=True)
         self.planes = CalibrationPlanes(calibration, card.wavelengths_nm, shape, align_scale)
         self._prepared: dict[int, _Prepared] = {}     # seq -> sub-frame: the window reuses them
-        self._dark_seq: int | None = None             # live dark frame now resident, if any
+        self._dark_seq: int | None = None             # newest live dark frame, if any
         self._dark_small: np.ndarray = self.planes.small_dark
         self._dark = self.planes.dark
+        self._engine_dark: tuple[int | None, np.ndarray] = (None, self.planes.dark)  # render's
         self.use_engine(engine)
 
     def use_engine(self, engine: Engine) -> None:
         """Run on `engine` from now on (a fallback): its resident planes are set here."""
         self.engine = engine
         engine.set_resident(viewer_io.GAIN, self.planes.gain)
-        engine.set_resident(viewer_io.DARK, self._dark)
+        engine.set_resident(viewer_io.DARK, self._engine_dark[1])
 
     def recalibrate(self, calibration: Calibration | None) -> None:
-        """New calibration planes into the same engine: no rebuild, no new session."""
+        """New calibration planes into the same engine: no rebuild, no new session. (Between
+        frames: neither half may be running.)"""
         shape = self.planes.dark.shape
         self.planes = CalibrationPlanes(calibration, self.card.wavelengths_nm, shape,
                                         self.planes.scale)
         self._prepared.clear()
         self._dark_seq, self._dark, self._dark_small = None, self.planes.dark, \
             self.planes.small_dark
+        self._engine_dark = (None, self.planes.dark)
         self.use_engine(self.engine)
 
     def __call__(self, triplet: Triplet) -> ColorFrame:
+        return self.render(self.prepare(triplet))
+
+    def prepare(self, triplet: Triplet) -> FrameInputs:
+        """The CPU half: new sub-frames to float32 and reduced-scale reflectance, the alignment
+        estimate, the per-frame feeds."""
         t0 = self.clock()
         self._follow_live_dark(triplet)
         keep = {sub.seq for sub in triplet.frames.values()}
@@ -93,17 +112,28 @@ class Colorizer:
         t2 = self.clock()
         feeds = self.feeds(triplet, onto_newest)
         t3 = self.clock()
-        rgb = self.engine.run(feeds)[viewer_io.OUTPUT]
-        t4 = self.clock()
-        if rgb.dtype != np.uint8:            # a graph built with output_dtype="float32"
-            rgb = rgb.astype(np.uint8)
-        t5 = self.clock()
-        timings = {"prepare": t1 - t0, "align": t2 - t1, "feed": t3 - t2, "engine": t4 - t3,
-                   "postprocess": t5 - t4}
+        timings = {"prepare": t1 - t0, "align": t2 - t1, "feed": t3 - t2}
         for stage, seconds in timings.items():
             self.times.add(stage, seconds)
-        return ColorFrame(rgb, triplet, self._reflectance_of(triplet),
-                          {k: v * 1e3 for k, v in timings.items()})
+        return FrameInputs(triplet, feeds, (self._dark_seq, self._dark),
+                           self._reflectance_of(triplet), timings)
+
+    def render(self, inputs: FrameInputs) -> ColorFrame:
+        """The engine half: the dark plane if a new one came, the viewer graph, the frame."""
+        t0 = self.clock()
+        if inputs.dark[0] != self._engine_dark[0]:
+            self._engine_dark = inputs.dark
+            self.engine.set_resident(viewer_io.DARK, inputs.dark[1])
+        rgb = self.engine.run(inputs.feeds)[viewer_io.OUTPUT]
+        t1 = self.clock()
+        if rgb.dtype != np.uint8:            # a graph built with output_dtype="float32"
+            rgb = rgb.astype(np.uint8)
+        t2 = self.clock()
+        timings = {"engine": t1 - t0, "postprocess": t2 - t1}
+        for stage, seconds in timings.items():
+            self.times.add(stage, seconds)
+        return ColorFrame(rgb, inputs.triplet, inputs.reflectance,
+                          {k: v * 1e3 for k, v in (inputs.timings | timings).items()})
 
     def feeds(self, triplet: Triplet, onto_newest: dict[int, np.ndarray]) -> dict:
         """The per-frame inputs: raw planes, per-sub-frame scale, and for each plane the map
@@ -129,7 +159,7 @@ class Colorizer:
 
     def _follow_live_dark(self, triplet: Triplet) -> None:
         """With a dark phase the newest all-off sub-frame replaces the calibration's dark, as
-        in the classic path; it becomes resident when it changes, once per strobe cycle."""
+        in the classic path; `render` makes it resident when it changes, once per cycle."""
         dark = triplet.dark
         if dark is None or dark.seq == self._dark_seq:
             return
@@ -137,7 +167,6 @@ class Colorizer:
         self._dark = dark.image.astype(np.float32)
         self._dark_small = downscale(self._dark, self.planes.scale)
         self._prepared.clear()     # their small copies were normalised with the old dark
-        self.engine.set_resident(viewer_io.DARK, self._dark)
 
     def _reflectance_of(self, triplet: Triplet) -> Callable[[], list[np.ndarray]]:
         prepared = [self._prepared[triplet.frames[nm].seq] for nm in self.card.wavelengths_nm]

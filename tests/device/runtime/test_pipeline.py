@@ -94,7 +94,7 @@ def test_whole_loop_strobes_right_and_colors_close_to_truth(tmp_path, model_onnx
     # Nothing lost silently: every triplet was shown, dropped (counted) or still in flight.
     lost = report.triplets - report.frames - report.dropped["triplets"] \
         - report.dropped["color frames"]
-    assert 0 <= lost <= 2 * config.pipeline.queue_size + 2
+    assert 0 <= lost <= 3 * config.pipeline.queue_size + 3   # 3 queues, 3 threads holding one
     counts = [stats["dropped"] for stats in observer.stats]     # reported as they happen
     assert counts == sorted(counts) and counts[-1] <= report.dropped["triplets"] \
         + report.dropped["color frames"]
@@ -110,7 +110,7 @@ def test_slow_display_drops_are_counted(tmp_path, model_onnx):
     report = Pipeline(config, Recorder(), on_color=slow).run(max_frames=15)
     dropped = report.dropped["triplets"] + report.dropped["color frames"]
     assert dropped > 0
-    assert report.triplets - report.frames - dropped <= 2 * config.pipeline.queue_size + 2
+    assert report.triplets - report.frames - dropped <= 3 * config.pipeline.queue_size + 3
 
 
 def test_stalled_camera_no_signal_leds_off_then_resumes(tmp_path, model_onnx, slack_s):
