@@ -133,7 +133,8 @@ def profile_shapes(input_names, profile: Profile) -> dict[str, tuple[tuple[int, 
         return {profile.input_name: (profile.min, profile.opt, profile.max)}
     per_shape = [viewer_io.input_shapes(*shape[1:]) for shape in
                  (profile.min, profile.opt, profile.max)]
-    key = lambda name: viewer_io.RAW_PREFIX if name.startswith(viewer_io.RAW_PREFIX) else name  # noqa: E731
+    def key(name: str) -> str:
+        return viewer_io.RAW_PREFIX if name.startswith(viewer_io.RAW_PREFIX) else name
     return {name: tuple(shapes[key(name)] for shapes in per_shape) for name in input_names}
 
 
