@@ -33,6 +33,12 @@ from onnx import TensorProto, helper, numpy_helper
 from device.engines import viewer_io
 
 PREFIX = "viewer/"      # every tensor this module adds; checked against the network's names
+# The operators this module adds, each listed as supported (with the types used here) in the
+# ONNX parser's matrix of TensorRT 8.5 (onnx-tensorrt release/8.5-GA docs/operators.md) and of
+# 10.x; the tests hold the built graph to this list.
+TENSORRT_85_OPS = frozenset({
+    "Unsqueeze", "Concat", "Sub", "Mul", "Add", "Reshape", "Shape", "Slice", "Squeeze", "Cast",
+    "Range", "Floor", "Min", "Max", "Gather", "Clip", "Transpose"})
 
 
 class _Graph:
