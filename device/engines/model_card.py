@@ -3,7 +3,8 @@
 `convert` writes it beside `ckpt.onnx`; the viewer reads it with `load_model_card`, which
 validates every field and checks the sha256 of each ONNX file it names, so a model that was
 swapped or truncated after conversion is refused with one sentence instead of producing
-wrong colours.
+wrong colours. Version 2 adds the viewer graph (`ckpt.viewer.onnx`, the viewer's one per-pixel
+path); a version 1 card is refused with the command that adds it.
 """
 from __future__ import annotations
 
