@@ -31,9 +31,9 @@ def register(sub, parse_wavelengths) -> None:
     p.add_argument("--noise", default="rig", metavar="rig|PCT",
                    help="'rig': the sim camera's shot + read noise at its exposure (default); "
                         "or a constant Gaussian sigma in percent of paper white, e.g. 2")
-    p.add_argument("--prior", default="uniform", metavar="uniform|IMAGE|FOLDER",
+    p.add_argument("--prior", nargs="+", default=["uniform"], metavar="uniform|PATH",
                    help="what may have been printed: uniform sRGB colours (default) or the "
-                        "pixels of an image or of every image in a folder")
+                        "pixels of images (files, or folders of them)")
     p.add_argument("--uniform-mass", type=float, default=None, metavar="FRACTION",
                    help="with an image prior: share of the prior on uniform colours, e.g. 0.1 "
                         "(default 0)")
@@ -152,7 +152,10 @@ def _prior(args, rng):
     from device.sim.floor import DEFAULT_REFERENCES, image_pixels, mixture_log_prior, uniform_rgb
 
     n = _count(args.references, DEFAULT_REFERENCES, "--references", 256)
-    if args.prior == "uniform":
+    if "uniform" in args.prior:
+        if len(args.prior) > 1:
+            raise UserError("--prior takes 'uniform' alone or image paths; for a mix of both "
+                            "give the images and --uniform-mass.")
         if args.uniform_mass is not None:
             raise UserError("--uniform-mass mixes uniform colours into an image prior; "
                             "--prior uniform is uniform already.")
@@ -160,7 +163,7 @@ def _prior(args, rng):
     mass = 0.0 if args.uniform_mass is None else args.uniform_mass
     if not 0.0 <= mass <= 1.0:
         raise UserError(f"--uniform-mass must be a fraction from 0 to 1, got {mass:g}.")
-    files = _image_files(args.prior, "--prior")
+    files = [f for text in args.prior for f in _image_files(text, "--prior")]
     if mass == 0.0:
         return (image_pixels(_load(files), n, rng), None,
                 f"pixels of {len(files)} image(s) ({n} printed colours)")
@@ -264,7 +267,9 @@ def _print_ranking(args, ranking, context: dict, seconds: float) -> None:
     for i in shown:
         if i > shown[0] + 1 and i - 1 not in shown:
             print(f"{'...':>4}")
-        mark = "  <- the paper's 718/777/807" if i == first_paper else ""
+        mark = "" if i != first_paper else (
+            "  <- the paper's 718/777/807" if args.choose == len(paper)
+            else "  <- best with the paper's 718/777/807")
         leds = "/".join(map(str, rows[i]["leds"]))
         print(f"{i + 1:>4}  {leds:<20}{rows[i]['mean_de00']:>7.2f}{rows[i]['p90_de00']:>8.2f}"
               f"{mark}")

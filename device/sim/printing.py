@@ -146,7 +146,8 @@ class PrintedSpectra:
         Pixels go through in blocks so the Demichel weights (16 per pixel) and the per-node
         temporaries stay in cache instead of being whole-image arrays."""
         n = self.printer.yule_nielsen_n
-        roots = (primary_reflectance(projection.nodes, self.printer.inks) ** (1.0 / n)).astype(np.float32).T
+        primaries = primary_reflectance(projection.nodes, self.printer.inks)
+        roots = (primaries ** (1.0 / n)).astype(np.float32).T
         node_w = projection.node_weights.astype(np.float32).T      # M × K
         pixels = self.coverage.shape[1]
         out = np.empty((node_w.shape[0], pixels), dtype=np.float32)

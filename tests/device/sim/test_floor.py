@@ -162,7 +162,7 @@ def test_a_coarse_csv_without_paper_keeps_the_sims_paper(tmp_path):
     from device.sim.spectra import paper_reflectance
 
     path = tmp_path / "inks.csv"
-    path.write_text("# measured 2026-01-01\n" + GOOD.replace("NM", "nm").upper().replace("NM", "nm"))
+    path.write_text("# measured 2026-01-01\n" + GOOD.upper())   # names are case-blind
     inks = read_inks_csv(path)
     nm = np.array([381.0, 555.5, 999.0])
     np.testing.assert_allclose(inks.ink("cyan", nm), 0.5)
@@ -181,13 +181,16 @@ def test_json_reports_the_floor_of_each_image(tmp_path):
 
     from device.content.photos import load_bundled_photo
 
+    for name in ("coffee", "astronaut"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"),
+                    cv2.cvtColor(load_bundled_photo(name), cv2.COLOR_RGB2BGR))
     image = tmp_path / "coffee.png"
-    cv2.imwrite(str(image), cv2.cvtColor(load_bundled_photo("coffee"), cv2.COLOR_RGB2BGR))
     result = device("--images", image, "--pixels", 300, "--references", 4096, "--noise", 2,
-                    "--json")
+                    "--prior", tmp_path / "astronaut.png", "--uniform-mass", 0.1, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["leds"] == list(NIR) and report["pixels"] == 300
+    assert report["prior"].startswith("0.9 pixels of 1 image(s) + 0.1 uniform sRGB")
     assert 3 < report["mean_de00"] < report["p90_de00"] < 60
     assert [row["image"] for row in report["images"]] == [str(image)]
     assert report["images"][0]["mean_de00"] == report["mean_de00"]
