@@ -44,8 +44,8 @@ def register(sub, parse_wavelengths) -> None:
     p.add_argument("--colours", type=int, default=None, metavar="N",
                    help=f"random sRGB colours judged without --images (default "
                         f"{DEFAULT_COLOURS}; {DEFAULT_RANKING_COLOURS} with --choose)")
-    p.add_argument("--pixels", type=int, default=DEFAULT_PIXELS, metavar="N",
-                   help="pixels sampled from each image (default %(default)s)")
+    p.add_argument("--pixels", type=int, default=None, metavar="N",
+                   help=f"pixels sampled from each --images file (default {DEFAULT_PIXELS})")
     p.add_argument("--choose", type=int, default=None, metavar="K",
                    help="rank every K-LED subset of the paper's 31-LED palette by the floor")
     p.add_argument("--from", dest="range", default=None, metavar="LO-HI",
@@ -128,6 +128,9 @@ def _judged(args, rng) -> _Judged:
     from device.sim.floor import uniform_rgb
 
     if not args.images:
+        if args.pixels is not None:
+            raise UserError("--pixels sets how many pixels of each --images file are judged; "
+                            "without --images random colours are judged (--colours).")
         default = DEFAULT_RANKING_COLOURS if args.choose else DEFAULT_COLOURS
         n = _count(args.colours, default, "--colours", 10)
         return _Judged(uniform_rgb(n, rng), [], f"{n} uniform random sRGB colours")
@@ -167,6 +170,8 @@ def _prior(args, rng):
     if mass == 0.0:
         return (image_pixels(_load(files), n, rng), None,
                 f"pixels of {len(files)} image(s) ({n} printed colours)")
+    if mass == 1.0:
+        return uniform_rgb(n, rng), None, f"uniform sRGB ({n} printed colours)"
     # Each component gets half the references; the weights, not the counts, set its mass, so
     # a small uniform share is still sampled finely enough to catch an unseen colour.
     n_image = n // 2
@@ -213,9 +218,9 @@ def run_floor(args, parse_wavelengths) -> int:
         printer = Printer(inks=read_inks_csv(args.inks))
     rig = RigSpec()
     noise = _noise(args.noise, rig, leds, printer)
-    rng = np.random.default_rng(args.seed)
-    ref_rgb, log_prior, prior_text = _prior(args, rng)
-    judged = _judged(args, rng)
+    # separate streams: the judged pixels do not change with the prior or its size
+    ref_rgb, log_prior, prior_text = _prior(args, np.random.default_rng([args.seed, 1]))
+    judged = _judged(args, np.random.default_rng([args.seed, 2]))
     floor = BayesFloor(print_colours(ref_rgb, leds, rig, printer),
                        print_colours(judged.rgb, leds, rig, printer), noise, log_prior,
                        seed=args.seed)

@@ -163,8 +163,9 @@ def image_pixels(images: Sequence[np.ndarray], n: int, rng: np.random.Generator)
 def mixture_log_prior(sizes: Sequence[int], masses: Sequence[float]) -> np.ndarray:
     """Log prior weight of each reference when component k (sizes[k] references, concatenated
     in order) holds probability masses[k]."""
-    return np.concatenate([np.full(size, np.log(mass / size)) for size, mass in zip(sizes, masses)
-                           if size > 0 and mass > 0])
+    if not all(size > 0 and mass > 0 for size, mass in zip(sizes, masses)):
+        raise ValueError("every prior component needs references and a positive mass")
+    return np.concatenate([np.full(size, np.log(mass / size)) for size, mass in zip(sizes, masses)])
 
 
 # -- the posterior ----------------------------------------------------------------------------

@@ -216,6 +216,7 @@ def test_choose_ranks_the_papers_triple_above_a_bad_one():
     (("--prior", "uniform", "--uniform-mass", "0.1"), "--prior uniform is uniform already"),
     (("--leds", "718,1200"), "--leds: expected comma-separated"),
     (("--inks", "missing.csv"), "--inks missing.csv: no such file"),
+    (("--pixels", "100"), "--pixels sets how many pixels of each --images file"),
 ])
 def test_bad_options_are_one_sentence_and_exit_2(args, words):
     result = device(*args)
