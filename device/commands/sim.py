@@ -1,5 +1,5 @@
-"""`device sim`: look inside the simulated rig: ink readings (`inks`) and the paper's Fig. 4
-(`plot`)."""
+"""`device sim`: look inside the simulated rig: ink readings (`inks`), the paper's Fig. 4
+(`plot`) and the per-pixel Bayes floor with the LED choice made by it (`floor`)."""
 from __future__ import annotations
 
 import json
@@ -21,21 +21,28 @@ def register(subparsers) -> None:
     inks.add_argument("--at", default=",".join(map(str, NIR_LEDS)), metavar="NM,NM,...",
                       help="LED centre wavelengths in nm, 380..1000 (default: %(default)s)")
     inks.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    inks.add_argument("--write-csv", metavar="FILE",
+                      help="write the sim's paper and ink spectra, 380-1000 nm, as the CSV "
+                           "that `device sim floor --inks` reads (a template for measured inks)")
     inks.set_defaults(func=run_inks)
 
     plot = sub.add_parser("plot", help="draw the ink spectra with the dataset LEDs (paper Fig. 4)")
     plot.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     plot.set_defaults(func=run_plot)
 
+    from device.commands import _sim_floor
 
-def parse_wavelengths(text: str) -> tuple[int, ...]:
-    """'718,777,807' → (718, 777, 807); UserError on anything else."""
+    _sim_floor.register(sub, parse_wavelengths)
+
+
+def parse_wavelengths(text: str, option: str = "--at") -> tuple[int, ...]:
+    """'718,777,807' → (718, 777, 807); UserError naming `option` on anything else."""
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         values = ()
     if not values or not all(380 <= nm <= 1000 for nm in values):
-        raise UserError(f"--at: expected comma-separated whole wavelengths in nm between 380 "
+        raise UserError(f"{option}: expected comma-separated whole wavelengths in nm between 380 "
                         f"and 1000, got {text!r}.")
     return values
 
@@ -43,6 +50,12 @@ def parse_wavelengths(text: str) -> tuple[int, ...]:
 def run_inks(args) -> int:
     from device.sim.readings import ink_table
 
+    if args.write_csv:
+        from device.sim.ink_csv import write_inks_csv
+
+        write_inks_csv(args.write_csv)
+        print(f"wrote {args.write_csv}")
+        return 0
     table = ink_table(parse_wavelengths(args.at))
     if args.json:
         print(json.dumps(table))

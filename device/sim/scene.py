@@ -23,6 +23,20 @@ def _planck(nm: np.ndarray, kelvin: float) -> np.ndarray:
     return 1.0 / (lam**5 * np.expm1(1.4388e-2 / (lam * kelvin)))
 
 
+def sensor_weight(rig: RigSpec, nm: int | None, qe: np.ndarray | None = None) -> np.ndarray:
+    """Electrons per unit reflectance at each 1 nm wavelength, for one exposure under LED `nm`
+    (None: room light alone); `qe` is the sensor's quantum efficiency on WAVELENGTHS, if known."""
+    if nm is None:
+        spd = _planck(WAVELENGTHS, 2856.0)
+        flux = rig.ambient
+    else:
+        spd = led_emission(nm, rig.led_fwhm_nm, WAVELENGTHS)
+        flux = rig.photon_flux
+    if qe is None:
+        qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
+    return flux * rig.exposure * spd / spd.sum() * qe
+
+
 class PrintedScene:
     """A print under the rig. `signal(nm)` is the noiseless expected frame; `capture`,
     `dark` and `white` are noisy raw frames; `ground_truth` is the RGB a model should produce.
@@ -48,17 +62,9 @@ class PrintedScene:
 
     # -- light reaching the sensor ------------------------------------------------------------
     def _sensor_weight(self, nm: int | None) -> np.ndarray:
-        """Electrons per unit reflectance at each 1 nm wavelength, for one exposure."""
-        if nm is None:
-            spd = _planck(WAVELENGTHS, 2856.0)
-            flux = self.rig.ambient
-        else:
-            if nm not in self.rig.leds:
-                raise ValueError(f"the rig has no {nm} nm LED (it has {list(self.rig.leds)})")
-            spd = led_emission(nm, self.rig.led_fwhm_nm, WAVELENGTHS)
-            flux = self.rig.photon_flux
-        photons = flux * self.rig.exposure * spd / spd.sum()
-        return photons * self._qe
+        if nm is not None and nm not in self.rig.leds:
+            raise ValueError(f"the rig has no {nm} nm LED (it has {list(self.rig.leds)})")
+        return sensor_weight(self.rig, nm, self._qe)
 
     def _print_radiance(self, nm: int | None) -> np.ndarray:
         if nm not in self._radiance:
