@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 
 FLOOR_PIXELS = 2048      # pixels per image: the per-image mean is good to ~0.3 ΔE00
 
@@ -50,7 +51,7 @@ def capture_set_floor(cs: CaptureSet, scenes: Sequence[str], inputs: Sequence[in
     from device.sim.colorimetry import srgb_to_lab
     from device.sim.floor import (DEFAULT_REFERENCES, camera_noise, delta_e00_lab,
                                   posterior_mean, print_colours, uniform_rgb)
-    from device.sim.rig import RigSpec
+    from device.sim.rig_spec import RigSpec
 
     why = unavailable_reason(cs)
     if why is not None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from device.captures.files import UserError
-from device.sim.leds import NIR_LEDS, PALETTE_LEDS
+from device.common.errors import UserError
+from device.sim.led_spectra import NIR_LEDS, PALETTE_LEDS
 
 DEFAULT_COLOURS = 3000          # random colours judged when no --images are given
 DEFAULT_RANKING_COLOURS = 1000  # ... and per subset with --choose (every subset sees the same)
@@ -190,7 +190,7 @@ def _summary(result) -> dict:
 def run_floor(args, parse_wavelengths) -> int:
     from device.sim.floor import BayesFloor, print_colours
     from device.sim.printing import Printer
-    from device.sim.rig import RigSpec
+    from device.sim.rig_spec import RigSpec
 
     start = time.perf_counter()
     if args.choose is not None:

@@ -36,7 +36,7 @@ import numpy as np
 
 from device.sim.camera import silicon_qe
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 from device.sim.scene import sensor_weight
 from device.sim.spectra import WAVELENGTHS
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
+from device.common.errors import UserError
+from device.common.files import atomic_output
 from device.sim.spectra import INKS, SIM_INKS, WAVELENGTHS, InkSpectra
 
 REQUIRED = INKS

@@ -10,7 +10,7 @@ from device.sim.floor import (DEFAULT_REFERENCES, BayesFloor, ConstantNoise, cam
                               image_pixels, mixture_log_prior, posterior_mean, print_colours,
                               uniform_rgb)
 from device.sim.printing import Printer
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 
 NIR = (718, 777, 807)
 VISIBLE = (447, 529, 604)
@@ -145,7 +145,7 @@ GOOD = "nm,cyan,magenta,yellow,black\n" + "".join(
     ("", "holds no header"),
 ])
 def test_a_bad_ink_csv_is_refused_with_one_sentence(tmp_path, text, words):
-    from device.captures.files import UserError
+    from device.common.errors import UserError
     from device.sim.ink_csv import read_inks_csv
 
     path = tmp_path / "inks.csv"
