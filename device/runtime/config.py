@@ -6,17 +6,22 @@ a user fixes the file in one go. Relative paths are taken from the config file's
 from __future__ import annotations
 
 import dataclasses
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.captures.files import UserError
 from device.runtime.uri import parse_uri
 
-CAMERA_SCHEMES = ("v4l2", "csi", "file", "sim")
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # JetPack 6 ships Python 3.10, which has no tomllib: its backport (a dependency there)
+    import tomli as tomllib
+
+CAMERA_SCHEMES = ("v4l2", "csi", "gst", "file", "sim")
 LED_SCHEMES = ("gpio", "sim")
 ENGINE_SCHEMES = ("onnx", "trt")
-DISPLAY_SCHEMES = ("fb", "gst", "window", "file", "null")
+DISPLAY_SCHEMES = ("drm", "fb", "gst", "window", "file", "null")
 
 
 @dataclass
