@@ -234,12 +234,15 @@ def drm_pipeline(text: str) -> str:
     if ("width" in uri.params) != ("height" in uri.params):
         raise UserError(f"display.uri '{text}': give width and height together.")
     driver = uri.target.strip("/") or "nvidia-drm"
-    scale = (f"videoscale add-borders=true ! video/x-raw,width={uri.params['width']},"
-             f"height={uri.params['height']},pixel-aspect-ratio=1/1 ! "
-             if "width" in uri.params else "")
+    # One caps filter: gst_parse_launch refuses two in a row.
+    caps = "video/x-raw,format=BGRx"
+    scale = ""
+    if "width" in uri.params:
+        scale = "videoscale add-borders=true ! "
+        caps += f",width={uri.params['width']},height={uri.params['height']},pixel-aspect-ratio=1/1"
     connector = f" connector-id={uri.params['connector']}" if "connector" in uri.params else ""
     # sync=false: show each frame as soon as it is colorized, never wait on a clock.
-    return (f"appsrc ! videoconvert ! {scale}video/x-raw,format=BGRx ! "
+    return (f"appsrc ! videoconvert ! {scale}{caps} ! "
             f"kmssink driver-name={driver}{connector} sync=false")
 
 
