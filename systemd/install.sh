@@ -105,11 +105,13 @@ ensure_venv() {
     reqs=$(PYTHONPATH=$repo "$py" -m device.service.venv_plan --repo "$repo" --constraints "$constraints")
     cv2_before=$("$py" -c 'import cv2; print(cv2.__file__)' 2>/dev/null || true)
     [ -n "$cv2_before" ] || say "no system OpenCV: installing PyPI's, which has no GStreamer (csi://, gst://, drm:// unavailable)"
-    # --only-binary: nothing compiles here (the project itself is built from this tree).
+    # --only-binary: nothing compiles here (the project itself is built from this tree). The
+    # build leaves build/ in the tree; a stale one would ship modules deleted since: start clean.
+    rm -rf "$repo/build"
     # shellcheck disable=SC2086
     "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
         -c "$constraints" $reqs || { rm -f "$constraints"; die "pip could not install the viewer into $venv (see above)."; }
-    rm -f "$constraints"
+    rm -rf "$constraints" "$repo/build"
     if [ "$pycuda" = yes ]; then
         say "building pycuda against this CUDA (--with-pycuda)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check "$repo[pycuda]" \

@@ -232,3 +232,19 @@ def test_a_checkpoint_is_refused_where_torch_is_absent(jetpack, tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs torch" in lines[0] and "convert --fp16" in lines[0]
     assert list(root.iterdir()) == []
+
+
+def test_venv_plan_keeps_the_system_opencv_and_its_numpy_abi(jetpack, tmp_path):
+    """What install.sh asks pip for, seen by Debian's python3 (cv2 built against NumPy 1.x, no
+    onnxruntime): no OpenCV from PyPI, onnxruntime from PyPI, NumPy held below 2."""
+    constraints = tmp_path / "constraints.txt"
+    plan = subprocess.run([SYSTEM_PYTHON, "-m", "device.service.venv_plan", "--repo", "/src",
+                           "--constraints", str(constraints)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert plan.returncode == 0, plan.stderr
+    numpy_major = subprocess.run([SYSTEM_PYTHON, "-c", "import numpy; print(numpy.__version__)"],
+                                 capture_output=True, text=True).stdout.split(".")[0]
+    reqs = plan.stdout.split()
+    assert reqs[0] == "/src[jetson]" and not [r for r in reqs if "opencv" in r]
+    assert constraints.read_text().split() == (["numpy<2"] if numpy_major == "1" else [])
