@@ -1,9 +1,20 @@
 """What pip installs into the viewer's venv on a Jetson, given what the system already has.
 
-install.sh creates the venv with `--system-site-packages` (JetPack's OpenCV with GStreamer,
-TensorRT's and CUDA's Python bindings live in the system's dist-packages, as jetson-utils'
-bindings and Raspberry Pi's picamera2/libcamera do) and runs this with the venv's Python
-*before* the project is installed, so it imports nothing but the standard library.
+install.sh creates the venv with `--system-site-packages` and runs this with the venv's Python
+*before* the project is installed, so it imports nothing but the standard library. The system
+packages are what the hardware libraries are built against, and the projects that wrap them
+ship that way:
+- jetson-utils/jetson-inference build their Python bindings against the system Python and
+  NumPy and install them into /usr/lib/pythonX.Y/dist-packages on aarch64 (dusty-nv/jetson-utils
+  python/bindings/CMakeLists.txt; jetson-inference docs/building-repo-2.md), not from PyPI;
+- picamera2 is apt's python3-picamera2 (depending on python3-libcamera, python3-kms++,
+  python3-numpy), and Raspberry Pi's advice for a venv is `python3 -m venv
+  --system-site-packages` on top of the apt packages, as OpenCV is much easier apt-installed
+  than pip-installed there (github.com/raspberrypi/pylibcamera README);
+- PyPI's aarch64 CUDA wheels target server ARM (sbsa), not Jetson's L4T (bitsandbytes PR #1941),
+  and onnxruntime's Jetson GPU builds are published through the Jetson Zoo, not PyPI
+  (microsoft/onnxruntime issue #20503). So CUDA bindings come from the system where present
+  (pycuda only on request: it compiles), and PyPI's CPU onnxruntime only fills a gap.
 
 Prints the pip requirements, one per line, and writes pip constraints to `--constraints`:
 - the project with its `jetson` extra: no torch, no PyPI OpenCV, nothing compiled;
