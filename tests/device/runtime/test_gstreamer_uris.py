@@ -71,3 +71,14 @@ def test_refusal_only_for_the_schemes_that_need_gstreamer(monkeypatch):
 def test_the_example_config_shows_hdmi_through_drm():
     example = Path(__file__).resolve().parents[3] / "systemd" / "nightcolor.toml"
     assert load_config(example, check_model=False).display.uri == "drm://nvidia-drm"
+
+
+@pytest.mark.skipif(HAS_GSTREAMER, reason="this OpenCV has GStreamer: nothing to refuse")
+@pytest.mark.parametrize("uri", ["csi://0", "gst://videotestsrc"])
+def test_viewer_refuses_a_gstreamer_camera_in_one_sentence(uri):
+    from device.runtime.cameras import OpenCvCamera
+    from device.runtime.config import CameraConfig
+
+    with pytest.raises(UserError, match=re.escape(f"camera.uri '{uri}' needs OpenCV with "
+                                                  "GStreamer")):
+        OpenCvCamera(CameraConfig(uri=uri))
