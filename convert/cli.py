@@ -10,7 +10,7 @@ import re
 import time
 from pathlib import Path
 
-from device.captures.files import run_cli
+from device.common.command_line import run_cli
 
 _SHAPE = re.compile(r"^(?:(?P<name>[A-Za-z_][\w.]*):)?(?P<dims>\d+(?:x\d+){3})$")
 

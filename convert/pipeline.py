@@ -19,7 +19,8 @@ import numpy as np
 import onnx
 
 from convert import export, verify
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.engines import model_card, trt_build
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
@@ -168,10 +169,11 @@ class _Conversion:
         samples = [verify.random_sample_of_shape(profile.min)] + [
             s for s in self.samples if profile.accepts(s.nir.shape)]
         try:
-            runner = trt_build.EngineRunner(engine)
-            outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
-                outputs.onnx, runner.infer, samples, self.to_srgb,
-                f"TensorRT engine {engine.name}")
+            # The viewer's runner (one for both), closed afterwards: its buffers and stream.
+            with trt_build.EngineRunner(engine) as runner:
+                outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
+                    outputs.onnx, runner.infer, samples, self.to_srgb,
+                    f"TensorRT engine {engine.name}")
         except BaseException:
             # An engine that failed its check must not be picked up by the viewer.
             for path in (engine, trt_build.sidecar_path(engine)):

@@ -10,7 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from train.checkpoint import load_checkpoint
 from train.data import FROM_REFLECTANCE, TO_SRGB, check_split
 from train.infer import predict

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import Any, Sequence
 
-from device.captures.files import atomic_output
+from device.common.files import atomic_output
 
 
 def _cell(value: Any, digits: int) -> str:

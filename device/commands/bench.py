@@ -6,8 +6,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from device.runtime.benchmark import COLORIZE_STAGES, align_ms, run_sim, stage_bound_fps
-from device.runtime.simrig import SHIPPED_MODEL, sim_config
+from device.benchmark import COLORIZE_STAGES, align_ms, run_sim, stage_bound_fps
+from device.simulated.presets import SHIPPED_MODEL, sim_config
 
 
 def run(args) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from device.captures.files import UserError, atomic_output
-from device.sim.leds import DATASET_LEDS, NIR_LEDS
+from device.common.files import atomic_output
+from device.common.errors import UserError
+from device.sim.led_spectra import DATASET_LEDS, NIR_LEDS
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 INK_COLOURS = {"cyan": "#00a0d8", "magenta": "#d0008a", "yellow": "#e0b000", "black": "#202020"}
@@ -63,7 +64,7 @@ def run_plot(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from device.sim.leds import DEFAULT_FWHM_NM, led_emission
+    from device.sim.led_spectra import DEFAULT_FWHM_NM, led_emission
     from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)

@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.model_card import ModelCard
-from device.runtime.config import ENGINE_SCHEMES
-from device.runtime.uri import parse_uri
+from device.common.uri import Uri
+from device.engines.engine_backends import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,18 @@ def open_engine(uri_text: str, card: ModelCard, resolve: Callable[[str], Path],
                 status: Callable[[str], None]) -> Engine:
     """The engine the URI names; a TensorRT engine that cannot load falls back to the card's
     ONNX through onnxruntime, and `status` says so."""
-    uri = parse_uri(uri_text, "engine.uri", ENGINE_SCHEMES)
-    if uri.scheme == "trt":
-        try:
-            return TrtEngine(resolve(uri.target), card, status)
-        except Exception as exc:  # ImportError, TensorRT/CUDA errors, UserError: all fall back
-            status(f"TensorRT failed ({exc}); using ONNX {card.onnx.name}")
-            return OnnxEngine(card.onnx, card)
+    return ENGINES.open(uri_text, card, resolve, status)
+
+
+def open_onnx_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
+                     status: Callable[[str], None]) -> Engine:
     return OnnxEngine(resolve(uri.target), card)
+
+
+def open_trt_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
+                    status: Callable[[str], None]) -> Engine:
+    try:
+        return TrtEngine(resolve(uri.target), card, status)
+    except Exception as exc:  # ImportError, TensorRT/CUDA errors, UserError: all fall back
+        status(f"TensorRT failed ({exc}); using ONNX {card.onnx.name}")
+        return OnnxEngine(card.onnx, card)

@@ -12,7 +12,8 @@ Precision, by TensorRT version:
 - before 10.12 (JetPack 5: 8.5, JetPack 6: 10.3): the FP32 ONNX with `BuilderFlag.FP16`,
   which lets the builder pick FP16 kernels.
 
-TensorRT, pycuda and cuda-python are imported inside the functions that need them.
+TensorRT is imported inside the functions that need it; the engine runner (trt_runner.py)
+imports pycuda or cuda-python when it opens.
 """
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from device.captures.files import UserError, atomic_output
+from device.common.errors import UserError
+from device.common.files import atomic_output
 from device.engines.model_card import ModelCard, file_sha256
+# One runner for convert's parity check and the viewer; importable from here for both.
+from device.engines.cuda_buffers import cuda_memory  # noqa: F401
+from device.engines.trt_runner import EngineRunner  # noqa: F401
 
 SIDECAR_FORMAT = "nightcolor-engine"
 STRONGLY_TYPED_SINCE = (10, 12)
@@ -261,114 +264,3 @@ def ensure_engine(card: ModelCard, engine_path: str | Path, *,
         profile = old
     build_engine(source, engine_path, profile=profile, timing_cache=timing_cache, log=log)
     return engine_path
-
-
-class EngineRunner:
-    """Run a built engine on host arrays (float32 NCHW in, float32 NCHW out): enough for a
-    parity check, using pycuda where installed (JetPack images) or cuda-python otherwise."""
-
-    def __init__(self, engine_path: str | Path):
-        import tensorrt as trt
-
-        self._trt = trt
-        self._cuda = cuda_memory()
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
-        if self.engine is None:
-            raise UserError(f"{engine_path}: TensorRT {trt.__version__} cannot load this engine; "
-                            f"rebuild it with convert.")
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.inputs = [n for n in names
-                       if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        self.outputs = [n for n in names if n not in self.inputs]
-
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        trt, cuda = self._trt, self._cuda
-        (name_in,), (name_out,) = self.inputs, self.outputs
-        x = np.ascontiguousarray(x, dtype=trt.nptype(self.engine.get_tensor_dtype(name_in)))
-        self.context.set_input_shape(name_in, x.shape)
-        y = np.empty(tuple(self.context.get_tensor_shape(name_out)),
-                     dtype=trt.nptype(self.engine.get_tensor_dtype(name_out)))
-        d_in, d_out = cuda.alloc(x.nbytes), cuda.alloc(y.nbytes)
-        try:
-            cuda.to_device(d_in, x)
-            self.context.set_tensor_address(name_in, int(d_in))
-            self.context.set_tensor_address(name_out, int(d_out))
-            if not self.context.execute_async_v3(cuda.stream_handle):
-                raise UserError("TensorRT failed to run the engine (see its messages above).")
-            cuda.to_host(y, d_out)
-        finally:
-            cuda.free(d_in)
-            cuda.free(d_out)
-        return y.astype(np.float32, copy=False)
-
-
-def cuda_memory():
-    """Device memory and a stream: pycuda where installed (JetPack images), else cuda-python.
-    ImportError when neither is; RuntimeError when there is no usable GPU."""
-    import importlib.util
-
-    if importlib.util.find_spec("pycuda") is not None:
-        return _CudaPycuda()
-    return _CudaPython()
-
-
-class _CudaPycuda:
-    """Device memory and a stream through pycuda, on the primary context TensorRT also uses."""
-
-    def __init__(self):
-        import pycuda.autoprimaryctx  # noqa: F401  (creates and pushes the primary context)
-        import pycuda.driver as driver
-
-        self._driver = driver
-        self._stream = driver.Stream()
-        self.stream_handle = self._stream.handle
-
-    def alloc(self, nbytes: int):
-        return self._driver.mem_alloc(nbytes)
-
-    def free(self, ptr) -> None:
-        ptr.free()
-
-    def to_device(self, ptr, host: np.ndarray) -> None:
-        self._driver.memcpy_htod_async(ptr, host, self._stream)
-
-    def to_host(self, host: np.ndarray, ptr) -> None:
-        self._driver.memcpy_dtoh_async(host, ptr, self._stream)
-        self._stream.synchronize()
-
-
-class _CudaPython:
-    """The same through NVIDIA's cuda-python runtime bindings (module path moved in 12.6)."""
-
-    def __init__(self):
-        try:
-            from cuda.bindings import runtime as cudart
-        except ImportError:
-            from cuda import cudart   # cuda-python before 12.6
-        self._rt = cudart
-        self.stream_handle = int(self._check(cudart.cudaStreamCreate()))
-
-    def _check(self, result):
-        err, *values = result
-        if err != self._rt.cudaError_t.cudaSuccess:
-            raise RuntimeError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}")
-        return values[0] if values else None
-
-    def alloc(self, nbytes: int) -> int:
-        return int(self._check(self._rt.cudaMalloc(nbytes)))
-
-    def free(self, ptr: int) -> None:
-        self._check(self._rt.cudaFree(ptr))
-
-    def to_device(self, ptr: int, host: np.ndarray) -> None:
-        self._check(self._rt.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes,
-                                             self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
-                                             self.stream_handle))
-
-    def to_host(self, host: np.ndarray, ptr: int) -> None:
-        self._check(self._rt.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes,
-                                             self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
-                                             self.stream_handle))
-        self._check(self._rt.cudaStreamSynchronize(self.stream_handle))

@@ -19,7 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from device.captures.files import UserError, atomic_output
+from device.common.errors import UserError
+from device.common.files import atomic_output
 from device.engines.model_card import FORMAT, file_sha256, load_model_card, write_model_card
 
 

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 
 def _config_path(config, text: str, root: Path) -> Path:
@@ -28,7 +28,7 @@ def _config_path(config, text: str, root: Path) -> Path:
 
 def check_environment(config) -> None:
     """Refuse (UserError) a config naming URIs this OpenCV / GStreamer cannot open."""
-    from device.runtime.gstreamer import gstreamer_refusal, missing_elements
+    from device.viewer.gstreamer import gstreamer_refusal, missing_elements
 
     refusals = [r for r in (gstreamer_refusal("camera.uri", config.camera.uri),
                             gstreamer_refusal("display.uri", config.display.uri)) if r]
@@ -42,14 +42,14 @@ def check_environment(config) -> None:
 def plan(config_path: Path, root: Path = Path("/"), build: bool = False) -> tuple[Path, str, str]:
     """(checkpoint, verdict, reason) for the config at `config_path` (already rerooted)."""
     from device.engines.model_card import load_model_card
+    from device.engines.engine_backends import ENGINES
     from device.engines.trt_build import (engine_is_stale, engine_source, ensure_engine,
                                           installed_tensorrt_version)
-    from device.runtime.config import ENGINE_SCHEMES, load_config, model_card_beside
-    from device.runtime.uri import parse_uri
+    from device.viewer.config import load_config, model_card_beside
 
     config = load_config(config_path, check_model=False)
     check_environment(config)
-    uri = parse_uri(config.engine.uri, "engine.uri", ENGINE_SCHEMES)
+    uri = ENGINES.parse(config.engine.uri)
     model = _config_path(config, uri.target, root)
     card_path = (_config_path(config, config.engine.model_card, root)
                  if config.engine.model_card else model_card_beside(model))

@@ -6,10 +6,11 @@ import zlib
 import cv2
 import numpy as np
 
+from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
-from device.sim.leds import VISIBLE_LEDS, led_emission
+from device.sim.led_spectra import led_emission
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 from device.sim.spectra import WAVELENGTHS, paper_reflectance
 
 TRUTH_MODES = ("human", "paper")
@@ -134,23 +135,18 @@ class PrintedScene:
         return xyz_to_srgb(xyz, paper_reflectance(WAVELENGTHS) @ weights)
 
     def _paper_truth(self) -> np.ndarray:
-        missing = [nm for nm in VISIBLE_LEDS if nm not in self.rig.leds]
+        missing = [nm for nm in PAPER_TRUTH_NM if nm not in self.rig.leds]
         if missing:
-            raise ValueError(f"the paper's ground truth needs LEDs {list(VISIBLE_LEDS)} nm; "
+            raise ValueError(f"the paper's ground truth needs LEDs {sorted(PAPER_TRUTH_NM)} nm; "
                              f"the rig lacks {missing}")
         # sensor noise must differ between prints made with one camera (one seed)
         rng = np.random.default_rng([self.seed, zlib.crc32(self.print.coverage.tobytes())])
         dark = self.dark(rng)
-        channels = [normalise(self.capture(nm, rng), dark, self.white(nm, rng))
-                    for nm in reversed(VISIBLE_LEDS)]   # 604, 529, 447 → R, G, B
-        return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
-
-
-def normalise(raw: np.ndarray, dark: np.ndarray, white: np.ndarray) -> np.ndarray:
-    """(raw - dark) / (white - dark) as float32: reflectance relative to paper white (1.0)."""
-    dark = dark.astype(np.float32)
-    span = np.maximum(white.astype(np.float32) - dark, 1.0)
-    return (raw.astype(np.float32) - dark) / span
+        raws, whites = {}, {}
+        for nm in PAPER_TRUTH_NM:      # capture before white, per LED: the noise draws' order
+            raws[nm] = self.capture(nm, rng)
+            whites[nm] = self.white(nm, rng)
+        return paper_truth(raws, dark, whites)
 
 
 def random_motion(rng: np.random.Generator, max_shift_px: float, max_rot_deg: float,

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from convert.pipeline import Options, convert_checkpoint
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.model_card import file_sha256, load_model_card
 
 

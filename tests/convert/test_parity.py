@@ -15,6 +15,7 @@ from train.checkpoint import load_checkpoint
 from train.models import MODEL_NAMES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_converts_with_parity(make_checkpoint, tmp_path, name):
     ckpt = make_checkpoint(name)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.trt_build import (Profile, engine_is_stale, engine_source,
                                       installed_tensorrt_version, is_strongly_typed,
                                       sidecar_path, write_sidecar)

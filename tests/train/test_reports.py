@@ -48,6 +48,7 @@ def test_eval_writes_tables_and_figures(tiny_capture_set, two_runs, tmp_path):
         assert (report / png).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_ablation_covers_the_seven_subsets_and_three_inputs_win(tiny_capture_set, tmp_path):
     out = tmp_path / "ablate"
     assert main(["ablate", "--data", str(tiny_capture_set), "--model", "linear",
@@ -67,6 +68,7 @@ def run_cli(*args):
     return proc.returncode, proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["missing set", "wavelength", "crop", "unknown model",
                                   "corrupt checkpoint", "resume nothing"])
 def test_bad_inputs_fail_with_one_sentence(tiny_capture_set, two_runs, tmp_path, case):
@@ -92,6 +94,7 @@ def test_bad_inputs_fail_with_one_sentence(tiny_capture_set, two_runs, tmp_path,
     assert not (tmp_path / "run").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten_without_resume(tiny_capture_set, two_runs):
     code, err = run_cli("fit", "--data", tiny_capture_set, "--model", "linear", "--patch", "4",
                         "--out", two_runs / "linear")

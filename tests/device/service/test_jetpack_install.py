@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from device.runtime.cameras import CsiElements, csi_pipeline
-from device.runtime.config import CameraConfig
-from device.runtime.displays import drm_pipeline
+from device.viewer.cameras import CsiElements, csi_pipeline
+from device.viewer.config import CameraConfig
+from device.viewer.displays import drm_pipeline
 
 pytestmark = [pytest.mark.jetpack, pytest.mark.timeout(900)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.model_card import load_model_card
 from device.service import model_files
 
