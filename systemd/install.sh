@@ -112,11 +112,6 @@ ensure_venv() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
         -c "$constraints" $reqs || { rm -f "$constraints"; die "pip could not install the viewer into $venv (see above)."; }
     rm -rf "$constraints" "$repo/build"
-    if [ "$pycuda" = yes ]; then
-        say "building pycuda against this CUDA (--with-pycuda)"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "$repo[pycuda]" \
-            || die "pip could not build pycuda (is the CUDA toolkit's nvcc on PATH?)."
-    fi
     cv2_after=$("$py" -c 'import cv2; print(cv2.__file__)' 2>/dev/null || true)
     if [ -n "$cv2_before" ] && [ "$cv2_after" != "$cv2_before" ]; then
         die "pip put an OpenCV ($cv2_after) in front of the system one ($cv2_before); pip uninstall it from $venv."
@@ -127,6 +122,19 @@ do_install() {
     ensure_venv
     local py
     py=$venv/bin/python
+    if [ "$pycuda" = yes ] && ! "$py" -c 'import pycuda' 2>/dev/null; then
+        say "building pycuda against this CUDA (--with-pycuda)"
+        rm -rf "$repo/build"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+            --no-binary=pycuda "$repo[jetson,pycuda]" \
+            || die "pip could not build pycuda (is the CUDA toolkit's nvcc on PATH?)."
+        rm -rf "$repo/build"
+    fi
+    # TensorRT runs engines through pycuda or cuda-python; with neither, the viewer falls back
+    # to ONNX (and says so in `systemctl status`): say it now rather than at the first frame.
+    if "$py" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("tensorrt") and not (u.find_spec("pycuda") or u.find_spec("cuda"))))' 2>/dev/null; then
+        say "TensorRT is here but no CUDA bindings (pycuda, cuda-python): rerun with --with-pycuda, or the viewer uses ONNX"
+    fi
     # Validate before writing anything: which config, which model, what does it need?
     local config_src=$repo/systemd/nightcolor.toml
     [ -f "$(dest $config)" ] && config_src=$(dest $config)
