@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from device.common.errors import UserError
 from device.common.files import atomic_output
+from device.engines import viewer_io
 from device.engines.model_card import ModelCard, file_sha256
 # One runner for convert's parity check and the viewer; importable from here for both.
 from device.engines.cuda_buffers import cuda_memory  # noqa: F401
@@ -121,6 +124,25 @@ def engine_source(fp32_onnx: Path, fp16_onnx: Path | None, trt_version: str) -> 
     return fp32_onnx
 
 
+def card_engine_source(card: ModelCard, trt_version: str) -> Path:
+    """The ONNX the viewer's engine is built from: the card's viewer graph (raw sub-frames in,
+    8-bit sRGB out), FP16 or FP32 as `engine_source` picks."""
+    return engine_source(card.viewer_onnx, card.viewer_fp16_onnx, trt_version)
+
+
+def profile_shapes(input_names, profile: Profile) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """{input: (min, opt, max)} for the graph being built. The profile is spelled as the
+    network's N x C x H x W (trtexec's `nir:1x3x720x1280`); the viewer graph's inputs are that
+    frame size's planes (viewer_io.input_shapes)."""
+    if profile.input_name in input_names:
+        return {profile.input_name: (profile.min, profile.opt, profile.max)}
+    per_shape = [viewer_io.input_shapes(*shape[1:]) for shape in
+                 (profile.min, profile.opt, profile.max)]
+    def key(name: str) -> str:
+        return viewer_io.RAW_PREFIX if name.startswith(viewer_io.RAW_PREFIX) else name
+    return {name: tuple(shapes[key(name)] for shapes in per_shape) for name in input_names}
+
+
 def sidecar_path(engine_path: str | Path) -> Path:
     engine_path = Path(engine_path)
     return engine_path.with_name(engine_path.name + ".json")
@@ -148,7 +170,9 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, *, profile: Pro
     if not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)
     trt_profile = builder.create_optimization_profile()
-    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+    inputs = [network.get_input(i).name for i in range(network.num_inputs)]
+    for name, (low, opt, high) in profile_shapes(inputs, profile).items():
+        trt_profile.set_shape(name, low, opt, high)
     config.add_optimization_profile(trt_profile)
     cache = _load_timing_cache(config, timing_cache)
 
@@ -246,12 +270,12 @@ def engine_is_stale(engine_path: str | Path, onnx_path: str | Path,
 def ensure_engine(card: ModelCard, engine_path: str | Path, *,
                   timing_cache: str | Path | None = None,
                   log: Callable[[str], None] = print) -> Path:
-    """The viewer's entry: rebuild `engine_path` from the card's ONNX when it is stale (same
-    profile as before where the old sidecar says, else the default) and return it."""
+    """The viewer's entry: rebuild `engine_path` from the card's viewer graph when it is stale
+    (same profile as before where the old sidecar says, else the default) and return it."""
     import tensorrt as trt
 
     engine_path = Path(engine_path)
-    source = engine_source(card.onnx, card.fp16_onnx, trt.__version__)
+    source = card_engine_source(card, trt.__version__)
     stale, reason = engine_is_stale(engine_path, source, trt.__version__)
     if not stale:
         return engine_path

@@ -1,8 +1,9 @@
 """The files a converted model is made of, read from its card, and their copy onto the device.
 
 `convert --fp16 ckpt.pt` (on the workstation) writes a folder: the model card `ckpt.json` and
-the files it lists. A file entry is any top-level `NAME` whose `NAME_sha256` sits beside it
-(`onnx`, `fp16_onnx` today, and whatever else convert adds, such as a fused viewer graph), so
+the files it lists. A file entry is any `NAME` whose `NAME_sha256` sits beside it, at any depth
+of the card (`onnx`, `fp16_onnx`, and `viewer.onnx`, `viewer.fp16_onnx` for the viewer graph;
+whatever else convert adds later is found the same way), so
 `install.sh --model FOLDER|CARD` copies exactly what the card lists, each file checked against
 its sha256, without naming any of them. Files take the stem of the configured card
 (`best.fp16.onnx` -> `ckpt.fp16.onnx` when the config names ckpt.json) and the card, rewritten
@@ -49,11 +50,19 @@ def find_card(source: str | Path) -> Path:
                     "`convert --fp16`, or its model card (.json).")
 
 
+def _file_entries(node: dict, where: tuple[str, ...] = ()):
+    """(path of keys, file name, sha256) for each file entry in a card or a block of it."""
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from _file_entries(value, (*where, key))
+        elif isinstance(value, str) and isinstance(node.get(f"{key}_sha256"), str):
+            yield (*where, key), value, node[f"{key}_sha256"]
+
+
 def listed_files(card_path: Path) -> dict[str, str]:
-    """{entry: file name} for every file the card lists (entries with a `_sha256` partner)."""
+    """{entry ("onnx", "viewer.fp16_onnx", ...): file name} for every file the card lists."""
     raw = json.loads(card_path.read_text())
-    return {key: value for key, value in raw.items()
-            if isinstance(value, str) and isinstance(raw.get(f"{key}_sha256"), str)}
+    return {".".join(keys): name for keys, name, _ in _file_entries(raw)}
 
 
 def check(source: str | Path) -> Path:
@@ -61,12 +70,11 @@ def check(source: str | Path) -> Path:
     return its card."""
     card_path = find_card(source)
     load_model_card(card_path)                # every field, and the ONNX files it knows
-    raw = json.loads(card_path.read_text())
-    for key, name in listed_files(card_path).items():
+    for keys, name, sha256 in _file_entries(json.loads(card_path.read_text())):
         path = card_path.parent / name
         if not path.is_file():
-            raise UserError(f"{card_path}: lists {key} {name}, which is not beside it.")
-        if file_sha256(path) != raw[f"{key}_sha256"]:
+            raise UserError(f"{card_path}: lists {'.'.join(keys)} {name}, which is not beside it.")
+        if file_sha256(path) != sha256:
             raise UserError(f"{path}: sha256 does not match the one recorded in {card_path} "
                             "(the file changed after conversion); run convert again.")
     return card_path
@@ -83,9 +91,12 @@ def install(source: str | Path, dest_card: Path) -> list[Path]:
     raw = json.loads(card_path.read_text())
     dest_card.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, name in listed_files(card_path).items():
-        raw[key] = _renamed(name, old_stem, new_stem)
-        target = dest_card.parent / raw[key]
+    for keys, name, _ in list(_file_entries(raw)):
+        block = raw
+        for key in keys[:-1]:
+            block = block[key]
+        block[keys[-1]] = _renamed(name, old_stem, new_stem)
+        target = dest_card.parent / block[keys[-1]]
         with atomic_output(target) as tmp:
             shutil.copyfile(card_path.parent / name, tmp)
         written.append(target)

@@ -43,7 +43,7 @@ def plan(config_path: Path, root: Path = Path("/"), build: bool = False) -> tupl
     """(checkpoint, verdict, reason) for the config at `config_path` (already rerooted)."""
     from device.engines.model_card import load_model_card
     from device.engines.engine_backends import ENGINES
-    from device.engines.trt_build import (engine_is_stale, engine_source, ensure_engine,
+    from device.engines.trt_build import (card_engine_source, engine_is_stale, ensure_engine,
                                           installed_tensorrt_version)
     from device.viewer.config import load_config, model_card_beside
 
@@ -66,8 +66,7 @@ def plan(config_path: Path, root: Path = Path("/"), build: bool = False) -> tupl
     if trt_version is None:
         # Not a Jetson: no engine can be built here; the viewer falls back to the card's ONNX.
         return checkpoint, "fresh", "TensorRT is not installed; the viewer will use the ONNX model"
-    stale, reason = engine_is_stale(model, engine_source(card.onnx, card.fp16_onnx, trt_version),
-                                    trt_version)
+    stale, reason = engine_is_stale(model, card_engine_source(card, trt_version), trt_version)
     if stale and build:
         ensure_engine(card, model)
         return checkpoint, "fresh", f"built {model.name} with TensorRT {trt_version}"

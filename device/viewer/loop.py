@@ -1,8 +1,12 @@
 """The live loop: capture, colorize and display, each in its own thread.
 
     capture:   strobe.next() -> sub-frame -> triplet window -> [triplets]
-    colorize:  [triplets] -> normalise, align, infer -> [color frames]
+    align:     [triplets] -> new sub-frames prepared, alignment estimated -> [frame inputs]
+    colorize:  [frame inputs] -> the viewer graph (engine) -> [color frames]
     display:   [color frames] -> display.render -> observer.frame_shown
+
+The alignment estimate has a thread of its own so that, on the Jetson, it runs on the CPU while
+the GPU colorizes the frame before.
 
 Queues between threads are bounded and drop their oldest item, so a slow stage always works on
 the newest frame and latency never grows; every drop is counted. Faults are handled in place:
@@ -23,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from device.common.errors import UserError
-from device.engines.engine import OnnxEngine, open_engine
+from device.engines.engine import OnnxEngine, onnx_fallback, open_engine
 from device.engines.model_card import ModelCard, load_model_card
 from device.viewer.cameras import CameraError, open_camera
 from device.viewer.colorize import ColorFrame, Colorizer
@@ -31,7 +35,7 @@ from device.viewer.config import Config
 from device.viewer.displays import open_display
 from device.viewer.leds import open_leds
 from device.viewer.logging_observer import LoggingObserver
-from device.viewer.preprocess import Calibration, Normaliser
+from device.viewer.preprocess import Calibration
 from device.viewer.queues import DropOldestQueue
 from device.viewer.stats import Rate, StageTimes
 from device.viewer.strobe import Strobe, try_realtime_priority
@@ -124,14 +128,16 @@ class Pipeline:
         engine = open_engine(c.engine.uri, card, c.resolve, self.observer.status)
         self.report.engine = engine.name
         log.info("engine: %s", engine.name)
-        self.colorizer = Colorizer(card, engine, Normaliser(self._calibration()),
-                                   c.preprocess.align, c.preprocess.align_scale, self.times)
+        self.colorizer = Colorizer(card, engine, self._calibration(), c.preprocess.align,
+                                   c.preprocess.align_scale, self.times,
+                                   (c.camera.height, c.camera.width))
         self.display = open_display(c)
         self.camera = open_camera(c, self.leds)
         self.strobe = Strobe(self.leds, self.camera, c.strobe, c.camera.exposure_ms / 1e3,
                              1.0 / c.camera.fps)
         self.window = TripletWindow(c.strobe.wavelengths, self.sliding)
         self.triplets: DropOldestQueue = DropOldestQueue(c.pipeline.queue_size, "triplets")
+        self.aligned: DropOldestQueue = DropOldestQueue(c.pipeline.queue_size, "frame inputs")
         self.shown: DropOldestQueue = DropOldestQueue(c.pipeline.queue_size, "color frames")
 
     def _calibration(self) -> Calibration | None:
@@ -164,6 +170,7 @@ class Pipeline:
     def _run_and_join(self, max_frames: int | None) -> None:
         threads = [threading.Thread(target=self._guard, args=(loop,), name=name, daemon=True)
                    for name, loop in (("capture", self._capture_loop),
+                                      ("align", self._align_loop),
                                       ("colorize", self._colorize_loop),
                                       ("display", self._display_loop))]
         started = time.monotonic()
@@ -175,7 +182,7 @@ class Pipeline:
                 self._log_stats()
                 next_stats += self.config.pipeline.stats_every_s
         self.leds.off()
-        for q in (self.triplets, self.shown):
+        for q in (self.triplets, self.aligned, self.shown):
             q.close()
         for t in threads:
             t.join(timeout=self.config.camera.timeout_s + 1.0)
@@ -228,19 +235,25 @@ class Pipeline:
             self.observer.status("camera back; resuming")
             return
 
-    def _colorize_loop(self) -> None:
+    def _align_loop(self) -> None:
         while not self._stop.is_set():
             triplet = self.triplets.get(POLL_S)
-            if triplet is None:
+            if triplet is not None:
+                self.aligned.put(self.colorizer.prepare(triplet))
+
+    def _colorize_loop(self) -> None:
+        while not self._stop.is_set():
+            inputs = self.aligned.get(POLL_S)
+            if inputs is None:
                 continue
             try:
-                frame = self.colorizer(triplet)
+                frame = self.colorizer.render(inputs)
             except Exception as exc:
                 if isinstance(self.colorizer.engine, OnnxEngine):
                     raise
-                self.observer.status(f"{self.colorizer.engine.name} failed ({exc}); "
-                                     f"using ONNX {self.card.onnx.name}")
-                self.colorizer.engine = OnnxEngine(self.card.onnx, self.card)
+                self.colorizer.use_engine(onnx_fallback(
+                    self.card, self.observer.status,
+                    f"{self.colorizer.engine.name} failed ({exc})"))
                 self.report.engine = self.colorizer.engine.name
                 continue
             self.shown.put(frame)
@@ -266,7 +279,7 @@ class Pipeline:
             self.report.frames += 1
             self.observer.frame_shown({
                 "fps": fps, "latency_ms": latency * 1e3, "frames": self.report.frames,
-                "dropped": self.triplets.dropped + self.shown.dropped,
+                "dropped": self.triplets.dropped + self.aligned.dropped + self.shown.dropped,
                 "sources": {nm: (s.seq, s.exposure_start, s.exposure_end)
                             for nm, s in item.triplet.frames.items()}})
             if self.on_color is not None:
@@ -283,7 +296,8 @@ class Pipeline:
         log.info("%d frames shown, latency %.0f ms; stage ms: %s; dropped: triplets %d, "
                  "color frames %d, across LED switch %d, spoiled %d; strobe timing error %s; "
                  "LED fail-safe fired %d", self.report.frames, latency, stages,
-                 self.triplets.dropped, self.shown.dropped, self.strobe.dropped_across_switch,
+                 self.triplets.dropped + self.aligned.dropped, self.shown.dropped,
+                 self.strobe.dropped_across_switch,
                  self.strobe.spoiled, self.strobe.jitter.take_summary(),
                  self.strobe.failsafe.fired)
 
@@ -292,7 +306,8 @@ class Pipeline:
         r.wall_s = wall_s
         r.stage_ms = self.times.means_ms()
         r.latency_ms = 1e3 * self._latency[0] / self._latency[1] if self._latency[1] else 0.0
-        r.dropped = {"triplets": self.triplets.dropped, "color frames": self.shown.dropped,
+        r.dropped = {"triplets": self.triplets.dropped + self.aligned.dropped,
+                     "color frames": self.shown.dropped,
                      "across LED switch": self.strobe.dropped_across_switch,
                      "spoiled by fail-safe": self.strobe.spoiled}
         r.failsafe_fired = self.strobe.failsafe.fired

@@ -246,6 +246,6 @@ def test_a_tensorrt_engine_that_cannot_load_falls_back_to_onnx_and_says_so(viewe
         viewer.kill()
     assert rc == 0, viewer.stderr
     statuses = [m for m in notify_socket.messages() if m.startswith("STATUS=")]
-    assert any(s.startswith("STATUS=TensorRT failed") and s.endswith("using ONNX ckpt.onnx")
+    assert any(s.startswith("STATUS=TensorRT failed") and s.endswith("using ONNX ckpt.viewer.onnx")
                for s in statuses)
     assert any(" fps, " in s and "TensorRT failed" in s for s in statuses)   # kept standing

@@ -104,8 +104,10 @@ def test_install_without_a_model_refuses_in_one_sentence_and_writes_nothing(tmp_
 
 def test_install_copies_a_converted_folder_under_the_configured_name(tmp_path):
     """What a Jetson does without torch: the folder convert wrote (here the shipped edge model,
-    edge.json + edge.onnx) lands as the config's ckpt.json + ckpt.onnx, the card rewritten."""
+    edge.json and the files it lists) lands as the config's ckpt.json + ckpt.*, the card
+    rewritten."""
     from device.engines.model_card import load_model_card
+    from device.service import model_files
 
     root = tmp_path / "root"
     root.mkdir()
@@ -113,7 +115,9 @@ def test_install_copies_a_converted_folder_under_the_configured_name(tmp_path):
     done = install(root, "--model", str(REPO / "device/assets"))
     assert done.returncode == 0, done.stderr
     models = root / "var/lib/nightcolor"
-    assert sorted(p.name for p in models.iterdir()) == ["ckpt.json", "ckpt.onnx"]
+    listed = model_files.listed_files(REPO / "device/assets/edge.json")   # viewer graph too
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        ["ckpt.json", *("ckpt" + name[len("edge"):] for name in listed.values())])
     card = load_model_card(models / "ckpt.json")          # sha256 checked against the copy
     assert card.onnx == (models / "ckpt.onnx").resolve()
     assert "engine: TensorRT is not installed" in done.stdout

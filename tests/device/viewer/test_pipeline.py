@@ -73,6 +73,7 @@ def test_whole_loop_strobes_right_and_colors_close_to_truth(tmp_path, model_onnx
     leds = pipeline.leds
 
     assert report.frames == 120 and report.subframes >= 122
+    assert report.engine.endswith("edge.viewer.onnx)")     # the fused graph, in onnxruntime
     assert observer.stopped == 1 and leds.lit is None
     # LED edges: the firing order (a phase the fail-safe cut short is fired again), one LED at
     # a time.
@@ -95,7 +96,7 @@ def test_whole_loop_strobes_right_and_colors_close_to_truth(tmp_path, model_onnx
     # Nothing lost silently: every triplet was shown, dropped (counted) or still in flight.
     lost = report.triplets - report.frames - report.dropped["triplets"] \
         - report.dropped["color frames"]
-    assert 0 <= lost <= 2 * config.pipeline.queue_size + 2
+    assert 0 <= lost <= 3 * config.pipeline.queue_size + 3   # 3 queues, 3 threads holding one
     counts = [stats["dropped"] for stats in observer.stats]     # reported as they happen
     assert counts == sorted(counts) and counts[-1] <= report.dropped["triplets"] \
         + report.dropped["color frames"]
@@ -111,7 +112,7 @@ def test_slow_display_drops_are_counted(tmp_path, model_onnx):
     report = Pipeline(config, Recorder(), on_color=slow).run(max_frames=15)
     dropped = report.dropped["triplets"] + report.dropped["color frames"]
     assert dropped > 0
-    assert report.triplets - report.frames - dropped <= 2 * config.pipeline.queue_size + 2
+    assert report.triplets - report.frames - dropped <= 3 * config.pipeline.queue_size + 3
 
 
 @pytest.mark.slow
@@ -146,15 +147,16 @@ def test_tensorrt_unavailable_falls_back_to_onnx(tmp_path, model_onnx, monkeypat
     # TensorRT cannot load: made so on every machine (a None entry makes `import tensorrt`
     # raise ImportError), and the model is a copy, so no engine is built beside the shipped one.
     monkeypatch.setitem(sys.modules, "tensorrt", None)
-    for name in (model_onnx.name, model_onnx.with_suffix(".json").name):
-        shutil.copy(model_onnx.with_name(name), tmp_path / name)
+    for path in model_onnx.parent.glob(f"{model_onnx.stem}.*"):   # the card and every ONNX it lists
+        shutil.copy(path, tmp_path / path.name)
     config = sim_config(tmp_path, engine=tmp_path / model_onnx.name, width=64, height=48,
                         scene="chart")
     config.engine.uri = f"trt://{tmp_path / 'edge.fp16.engine'}"
     observer = Recorder()
     report = Pipeline(config, observer).run(max_frames=5)
     assert report.frames == 5 and report.engine.startswith("onnxruntime")
-    assert any(s.startswith("TensorRT failed") and "using ONNX edge.onnx" in s
+    assert report.engine.endswith("edge.viewer.onnx)")
+    assert any(s.startswith("TensorRT failed") and "using ONNX edge.viewer.onnx" in s
                for s in observer.statuses)
     assert not list(tmp_path.glob("*.engine"))
 
