@@ -203,7 +203,7 @@ do_install() {
         say "model up to date: $reason"
     fi
     if [ "$model" = yes ]; then
-        # TensorRT here (a Jetson): build a missing or stale engine from the FP16 ONNX now, so
+        # TensorRT here (a Jetson): build a missing or stale engine from the card's ONNX now, so
         # the first start does not wait minutes; elsewhere this only reports.
         plan=$("$py" -m device.service.model_plan --config "$(dest $config)" --root "$root" --build) \
             || die "building the TensorRT engine failed (the viewer will retry at start)."
