@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Install (or remove) nightcolor.service on a Jetson.
 #
-#   sudo systemd/install.sh [--checkpoint ckpt.pt] [--prefix /opt/nightcolor] [--venv DIR]
+#   sudo systemd/install.sh --model MODEL [--prefix /opt/nightcolor] [--venv DIR]
 #   sudo systemd/install.sh --uninstall [--purge]
 #   systemd/install.sh --root DESTDIR --venv DIR ...   # lay the files into DESTDIR only
-#   --no-start: enable but do not (re)start; --skip-model: leave the model alone
+#   MODEL: the folder `convert --fp16 ckpt.pt` wrote (or its ckpt.json), or a checkpoint .pt
+#   where torch is installed (--checkpoint is the same option). --python PY: the interpreter
+#   the venv is made from (default /usr/bin/python3, JetPack's); --with-pycuda: also build
+#   pycuda (compiles against CUDA); --no-start: enable but do not (re)start; --skip-model:
+#   leave the model and the config checks alone.
 #
-# Install: the venv (created with the JetPack system packages visible, for TensorRT), the
-# `nightcolor` system user (sysusers.d), /etc/nightcolor/nightcolor.toml if absent, the
-# checkpoint into the folder the config names, `convert --fp16` when the engine is missing or
-# stale, the udev rule for /dev/gpiochip*, the unit, then `systemctl enable` and (re)start.
-# With --root nothing outside DESTDIR is touched: no systemctl, udevadm or chown.
+# Install: the venv if missing (with the system packages visible: JetPack's OpenCV with
+# GStreamer, TensorRT, CUDA bindings; pip adds only the viewer's pure/binary wheels, never
+# torch or PyPI's OpenCV), the `nightcolor` system user (sysusers.d), the config if absent
+# (checked against this OpenCV/GStreamer), the model into the folder the config names (every
+# file its card lists; a checkpoint is converted first), the TensorRT engine where TensorRT is
+# installed (else the viewer builds it at first start), the udev rule for /dev/gpiochip*, the
+# unit, then `systemctl enable` and (re)start. With --root nothing outside DESTDIR is touched
+# but the venv named by --venv (created there if missing): no systemctl, udevadm or chown.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +25,9 @@ prog=install.sh
 root=/
 prefix=/opt/nightcolor
 venv=
-checkpoint=
+model_src=
+python=/usr/bin/python3
+pycuda=no
 start=yes
 model=yes
 action=install
@@ -26,14 +35,16 @@ purge=no
 
 die() { echo "$prog: error: $*" >&2; exit 2; }
 say() { echo "$prog: $*"; }
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
         --root) root=${2:?--root needs a folder}; shift ;;
         --prefix) prefix=${2:?--prefix needs a folder}; shift ;;
         --venv) venv=${2:?--venv needs a folder}; shift ;;
-        --checkpoint) checkpoint=${2:?--checkpoint needs a file}; shift ;;
+        --model|--checkpoint) model_src=${2:?$1 needs a model folder, card or checkpoint}; shift ;;
+        --python) python=${2:?--python needs an interpreter}; shift ;;
+        --with-pycuda) pycuda=yes ;;
         --no-start) start=no ;;
         --skip-model) model=no ;;
         --uninstall) action=uninstall ;;
@@ -43,6 +54,9 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+if [ -z "$venv" ] && [ "$root" != / ] && [ "$action" = install ]; then
+    die "with --root, name the venv with --venv DIR (created there if missing; the unit runs it from that path)."
+fi
 venv=${venv:-$prefix/venv}
 case $venv in /*) ;; *) die "--venv '$venv' must be an absolute path (the unit runs from it)." ;; esac
 [ -d "$root" ] || die "--root '$root' is not a folder."
@@ -76,34 +90,83 @@ do_uninstall() {
     fi
 }
 
-# The venv runs here (model plan, convert) and its path goes into the unit as is.
+# The venv runs here (model plan, convert) and its path goes into the unit as is. It sees the
+# system's packages (--system-site-packages), as jetson-utils' Python bindings (installed into
+# /usr/lib/python3.*/dist-packages) and picamera2 (apt's python3-picamera2) are meant to be used:
+# JetPack's OpenCV (GStreamer), TensorRT and CUDA bindings are never replaced by PyPI wheels.
 ensure_venv() {
     if [ -x "$venv/bin/device" ]; then return; fi
-    [ "$live" = yes ] || die "--venv '$venv' has no bin/device; with --root, point --venv at an installed venv."
-    say "creating $venv (with system packages: JetPack's TensorRT lives there)"
-    python3 -m venv --system-site-packages "$venv"
-    "$venv/bin/pip" install --quiet "$repo[train,jetson]"
+    [ -x "$python" ] || die "--python '$python' is not an executable Python (JetPack's is /usr/bin/python3)."
+    say "creating $venv from $python with the system packages visible (OpenCV, TensorRT, CUDA)"
+    "$python" -m venv --system-site-packages "$venv" \
+        || die "cannot create a venv at $venv with $python (Debian/Ubuntu: apt-get install python3-venv)."
+    local py=$venv/bin/python reqs constraints cv2_before cv2_after
+    constraints=$(mktemp)
+    reqs=$(PYTHONPATH=$repo "$py" -m device.service.venv_plan --repo "$repo" --constraints "$constraints")
+    cv2_before=$("$py" -c 'import cv2; print(cv2.__file__)' 2>/dev/null || true)
+    [ -n "$cv2_before" ] || say "no system OpenCV: installing PyPI's, which has no GStreamer (csi://, gst://, drm:// unavailable)"
+    # --only-binary: nothing compiles here (the project itself is built from this tree). The
+    # build leaves build/ in the tree; a stale one would ship modules deleted since: start clean.
+    rm -rf "$repo/build"
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+        -c "$constraints" $reqs || { rm -f "$constraints"; die "pip could not install the viewer into $venv (see above)."; }
+    rm -rf "$constraints" "$repo/build"
+    cv2_after=$("$py" -c 'import cv2; print(cv2.__file__)' 2>/dev/null || true)
+    if [ -n "$cv2_before" ] && [ "$cv2_after" != "$cv2_before" ]; then
+        die "pip put an OpenCV ($cv2_after) in front of the system one ($cv2_before); pip uninstall it from $venv."
+    fi
 }
 
 do_install() {
     ensure_venv
     local py
     py=$venv/bin/python
-    # Validate before writing anything: which config, which checkpoint, is a conversion due?
+    if [ "$pycuda" = yes ] && ! "$py" -c 'import pycuda' 2>/dev/null; then
+        say "building pycuda against this CUDA (--with-pycuda)"
+        rm -rf "$repo/build"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+            --no-binary=pycuda "$repo[jetson,pycuda]" \
+            || die "pip could not build pycuda (is the CUDA toolkit's nvcc on PATH?)."
+        rm -rf "$repo/build"
+    fi
+    # TensorRT runs engines through pycuda or cuda-python; with neither, the viewer falls back
+    # to ONNX (and says so in `systemctl status`): say it now rather than at the first frame.
+    if "$py" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("tensorrt") and not (u.find_spec("pycuda") or u.find_spec("cuda"))))' 2>/dev/null; then
+        say "TensorRT is here but no CUDA bindings (pycuda, cuda-python): rerun with --with-pycuda, or the viewer uses ONNX"
+    fi
+    # Validate before writing anything: which config, which model, what does it need?
     local config_src=$repo/systemd/nightcolor.toml
     [ -f "$(dest $config)" ] && config_src=$(dest $config)
-    local plan ckpt verdict=skip reason
+    local plan ckpt verdict=fresh reason mode=none card= err
     if [ "$model" = yes ]; then
-        plan=$("$py" -m device.service.model_plan --config "$config_src" --root "$root") || exit 2
+        err=$(mktemp)
+        if ! plan=$("$py" -m device.service.model_plan --config "$config_src" --root "$root" 2>"$err"); then
+            local msg; msg=$(sed 's/^model_plan: error: //' "$err"); rm -f "$err"
+            die "$msg"
+        fi
+        rm -f "$err"
         { read -r ckpt; read -r verdict; read -r reason; } <<<"$plan"
+        card=${ckpt%.pt}.json
     fi
     if [ "$model" = no ]; then
-        [ -z "$checkpoint" ] || die "--checkpoint and --skip-model contradict each other."
-    elif [ -n "$checkpoint" ]; then
-        [ -f "$checkpoint" ] || die "--checkpoint '$checkpoint' does not exist."
-        verdict=convert; reason="new checkpoint $checkpoint"
-    elif [ "$verdict" = convert ] && [ ! -f "$ckpt" ]; then
-        die "the configured model needs converting ($reason) but there is no checkpoint $ckpt; pass --checkpoint ckpt.pt."
+        [ -z "$model_src" ] || die "--model and --skip-model contradict each other."
+    elif [ -n "$model_src" ]; then
+        case $model_src in
+            *.pt) mode=convert ;;
+            *) mode=copy ;;
+        esac
+    elif [ "$verdict" = missing ] && [ -f "$ckpt" ]; then
+        mode=convert; model_src=$ckpt
+    elif [ "$verdict" = missing ]; then
+        die "the configured model is missing ($reason); pass --model with the folder \`convert --fp16\` wrote (or its card, or a checkpoint .pt where torch is installed)."
+    fi
+    if [ "$mode" = convert ]; then
+        [ -f "$model_src" ] || die "--model '$model_src' does not exist."
+        "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)' \
+            || die "--model $model_src is a checkpoint, and converting it needs torch, which $venv does not have; run \`convert --fp16 $model_src\` on the workstation and pass the folder it wrote."
+    elif [ "$mode" = copy ]; then
+        "$py" -m device.service.model_files check "$model_src" >/dev/null || exit 2
     fi
 
     say "user nightcolor (groups gpio, video)"
@@ -124,16 +187,27 @@ do_install() {
     fi
 
     if [ "$model" = yes ]; then install -d -m 0750 "$(dirname "$ckpt")"; fi
-    if [ -n "$checkpoint" ] && [ ! "$checkpoint" -ef "$ckpt" ]; then
-        say "checkpoint $checkpoint -> ${ckpt#"${root%/}"}"
-        install -m 0640 "$checkpoint" "$ckpt"
-    fi
-    if [ "$verdict" = convert ]; then
-        say "converting ${ckpt#"${root%/}"}: $reason"
+    if [ "$mode" = convert ]; then
+        if [ ! "$model_src" -ef "$ckpt" ]; then
+            say "checkpoint $model_src -> ${ckpt#"${root%/}"}"
+            install -m 0640 "$model_src" "$ckpt"
+        fi
+        say "converting ${ckpt#"${root%/}"}"
         # The venv's own convert: a bare `convert` on PATH is ImageMagick's.
         "$venv/bin/convert" --fp16 "$ckpt"
-    elif [ "$verdict" = fresh ]; then
+    elif [ "$mode" = copy ]; then
+        say "model $model_src -> ${card#"${root%/}"} and the files it lists:"
+        "$py" -m device.service.model_files install "$model_src" --to "$card" \
+            | sed "s#^${root%/}#  #" || exit 2
+    elif [ "$verdict" = fresh ] && [ "$model" = yes ]; then
         say "model up to date: $reason"
+    fi
+    if [ "$model" = yes ]; then
+        # TensorRT here (a Jetson): build a missing or stale engine from the card's ONNX now, so
+        # the first start does not wait minutes; elsewhere this only reports.
+        plan=$("$py" -m device.service.model_plan --config "$(dest $config)" --root "$root" --build) \
+            || die "building the TensorRT engine failed (the viewer will retry at start)."
+        say "engine: $(sed -n 3p <<<"$plan")"
     fi
 
     install -D -m 0644 "$repo/systemd/60-nightcolor-gpio.rules" "$(dest $udev_rule)"

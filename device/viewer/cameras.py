@@ -1,4 +1,5 @@
-"""Cameras: `v4l2:///dev/videoN`, `csi://N` (OpenCV), `file://capture-set` (replay) and `sim://`.
+"""Cameras: `v4l2:///dev/videoN`, `csi://N`, `gst://PIPELINE` (OpenCV), `file://capture-set`
+(replay) and `sim://`.
 
 `read()` blocks for the next frame and returns it with its exposure window on the monotonic
 clock; a camera that stops delivering raises CameraError, which the pipeline answers with a
@@ -17,6 +18,7 @@ import numpy as np
 from device.common.uri import Uri
 from device.viewer.camera_backends import CAMERAS
 from device.viewer.config import CameraConfig, Config
+from device.viewer.gstreamer import require_gstreamer
 from device.viewer.leds import Leds
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,8 @@ class Camera:
 
 
 class OpenCvCamera(Camera):
-    """A V4L2 device or a CSI sensor (GStreamer nvarguscamerasrc) through OpenCV."""
+    """A V4L2 device, a CSI sensor (GStreamer nvarguscamerasrc) or a whole GStreamer pipeline
+    (`gst://`, as jetson-inference's videoSource takes one) through OpenCV."""
 
     def __init__(self, config: CameraConfig):
         uri = CAMERAS.parse(config.uri)
@@ -51,8 +54,10 @@ class OpenCvCamera(Camera):
             self._cap = cv2.VideoCapture(uri.target, cv2.CAP_V4L2)
             self._configure_v4l2(config)
         else:
-            self._cap = cv2.VideoCapture(csi_pipeline(int(uri.target or 0), config),
-                                         cv2.CAP_GSTREAMER)
+            require_gstreamer("camera.uri", config.uri)
+            pipeline = (gst_capture_pipeline(uri.target) if uri.scheme == "gst"
+                        else csi_pipeline(int(uri.target or 0), config))
+            self._cap = cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
         if not self._cap.isOpened():
             raise CameraError(f"cannot open camera {config.uri}")
         if hasattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC"):   # else a dead device blocks read()
@@ -87,14 +92,35 @@ class OpenCvCamera(Camera):
         self._cap.release()
 
 
-def csi_pipeline(sensor_id: int, c: CameraConfig) -> str:
+APPSINK = "appsink drop=true max-buffers=1 sync=false"   # the newest frame, never a backlog
+
+
+def gst_capture_pipeline(pipeline: str) -> str:
+    """A `gst://` camera's pipeline as OpenCV needs it: ending in an appsink (added if absent)."""
+    last = pipeline.rsplit("!", 1)[-1].split()
+    return pipeline if last and last[0] == "appsink" else f"{pipeline.strip()} ! {APPSINK}"
+
+
+@dataclass(frozen=True)
+class CsiElements:
+    """The Jetson-only parts of the csi:// pipeline. Tests swap them for stock GStreamer ones
+    (videotestsrc, system memory, videoconvert) so the rest of the string is what gets checked."""
+    source: str = ("nvarguscamerasrc sensor-id={sensor_id} aelock=true "
+                   "exposuretimerange=\"{exposure_ns} {exposure_ns}\" gainrange=\"{gain} {gain}\"")
+    memory: str = "(memory:NVMM)"      # Argus hands out NVMM buffers
+    convert: str = "nvvidconv"         # NVMM -> system memory, and the format conversion
+
+
+ARGUS = CsiElements()
+
+
+def csi_pipeline(sensor_id: int, c: CameraConfig, elements: CsiElements = ARGUS) -> str:
     """nvarguscamerasrc with exposure and gain pinned (ns), converted to GRAY8 for appsink."""
     exposure_ns = int(c.exposure_ms * 1e6)
-    return (f"nvarguscamerasrc sensor-id={sensor_id} aelock=true "
-            f"exposuretimerange=\"{exposure_ns} {exposure_ns}\" gainrange=\"{c.gain} {c.gain}\" ! "
-            f"video/x-raw(memory:NVMM),width={c.width},height={c.height},"
-            f"framerate={int(round(c.fps))}/1 ! nvvidconv ! video/x-raw,format=GRAY8 ! "
-            f"appsink drop=true max-buffers=1 sync=false")
+    source = elements.source.format(sensor_id=sensor_id, exposure_ns=exposure_ns, gain=c.gain)
+    return (f"{source} ! video/x-raw{elements.memory},width={c.width},height={c.height},"
+            f"framerate={int(round(c.fps))}/1 ! {elements.convert} ! video/x-raw,format=GRAY8 ! "
+            f"{APPSINK}")
 
 
 def open_camera(config: Config, leds: Leds) -> Camera:

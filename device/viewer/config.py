@@ -6,7 +6,7 @@ a user fixes the file in one go. Relative paths are taken from the config file's
 from __future__ import annotations
 
 import dataclasses
-import tomllib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,11 @@ from device.engines.engine_backends import ENGINES
 from device.viewer.camera_backends import CAMERAS
 from device.viewer.display_backends import DISPLAYS
 from device.viewer.led_backends import LEDS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # JetPack 6 ships Python 3.10, which has no tomllib: its backport (a dependency there)
+    import tomli as tomllib
 
 # Each role's schemes come from its backend table, so adding a backend is one edit there.
 CAMERA_SCHEMES = CAMERAS.schemes

@@ -2,6 +2,7 @@
 from device.common.backends import Backends
 
 DISPLAYS = Backends("display.uri", {
+    "drm": "device.viewer.displays:open_drm_display",
     "fb": "device.viewer.displays:open_framebuffer_display",
     "gst": "device.viewer.displays:open_gstreamer_display",
     "window": "device.viewer.displays:open_window_display",

@@ -1,5 +1,22 @@
-"""Displays: `fb:///dev/fbN`, `gst://PIPELINE`, `window://`, `file://out.mp4` or `file://dir/`,
-`null://`. Each takes HxWx3 uint8 RGB frames through `render(rgb, text=None)`."""
+"""Displays: `drm://DRIVER`, `fb:///dev/fbN`, `gst://PIPELINE`, `window://`, `file://out.mp4` or
+`file://dir/`, `null://`. Each takes HxWx3 uint8 RGB frames through `render(rgb, text=None)`.
+
+Headless HDMI on a Jetson is `drm://` (the example config's default): a GStreamer kmssink
+pipeline that scans frames out through the kernel's DRM/KMS driver, with no X or Wayland
+session. Why DRM rather than the framebuffer, per JetPack:
+- Orin (JetPack 5 and 6) drives its display through nvidia-drm (the open-source display driver,
+  `opensrc-disp/nvidia-drm.ko`; Thor on JetPack 7 through `opensource-gpu-disp/nvidia-drm.ko`),
+  per NVIDIA's Jetson Linux guide, "nv-load-display-modules Service" (r39.2).
+- nvidia-drm on an Orin under L4T r36.4.4 advertises dumb buffers, atomic modesetting and the
+  HDMI connector (drmdb.emersion.fr snapshot 25d13132eed1), which is what kmssink needs
+  (gstreamer.freedesktop.org/documentation/kms: "renders video frames directly in a plane of a
+  DRM device"; connector-id defaults to the first connected one).
+- /dev/fb0 is gone or unusable on Orin since L4T 35.4.1 and absent on JetPack 6
+  (github.com/balena-os/balena-jetson-orin/issues/352), so `fb://` is for older boards only.
+- A desktop session holds the DRM master: NVIDIA's DRM samples say "must be run without
+  desktop" and stop gdm first (Jetson Linux API reference, 08_video_dec_drm). So the device
+  boots to multi-user.target (README, "On the Jetson").
+"""
 from __future__ import annotations
 
 import contextlib
@@ -14,6 +31,7 @@ from device.common.errors import UserError
 from device.common.uri import Uri
 from device.viewer.config import Config
 from device.viewer.display_backends import DISPLAYS
+from device.viewer.gstreamer import missing_elements, require_gstreamer
 
 log = logging.getLogger(__name__)
 NO_SIGNAL_GREY = 24
@@ -200,6 +218,36 @@ class NullDisplay(Display):
         pass
 
 
+DRM_PARAMS = ("connector", "width", "height")
+
+
+def drm_pipeline(text: str) -> str:
+    """The GStreamer pipeline behind `drm://[DRIVER][?connector=ID&width=W&height=H]`: OpenCV's
+    BGR frames into kmssink on DRIVER (default nvidia-drm, Jetson Orin and Thor), on the first
+    connected connector unless one is named, scaled to WxH with black borders if given."""
+    uri = DISPLAYS.parse(text)
+    unknown = sorted(set(uri.params) - set(DRM_PARAMS))
+    if unknown:
+        raise UserError(f"display.uri '{text}' has unknown parameter(s) {', '.join(unknown)}; "
+                        f"expected {', '.join(DRM_PARAMS)}.")
+    for key, value in uri.params.items():
+        if not value.isdigit():
+            raise UserError(f"display.uri '{text}': {key} must be a whole number, not '{value}'.")
+    if ("width" in uri.params) != ("height" in uri.params):
+        raise UserError(f"display.uri '{text}': give width and height together.")
+    driver = uri.target.strip("/") or "nvidia-drm"
+    # One caps filter: gst_parse_launch refuses two in a row.
+    caps = "video/x-raw,format=BGRx"
+    scale = ""
+    if "width" in uri.params:
+        scale = "videoscale add-borders=true ! "
+        caps += f",width={uri.params['width']},height={uri.params['height']},pixel-aspect-ratio=1/1"
+    connector = f" connector-id={uri.params['connector']}" if "connector" in uri.params else ""
+    # sync=false: show each frame as soon as it is colorized, never wait on a clock.
+    return (f"appsrc ! videoconvert ! {scale}{caps} ! "
+            f"kmssink driver-name={driver}{connector} sync=false")
+
+
 def open_display(config: Config) -> Display:
     return DISPLAYS.open(config.display.uri, config)
 
@@ -209,8 +257,19 @@ def open_framebuffer_display(uri: Uri, config: Config) -> Display:
 
 
 def open_gstreamer_display(uri: Uri, config: Config) -> Display:
+    require_gstreamer("display.uri", config.display.uri)
     return VideoWriterDisplay(uri.target, config.camera.fps, cv2.CAP_GSTREAMER, 0,
                               config.display.uri)
+
+
+def open_drm_display(uri: Uri, config: Config) -> Display:
+    text = config.display.uri
+    require_gstreamer("display.uri", text)
+    pipeline = drm_pipeline(text)
+    if missing_elements(("kmssink",)):
+        raise UserError(f"display.uri '{text}' needs GStreamer's kmssink, which is not "
+                        "installed; apt-get install gstreamer1.0-plugins-bad.")
+    return VideoWriterDisplay(pipeline, config.camera.fps, cv2.CAP_GSTREAMER, 0, text)
 
 
 def open_window_display(uri: Uri, config: Config) -> Display:

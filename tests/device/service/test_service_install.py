@@ -1,6 +1,11 @@
-"""install.sh staged into a temporary root (no systemd, no root needed) and verify.sh on its unit."""
+"""install.sh staged into a temporary root (no systemd, no root needed) and verify.sh on its unit.
+
+These run install.sh against the venv running the tests (PyPI's OpenCV, no GStreamer); the
+Jetson path (a fresh venv on the system OpenCV, no torch) is test_jetpack_install.py.
+"""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +16,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 SYSTEMD = REPO / "systemd"
 VENV = Path(sys.prefix)                      # the venv running these tests: it has bin/device
+EXAMPLE = (SYSTEMD / "nightcolor.toml").read_text()
+# The example's HDMI output is drm://, which needs GStreamer; this venv's OpenCV may not have it.
+HEADLESS = EXAMPLE.replace('uri = "drm://nvidia-drm"', 'uri = "null://"')
+
+
+def opencv_has_gstreamer() -> bool:
+    import cv2
+    return re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not None
+
+
+def seed_config(root: Path, text: str = HEADLESS) -> Path:
+    """An edited config already on the device: install.sh keeps it."""
+    config = root / "etc/nightcolor/nightcolor.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(text)
+    return config
 
 
 def install(root: Path, *args: str, script: Path = SYSTEMD / "install.sh"):
@@ -22,14 +43,15 @@ def install(root: Path, *args: str, script: Path = SYSTEMD / "install.sh"):
 def test_install_lays_down_user_config_model_and_unit_then_uninstalls(tmp_path, tiny_model_onnx):
     root = tmp_path / "root"
     root.mkdir()
+    config = seed_config(root)
+    # --checkpoint: the old spelling of --model, with a checkpoint (torch is in this venv).
     done = install(root, "--checkpoint", str(tiny_model_onnx.with_suffix(".pt")))
     assert done.returncode == 0, done.stderr + done.stdout
 
     unit = (root / "etc/systemd/system/nightcolor.service").read_text()
     assert f"ExecStart={VENV}/bin/device run --config /etc/nightcolor/nightcolor.toml" in unit
     assert "/opt/nightcolor" not in unit
-    config = root / "etc/nightcolor/nightcolor.toml"
-    assert config.read_text() == (SYSTEMD / "nightcolor.toml").read_text()
+    assert config.read_text() == HEADLESS
     assert (root / "etc/udev/rules.d/60-nightcolor-gpio.rules").is_file()
     models = root / "var/lib/nightcolor"
     for name in ("ckpt.pt", "ckpt.onnx", "ckpt.json", "ckpt.fp16.onnx"):  # venv's convert --fp16
@@ -70,11 +92,65 @@ def test_install_lays_down_user_config_model_and_unit_then_uninstalls(tmp_path, 
 def test_install_without_a_model_refuses_in_one_sentence_and_writes_nothing(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
+    seed_config(root)
     done = install(root)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("install.sh: error: ")
-    assert "pass --checkpoint ckpt.pt" in lines[0]
+    assert "pass --model with the folder `convert --fp16` wrote" in lines[0]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
+        "etc", "etc/nightcolor", "etc/nightcolor/nightcolor.toml"]
+
+
+def test_install_copies_a_converted_folder_under_the_configured_name(tmp_path):
+    """What a Jetson does without torch: the folder convert wrote (here the shipped edge model,
+    edge.json and the files it lists) lands as the config's ckpt.json + ckpt.*, the card
+    rewritten."""
+    from device.engines.model_card import load_model_card
+    from device.service import model_files
+
+    root = tmp_path / "root"
+    root.mkdir()
+    seed_config(root)
+    done = install(root, "--model", str(REPO / "device/assets"))
+    assert done.returncode == 0, done.stderr
+    models = root / "var/lib/nightcolor"
+    listed = model_files.listed_files(REPO / "device/assets/edge.json")   # viewer graph too
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        ["ckpt.json", *("ckpt" + name[len("edge"):] for name in listed.values())])
+    card = load_model_card(models / "ckpt.json")          # sha256 checked against the copy
+    assert card.onnx == (models / "ckpt.onnx").resolve()
+    assert "engine: TensorRT is not installed" in done.stdout
+    # Its card alone names the same model.
+    again = install(root, "--model", str(REPO / "device/assets/edge.json"))
+    assert again.returncode == 0, again.stderr
+
+
+def test_install_refuses_a_model_folder_whose_file_changed(tmp_path):
+    source = tmp_path / "model"
+    shutil.copytree(REPO / "device/assets", source)
+    with open(source / "edge.onnx", "ab") as f:
+        f.write(b"\0")
+    root = tmp_path / "root"
+    root.mkdir()
+    seed_config(root)
+    done = install(root, "--model", str(source))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sha256 does not match" in lines[0], done.stderr
+    assert not (root / "var").exists()
+
+
+@pytest.mark.skipif(opencv_has_gstreamer(), reason="this OpenCV has GStreamer: nothing to refuse")
+def test_install_refuses_a_gstreamer_display_without_gstreamer_in_one_sentence(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    done = install(root, "--model", str(REPO / "device/assets"))   # the example: drm://
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("install.sh: error: "), done.stderr
+    assert "display.uri 'drm://nvidia-drm' needs OpenCV with GStreamer" in lines[0]
+    assert "python3-opencv" in lines[0]
     assert list(root.iterdir()) == []
 
 
