@@ -37,8 +37,9 @@ from device.engines.trt_runner import EngineRunner  # noqa: F401
 
 SIDECAR_FORMAT = "nightcolor-engine"
 STRONGLY_TYPED_SINCE = (10, 12)
-TRT_ABSENT = ("TensorRT is not installed here; the engine is built on the Jetson by running "
-              "the same convert command there (JetPack ships TensorRT).")
+TRT_ABSENT = ("TensorRT is not installed here; the engine is built on the Jetson from this "
+              "folder's ONNX, by `systemd/install.sh --model FOLDER` or at the viewer's first "
+              "start (JetPack ships TensorRT).")
 
 Shape = tuple[int, int, int, int]
 
