@@ -12,8 +12,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from device.runtime.benchmark import run_sim, stage_bound_fps
-from device.runtime.simrig import sim_config
+from device.benchmark import run_sim, stage_bound_fps
+from device.simulated.presets import sim_config
 
 TARGET = 0.90
 

@@ -88,7 +88,7 @@ scene = "astronaut"
 
 
 def main() -> int:
-    from device.runtime.simrig import SHIPPED_MODEL
+    from device.simulated.presets import SHIPPED_MODEL
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=10.0)

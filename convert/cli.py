@@ -10,7 +10,7 @@ import re
 import time
 from pathlib import Path
 
-from device.captures.files import run_cli
+from device.common.command_line import run_cli
 
 _SHAPE = re.compile(r"^(?:(?P<name>[A-Za-z_][\w.]*):)?(?P<dims>\d+(?:x\d+){3})$")
 
@@ -19,8 +19,9 @@ Shape spec ::= [name":"]NxCxHxW   e.g. nir:1x3x720x1280 (the only input is 'nir'
 Without shape flags the profile is min 1xCx256x256, opt 1xCx720x1280, max 1xCx2048x2048,
 with H and W rounded up to the network's spatial multiple.
 
-Writes beside the checkpoint (or in --out): ckpt.onnx, ckpt.json (the model card), and with
---fp16 ckpt.fp16.onnx and, where TensorRT is installed (a Jetson), ckpt.fp16.engine.
+Writes beside the checkpoint (or in --out): ckpt.onnx, ckpt.viewer.onnx (the viewer graph: raw
+sub-frames in, 8-bit sRGB out), ckpt.json (the model card), and with --fp16 ckpt.fp16.onnx,
+ckpt.viewer.fp16.onnx and, where TensorRT is installed (a Jetson), ckpt.fp16.engine.
 Engines are tied to the GPU and TensorRT version: build them on the Jetson by running the same
 command there.
 """
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Set workspace size in MiB (default = 1024)")
     build.add_argument("--timing-cache", "--timingCacheFile", dest="timing_cache", type=Path,
                         metavar="<file>", help="Save/load the serialized global timing cache")
+    model.add_argument("--viewer-output", choices=("uint8", "float32"), default="uint8",
+                        help="The viewer graph's sRGB output type: uint8 (default), or float32 "
+                             "codes for TensorRT 8.5 (JetPack 5), which has no uint8 outputs")
     checks.add_argument("--data", type=Path, metavar="DIR",
                         help="Capture set whose scenes join the random inputs of the parity "
                              "checks (real inputs)")
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         fp16=args.fp16, out_dir=args.out, opset=args.opset,
         profile={k: getattr(args, f"{k}_shape") for k in ("min", "opt", "max")
                  if getattr(args, f"{k}_shape") is not None},
-        workspace_mib=args.workspace, timing_cache=args.timing_cache, data_dir=args.data)
+        workspace_mib=args.workspace, timing_cache=args.timing_cache, data_dir=args.data,
+        viewer_output_dtype=args.viewer_output)
     def work() -> int:
         convert_checkpoint(args.checkpoint, options, log)
         return 0

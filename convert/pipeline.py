@@ -1,4 +1,5 @@
-"""`convert` end to end: checkpoint -> verified ONNX (+ FP16) + model card -> TensorRT engine.
+"""`convert` end to end: checkpoint -> verified ONNX (+ FP16) + the viewer graphs around them
+(convert/viewer.py) + model card -> TensorRT engine.
 
 Every ONNX file and the card are written to temporary files and renamed into place only after
 all checks passed, card last: a failure at any step leaves no partial output, and a card on
@@ -18,8 +19,9 @@ from typing import Callable
 import numpy as np
 import onnx
 
-from convert import export, verify
-from device.captures.files import UserError, atomic_output
+from convert import export, verify, viewer
+from device.common.errors import UserError
+from device.common.files import atomic_output
 from device.engines import model_card, trt_build
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
@@ -34,6 +36,7 @@ class Options:
     workspace_mib: int = 1024
     timing_cache: Path | None = None
     data_dir: Path | None = None         # capture set for real-input parity
+    viewer_output_dtype: str = "uint8"   # "float32" for TensorRT 8.5 (no uint8 outputs)
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Outputs:
     onnx: Path
     card: Path
     fp16_onnx: Path | None = None
+    viewer_onnx: Path | None = None
+    viewer_fp16_onnx: Path | None = None
     engine: Path | None = None
     numbers: dict = field(default_factory=dict)
 
@@ -66,9 +71,13 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
                        log: Callable[[str], None] = print) -> Outputs:
     ckpt = Path(ckpt)
     out_dir = Path(options.out_dir) if options.out_dir is not None else ckpt.parent
+    viewer_fp32, viewer_fp16 = viewer.viewer_paths(out_dir, ckpt.stem)
     outputs = Outputs(onnx=out_dir / f"{ckpt.stem}.onnx", card=out_dir / f"{ckpt.stem}.json",
-                      fp16_onnx=out_dir / f"{ckpt.stem}.fp16.onnx" if options.fp16 else None)
+                      fp16_onnx=out_dir / f"{ckpt.stem}.fp16.onnx" if options.fp16 else None,
+                      viewer_onnx=viewer_fp32,
+                      viewer_fp16_onnx=viewer_fp16 if options.fp16 else None)
     check_paths(ckpt, out_dir, [p for p in (outputs.onnx, outputs.card, outputs.fp16_onnx,
+                                             outputs.viewer_onnx, outputs.viewer_fp16_onnx,
                                              engine_path(outputs.onnx)) if p])
     if not export.MIN_OPSET <= options.opset <= export.MAX_OPSET:
         raise UserError(f"--opset {options.opset}: must be between {export.MIN_OPSET} and "
@@ -79,7 +88,9 @@ def convert_checkpoint(ckpt: str | Path, options: Options,
         job.write_onnx_and_card()
     except OSError as exc:   # disk full, folder removed meanwhile...
         raise UserError(f"{exc.filename or out_dir}: cannot write ({exc.strerror}).") from None
-    log(f"wrote {', '.join(str(p) for p in (outputs.onnx, outputs.fp16_onnx, outputs.card) if p)}")
+    written = (outputs.onnx, outputs.fp16_onnx, outputs.viewer_onnx, outputs.viewer_fp16_onnx,
+               outputs.card)
+    log(f"wrote {', '.join(str(p) for p in written if p)}")
     if options.fp16:
         outputs.engine = job.build_engine()
     return outputs
@@ -108,9 +119,14 @@ class _Conversion:
             ckpt, self.config)
         self.profile = _profile(self.channels, multiple, options.profile)
         self.samples = verify.random_samples(self.channels, multiple)
+        self.mappings = viewer.Mappings(tuple(self.config["inputs"]), from_reflectance,
+                                        self.to_srgb)
+        self.viewer_samples = viewer.random_samples(self.mappings.wavelengths_nm)
         if options.data_dir is not None:
             self.samples += verify.capture_samples(options.data_dir, self.config["inputs"],
                                                    from_reflectance, multiple)
+            self.viewer_samples += viewer.capture_samples(
+                options.data_dir, self.mappings.wavelengths_nm, multiple)
 
     def write_onnx_and_card(self) -> None:
         options, outputs, log = self.options, self.outputs, self.log
@@ -130,7 +146,7 @@ class _Conversion:
             log(f"FP32 ONNX vs PyTorch: max abs error {numbers['fp32_max_abs_error']:.2e} "
                 f"(limit {verify.FP32_MAX_ABS:g})")
 
-            fp16_sha = None
+            fp16_sha, fp16_tmp = None, None
             if options.fp16:
                 fp16_tmp = stack.enter_context(atomic_output(outputs.fp16_onnx))
                 log("converting to FP16 (float16 inside, float32 nir/rgb)")
@@ -144,41 +160,52 @@ class _Conversion:
                     f"(limit {verify.FP16_MIN_PSNR_DB:g} dB)")
                 fp16_sha = model_card.file_sha256(fp16_tmp)
 
+            viewer_entry, viewer_numbers = viewer.write_viewer_graphs(
+                stack, outputs.onnx.parent, self.ckpt.stem, onnx_tmp, fp16_tmp, self.mappings,
+                self.viewer_samples, options.viewer_output_dtype, log)
+            numbers.update(viewer_numbers)
             card = model_card.model_card_dict(
                 onnx_name=outputs.onnx.name, onnx_sha256=model_card.file_sha256(onnx_tmp),
                 fp16_onnx_name=outputs.fp16_onnx.name if options.fp16 else None,
                 fp16_onnx_sha256=fp16_sha, config=self.config,
                 made_by=_made_by(self.ckpt, options.opset),
-                verification={"inputs": [s.label for s in self.samples], **numbers})
+                verification={"inputs": [s.label for s in self.samples],
+                              "viewer_inputs": [s.label for s in self.viewer_samples],
+                              **numbers},
+                viewer=viewer_entry)
             model_card.write_model_card(card_tmp, card)
 
     def build_engine(self) -> Path | None:
-        """Build and verify the TensorRT engine where TensorRT is installed; else say where."""
+        """Build the viewer's TensorRT engine from the viewer graph where TensorRT is installed
+        (else say where) and hold it to the FP32 viewer graph by PSNR, like the FP16 one."""
         outputs, profile = self.outputs, self.profile
         version = trt_build.installed_tensorrt_version()
         if version is None:
             self.log(trt_build.TRT_ABSENT)
             return None
         engine = engine_path(outputs.onnx)
-        source = trt_build.engine_source(outputs.onnx, outputs.fp16_onnx, version)
+        source = trt_build.engine_source(outputs.viewer_onnx, outputs.viewer_fp16_onnx, version)
         trt_build.build_engine(source, engine, profile=profile,
                                workspace_mib=self.options.workspace_mib,
                                timing_cache=self.options.timing_cache, log=self.log)
-        # The engine takes only shapes inside its profile: the samples that fit, one at min.
-        samples = [verify.random_sample_of_shape(profile.min)] + [
-            s for s in self.samples if profile.accepts(s.nir.shape)]
+        # The engine takes only frame sizes inside its profile: its smallest, and the real
+        # captures where they fit.
+        samples = viewer.random_samples(self.mappings.wavelengths_nm, size=profile.min[2:]) + [
+            s for s in self.viewer_samples if s.label.startswith("capture")
+            and profile.accepts((1, self.channels, *next(iter(s.raws.values())).shape))]
         try:
-            runner = trt_build.EngineRunner(engine)
-            outputs.numbers["engine_psnr_db"] = verify.fp16_psnr(
-                outputs.onnx, runner.infer, samples, self.to_srgb,
-                f"TensorRT engine {engine.name}")
+            # The viewer's runner (one for both), closed afterwards: its buffers and stream.
+            with trt_build.EngineRunner(engine) as runner:
+                outputs.numbers["engine_psnr_db"] = viewer.fp16_viewer_psnr(
+                    viewer.session_runner(outputs.viewer_onnx), viewer.engine_runner(runner),
+                    samples, self.mappings.wavelengths_nm, f"TensorRT engine {engine.name}")
         except BaseException:
             # An engine that failed its check must not be picked up by the viewer.
             for path in (engine, trt_build.sidecar_path(engine)):
                 path.unlink(missing_ok=True)
             raise
-        self.log(f"TensorRT engine vs FP32 ONNX: PSNR {outputs.numbers['engine_psnr_db']:.1f} dB;"
-                 f" wrote {engine}")
+        self.log(f"TensorRT engine vs FP32 viewer graph: PSNR "
+                 f"{outputs.numbers['engine_psnr_db']:.1f} dB; wrote {engine}")
         return engine
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from device.captures import UserError
+from device.common.errors import UserError
 from device.engines.model_card import Affine
 
 FP32_MAX_ABS = 1e-4

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 import sys
 
-from device.captures.files import run_cli
+from device.common.command_line import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from device.captures import CaptureSet
 from train.data import DEFAULT_INPUTS, check_inputs
-from train.evaluate import evaluate
+from train.evaluate import FLOOR_COLUMNS, HEADERS, evaluate
 from train.fit import add_fit_options, run_fit
 from train.metrics import METRICS
 from train.plots import ablation_bars
 from train.tables import markdown_table, write_csv, write_text
 
 SUBSETS = [s for n in (1, 2, 3) for s in itertools.combinations(DEFAULT_INPUTS, n)]
-COLUMNS = ("inputs", *METRICS, "fid")
+COLUMNS = ("inputs", *METRICS, *FLOOR_COLUMNS, "fid")
 
 
 def run_ablate(args) -> int:
@@ -39,9 +39,9 @@ def run_ablate(args) -> int:
     write_csv(out / "ablation.csv", rows, COLUMNS)
     write_text(out / "ablation.md",
                f"# Input ablation: {args.model} on {cs.root} (test split)\n\n"
-               + markdown_table(rows, COLUMNS))
+               + markdown_table(rows, COLUMNS, headers=HEADERS))
     ablation_bars(rows, ("psnr", "ssim", "delta_e00"), out / "ablation.png")
-    print(markdown_table(rows, COLUMNS), end="")
+    print(markdown_table(rows, COLUMNS, headers=HEADERS), end="")
     print(f"wrote {out}/ablation.md, ablation.csv, ablation.png")
     return 0
 

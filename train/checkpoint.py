@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from train.models import build_model
 
 FORMAT = "nightcolor-checkpoint"

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from device.captures.files import run_cli
+from device.common.command_line import run_cli
 
 COMMANDS = ("fit", "evaluate", "ablate")   # modules; `evaluate` registers `eval`
 

@@ -7,12 +7,12 @@ processes of a multi-GPU run each take their share of the same global batch.
 from __future__ import annotations
 
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 
 # Paper: inputs and outputs scaled to [-1, 1]. Inputs are reflectances (paper white = 1.0).
 FROM_REFLECTANCE = {"scale": 2.0, "offset": -1.0}
@@ -98,7 +98,3 @@ class CropSampler:
             nir.append(a[window])
             rgb.append(b[window])
         return torch.from_numpy(np.stack(nir)), torch.from_numpy(np.stack(rgb))
-
-
-def open_capture_set(path: str | Path) -> CaptureSet:
-    return CaptureSet.open(path)

@@ -1,5 +1,6 @@
 """`train eval`: whole test images through each checkpoint, the paper's metrics per image and
-mean, Markdown + CSV tables, the comparison grid (Fig. 9) and zoomed patches (Fig. 6)."""
+mean beside the per-pixel Bayes floor of the same images, Markdown + CSV tables, the comparison
+grid (Fig. 9) and zoomed patches (Fig. 6)."""
 from __future__ import annotations
 
 import time
@@ -10,18 +11,22 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from train.checkpoint import load_checkpoint
 from train.data import FROM_REFLECTANCE, TO_SRGB, check_split
+from train.floor import FLOOR_PIXELS, SetFloor, capture_set_floor
 from train.infer import predict
 from train.metrics import METRICS, FidUnavailable, fid, image_metrics
 from train.models.flops import flops_per_pixel
 from train.plots import comparison_grid, zoom_box
 from train.tables import markdown_table, write_csv, write_text
 
+FLOOR_COLUMNS = ("floor_delta_e00", "delta_e00_over_floor")
 SUMMARY_COLUMNS = ("model", "checkpoint", "inputs", "mflops_per_px", "ms_per_image",
-                   *METRICS, "fid")
-IMAGE_COLUMNS = ("model", "checkpoint", "scene", "ms", *METRICS)
+                   *METRICS, *FLOOR_COLUMNS, "fid")
+IMAGE_COLUMNS = ("model", "checkpoint", "scene", "ms", *METRICS, *FLOOR_COLUMNS)
+HEADERS = {"floor_delta_e00": "floor ΔE00", "delta_e00_over_floor": "ΔE00 / floor"}
 FIGURE_SCENES = 4
 
 
@@ -42,8 +47,16 @@ def _label(path: Path, paths: Sequence[Path]) -> str:
     return str(path)
 
 
+def _with_floor(row: dict[str, Any], floor: float | None) -> dict[str, Any]:
+    """`row` plus the floor of its images and the model's ΔE00 as a multiple of it."""
+    if floor is None:
+        return {**row, "floor_delta_e00": "n/a", "delta_e00_over_floor": "n/a"}
+    return {**row, "floor_delta_e00": floor, "delta_e00_over_floor": row["delta_e00"] / floor}
+
+
 def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
-                        fid_weights: str | None) -> Evaluated:
+                        fid_weights: str | None, floors=None) -> Evaluated:
+    """`floors(inputs) -> SetFloor` gives the floor for the model's input wavelengths."""
     model, config = load_checkpoint(path)
     inputs = tuple(config.get("inputs", ()))
     missing = [nm for nm in inputs if nm not in cs.wavelengths]
@@ -77,6 +90,11 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
                "mflops_per_px": flops_per_pixel(model.cpu(), len(inputs), 64) / 1e6,
                "ms_per_image": float(np.mean([r["ms"] for r in rows]))}
     summary.update({name: float(np.mean([r[name] for r in rows])) for name in METRICS})
+    floor = floors(inputs) if floors else SetFloor(None, "n/a: not computed")
+    rows = [_with_floor(r, None if floor.per_image is None else floor.per_image[r["scene"]])
+            for r in rows]
+    summary = _with_floor(summary, floor.mean)
+    summary["floor_note"] = floor.note
     try:
         summary["fid"] = fid(truths, list(preds.values()), fid_weights)
     except FidUnavailable as why:
@@ -84,11 +102,24 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     return Evaluated(label, summary, rows, preds)
 
 
-def evaluate(cs: CaptureSet, paths: Sequence[Path], tile: int,
-             fid_weights: str | None) -> list[Evaluated]:
+def evaluate(cs: CaptureSet, paths: Sequence[Path], tile: int, fid_weights: str | None,
+             floor_pixels: int = FLOOR_PIXELS) -> list[Evaluated]:
     if tile < 16:
         raise UserError(f"--tile {tile} is too small (at least 16 pixels).")
-    return [evaluate_checkpoint(cs, p, _label(p, paths), tile, fid_weights) for p in paths]
+    if floor_pixels < 0:
+        raise UserError(f"--floor-pixels must be 0 (no floor) or more, got {floor_pixels}.")
+    cache: dict[tuple[int, ...], SetFloor] = {}
+
+    def floors(inputs: tuple[int, ...]) -> SetFloor:
+        # one floor per set of input wavelengths: checkpoints that read the same LEDs share it
+        if inputs not in cache:
+            cache[inputs] = (SetFloor(None, "n/a: not computed (--floor-pixels 0)")
+                             if floor_pixels == 0 else
+                             capture_set_floor(cs, check_split(cs, "test"), inputs, floor_pixels))
+        return cache[inputs]
+
+    return [evaluate_checkpoint(cs, p, _label(p, paths), tile, fid_weights, floors)
+            for p in paths]
 
 
 def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> None:
@@ -99,9 +130,15 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> Non
     md = [f"# Evaluation on {cs.root} (test split, {len(results[0].per_image)} images, "
           f"{cs.truth_mode} truth)\n",
           "Means over whole test images. PSNR, SSIM: higher is better; MSE, angular error "
-          "(degrees), ΔE00, FID: lower is better.\n", markdown_table(summaries, SUMMARY_COLUMNS),
+          "(degrees), ΔE00, FID: lower is better. Floor ΔE00: the least mean ΔE00 an "
+          "estimator reaches from each pixel's own readings (no context); a model below 1.0 × "
+          "floor has learned context.\n",
+          *sorted({f"- Floor for {r.summary['inputs']} nm: {r.summary['floor_note']}."
+                   for r in results}), "",
+          markdown_table(summaries, SUMMARY_COLUMNS, headers=HEADERS),
           "\n## Per image\n",
-          markdown_table([row for r in results for row in r.per_image], IMAGE_COLUMNS)]
+          markdown_table([row for r in results for row in r.per_image], IMAGE_COLUMNS,
+                         headers=HEADERS)]
     write_text(out / "report.md", "\n".join(md))
     scenes = list(results[0].predictions)[:FIGURE_SCENES]
     grid = [(s, cs.load_truth(s), {r.label: r.predictions[s] for r in results}) for s in scenes]
@@ -113,9 +150,10 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> Non
 
 def run_eval(args) -> int:
     cs = CaptureSet.open(args.data)
-    results = evaluate(cs, [Path(p) for p in args.ckpt], args.tile, args.fid_weights)
+    results = evaluate(cs, [Path(p) for p in args.ckpt], args.tile, args.fid_weights,
+                       args.floor_pixels)
     write_report(cs, results, Path(args.out))
-    print(markdown_table([r.summary for r in results], SUMMARY_COLUMNS), end="")
+    print(markdown_table([r.summary for r in results], SUMMARY_COLUMNS, headers=HEADERS), end="")
     print(f"wrote {args.out}/report.md, summary.csv, per_image.csv, grid.png, patches.png")
     return 0
 
@@ -131,4 +169,7 @@ def register(subparsers) -> None:
                         "(pt_inception-2015-12-05-6726825d.pth); without it FID is unavailable")
     parser.add_argument("--tile", type=int, default=512,
                         help="images larger than this run in overlapping tiles")
+    parser.add_argument("--floor-pixels", type=int, default=FLOOR_PIXELS, metavar="N",
+                        help="pixels sampled per test image for the per-pixel Bayes floor "
+                             "column (default %(default)s; 0 leaves the floor out)")
     parser.set_defaults(func=run_eval)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 
 class FidUnavailable(Exception):

@@ -1,8 +1,10 @@
 """`train fit`: the paper's recipe (random crops, [-1, 1] scaling, MAE (+ GAN), Adam with cosine
 decay), validation keeping best.pt and last.pt, exact resume, and DistributedDataParallel
-when launched by torchrun. `linear` is solved in closed form instead."""
+when launched by torchrun. A model whose registry spec has a closed-form solver (`linear`)
+is solved instead."""
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from pathlib import Path
@@ -12,17 +14,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from train import distributed
 from train.checkpoint import read_checkpoint, save_checkpoint
 from train.data import (FROM_REFLECTANCE, TO_SRGB, CropSampler, Scenes, check_inputs,
                         check_split)
 from train.infer import predict
-from train.models import build_discriminator, build_model, model_config
-from train.models.linear import PatchRegression
+from train.models import build_discriminator, build_model, model_config, model_spec
 from train.plots import plot_loss_curve
 from train.tables import write_csv
 
+# `--stop-at N` (hidden, for tests): end the process after iteration N as a kill would, with
+# no further checkpoint, so resuming is tested without racing a signal against training.
+STOPPED_EXIT = 128 + 9     # what a shell reports for a SIGKILLed process
 LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "val_mae", "seconds")
 
 
@@ -32,7 +37,8 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
     options = {k: getattr(args, k) for k in ("base", "patch") if getattr(args, k) is not None}
     model_cfg = model_config({"name": args.model, "in_channels": len(inputs), **options})
     multiple = build_model(model_cfg).spatial_multiple
-    if args.crop % multiple and args.model != "linear":   # linear trains on whole images
+    closed_form = model_spec(model_cfg).closed_form is not None
+    if args.crop % multiple and not closed_form:   # a closed-form fit sees whole images
         raise UserError(f"--crop {args.crop} must be a multiple of {multiple} for model "
                         f"{args.model!r}.")
     for name in ("iters", "crop", "batch", "val_every"):
@@ -100,24 +106,26 @@ def run_fit(args) -> int:
         if process.is_main:
             run.mkdir(parents=True, exist_ok=True)
         process.barrier()
-        if config["model"]["name"] == "linear":
+        if model_spec(config["model"]).closed_form is not None:
             if process.is_main:
-                _fit_linear(config, scenes, train_names, val_names, run)
+                _fit_closed_form(config, scenes, train_names, val_names, run)
         else:
-            Trainer(config, scenes, train_names, val_names, run, process, payload).run()
+            Trainer(config, scenes, train_names, val_names, run, process, payload).run(
+                stop_at=getattr(args, "stop_at", None))
         process.barrier()
         return 0
     finally:
         distributed.stop(process)
 
 
-def _fit_linear(config, scenes: Scenes, train_names, val_names, run: Path) -> None:
-    """Closed-form ridge fit, streaming whole training images through XᵀX / XᵀY."""
+def _fit_closed_form(config, scenes: Scenes, train_names, val_names, run: Path) -> None:
+    """Closed-form fit (linear: ridge regression), streaming whole training images."""
     from tqdm import tqdm
 
     model = build_model(config["model"])
-    regression = PatchRegression(model)
-    for name in tqdm(train_names, desc="fit linear (closed form)", unit="scene"):
+    regression = model_spec(config["model"]).closed_form(model)
+    label = config["model"]["name"]
+    for name in tqdm(train_names, desc=f"fit {label} (closed form)", unit="scene"):
         nir, rgb = scenes.load(name)
         regression.add(torch.from_numpy(nir)[None], torch.from_numpy(rgb)[None])
     regression.solve(config["recipe"]["ridge"])
@@ -127,7 +135,7 @@ def _fit_linear(config, scenes: Scenes, train_names, val_names, run: Path) -> No
         save_checkpoint(run / name, model, config, extra={"iteration": 0, "val_mae": val,
                                                           "history": history})
     write_csv(run / "log.csv", history, LOG_COLUMNS)
-    print(f"linear: validation MAE {val:.4f} ([-1, 1] units); wrote {run / 'best.pt'}")
+    print(f"{label}: validation MAE {val:.4f} ([-1, 1] units); wrote {run / 'best.pt'}")
 
 
 class Trainer:
@@ -138,7 +146,7 @@ class Trainer:
         self.config, self.scenes, self.val_names, self.run_dir = config, scenes, val_names, run
         self.process = process
         self.recipe = recipe = config["recipe"]
-        self.gan = config["model"]["name"] == "unet-gan"
+        self.gan = model_spec(config["model"]).discriminator is not None
         torch.manual_seed(recipe["seed"])   # same initial weights on every process
         self.model = build_model(config["model"]).to(process.device)
         # pix2pix's Adam betas for the adversarial pair; torch defaults otherwise.
@@ -197,7 +205,7 @@ class Trainer:
         self.disc.requires_grad_(True)
         return {"loss": l1.detach(), "loss_adv": loss_adv.detach(), "loss_d": loss_d.detach()}
 
-    def run(self) -> None:
+    def run(self, stop_at: int | None = None) -> None:
         from tqdm import tqdm
 
         recipe, process = self.recipe, self.process
@@ -227,6 +235,8 @@ class Trainer:
                 sums, count = {}, 0
                 self._checkpoint(row)
                 tick = time.perf_counter()
+            if it + 1 == stop_at:
+                raise SystemExit(STOPPED_EXIT)
         bar.close()
         if process.is_main:
             print(f"fit: best validation MAE {self.best:.4f} ([-1, 1] units); wrote "
@@ -297,4 +307,5 @@ def register(subparsers) -> None:
                         help="input wavelengths in nm, e.g. 718,777,807 (default)")
     parser.add_argument("--out", required=True, help="run folder (best.pt, last.pt, log.csv, loss.png)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--stop-at", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(func=run_fit)

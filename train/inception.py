@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 
 class Conv(nn.Module):

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from device.captures.files import atomic_output
+from device.common.files import atomic_output
 
 
 def _pyplot():

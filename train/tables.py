@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
-from device.captures.files import atomic_output
+from device.common.files import atomic_output
 
 
 def _cell(value: Any, digits: int) -> str:
@@ -21,8 +21,11 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]
         writer.writerows(rows)
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 4) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], digits: int = 4,
+                   headers: Mapping[str, str] | None = None) -> str:
+    """A Markdown table of `columns`; `headers` renames some of them for readers."""
+    names = [(headers or {}).get(c, c) for c in columns]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c, ""), digits) for c in columns) + " |"
               for row in rows]
     return "\n".join(lines) + "\n"

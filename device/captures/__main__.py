@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.captures.reader import CaptureSet
 
 

@@ -18,7 +18,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 FORMAT_NAME = "nightcolor-capture-set"
 FORMAT_VERSION = 1

@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import format as fmt
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.captures.png import png_info, read_png16
+from device.captures.references import normalise
 
 
 class CaptureSet:
@@ -142,10 +143,6 @@ class CaptureSet:
         if not wavelengths:
             raise KeyError(f"{self.root}: no wavelengths asked for "
                            f"(the set has {self.wavelengths})")
-        # Imported here: device.sim itself imports device.captures.files, so a module-level
-        # import would be circular; device.sim is numpy + OpenCV at import time.
-        from device.sim import normalise
-
         refs = self.references()
         planes = [normalise(self.load_raw(scene, nm), refs["dark"], refs["white"][nm])
                   for nm in wavelengths]

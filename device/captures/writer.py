@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import format as fmt
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 from device.captures.png import write_png16
 from device.captures.split import assign_split
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from device.runtime.config import Config, load_config
+from device.viewer.config import Config, load_config
 
 
 def add_rig_config_arguments(parser) -> None:

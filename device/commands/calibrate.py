@@ -11,10 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.commands._rig_config import add_rig_config_arguments, load_rig_config
-from device.runtime.config import Config
-from device.runtime.rig import REFERENCE_FRAMES, measure_calibration
+from device.viewer.config import Config
+from device.captures.references import REFERENCE_FRAMES
+from device.procedures.calibration import measure_calibration
 
 
 def calibrate(config: Config, frames: int = REFERENCE_FRAMES, ask: bool = False) -> Path:

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from device.captures import CaptureSetWriter
-from device.captures.files import UserError
+from device.captures import PAPER_TRUTH_NM, CaptureSetWriter
+from device.captures.references import REFERENCE_FRAMES, mean_reference
+from device.common.errors import UserError
 
 DEFAULT_BUNDLED_COUNT = 200   # the paper's dataset: 200 printed faces
 DEFAULT_SIZE = 256            # the paper trained on 256 x 256 crops
 MIN_SIZE, MAX_SIZE = 16, 8192
-# References are averaged over several frames so their noise does not imprint on every scene.
-REFERENCE_FRAMES = 8
 SIM_ONLY = ("prints", "size", "seed", "truth", "leds")
 
 
@@ -54,10 +53,6 @@ def _leds(text: str) -> tuple[int, ...]:
     return leds
 
 
-def _mean_frame(frames) -> np.ndarray:
-    return np.round(np.mean(list(frames), axis=0)).astype(np.uint16)
-
-
 def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, seed=0,
                            truth="human", leds=None, force=False, progress=True) -> Path:
     """Render a capture set on the simulated rig; returns its folder.
@@ -69,12 +64,12 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
 
     from device.content import iter_prints
     from device.content.prints import list_prints
-    from device.sim import DATASET_LEDS, VISIBLE_LEDS, PrintedScene, RigSpec
+    from device.sim import DATASET_LEDS, PrintedScene, RigSpec
 
     leds = tuple(leds or DATASET_LEDS)
-    if truth == "paper" and not set(VISIBLE_LEDS) <= set(leds):
-        raise UserError(f"--truth paper merges the {'/'.join(map(str, VISIBLE_LEDS))} nm "
-                        "captures as B/G/R, so --leds must include those LEDs.")
+    if truth == "paper" and not set(PAPER_TRUTH_NM) <= set(leds):
+        raise UserError(f"--truth paper merges the {'/'.join(map(str, PAPER_TRUTH_NM))} nm "
+                        "captures as R/G/B, so --leds must include those LEDs.")
     if prints is None and count is None:
         count = DEFAULT_BUNDLED_COUNT
     artwork = iter_prints(prints, count, size, seed)  # checks --prints before writing anything
@@ -86,8 +81,8 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
         blank = PrintedScene(np.full((size, size, 3), 255, np.uint8), rig=rig, seed=seed)
         rng = np.random.default_rng([seed, 0xDA7A])
         writer.set_references(
-            _mean_frame(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
-            {nm: _mean_frame(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
+            mean_reference(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
+            {nm: mean_reference(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
         total = count if count is not None else len(list_prints(Path(prints)))
         for i, (name, rgb) in enumerate(tqdm(artwork, total=total, desc="capture", unit="scene",
@@ -107,7 +102,7 @@ def _capture_with_rig(args) -> Path:
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")
-    from device.runtime.capture_protocol import capture_with_rig
+    from device.procedures.dataset_capture import capture_with_rig
 
     return Path(capture_with_rig(args.config, args.out, count=args.count, force=args.force))
 

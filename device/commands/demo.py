@@ -14,12 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
-from device.runtime.colorize import ColorFrame
-from device.runtime.displays import overlay_text
-from device.runtime.pipeline import Pipeline
-from device.runtime.rig import measure_calibration
-from device.runtime.simrig import SHIPPED_MODEL, mean_delta_e00, sim_config, truth_for
+from device.common.files import atomic_output
+from device.common.errors import UserError
+from device.viewer.colorize import ColorFrame
+from device.viewer.displays import overlay_text
+from device.viewer.loop import Pipeline
+from device.procedures.calibration import measure_calibration
+from device.simulated.presets import SHIPPED_MODEL, mean_delta_e00, sim_config, truth_for
 
 SCORE_EVERY = 5
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from device.captures import CaptureSetWriter
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.captures.format import safe_scene_name
 from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 

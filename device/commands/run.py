@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import threading
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.commands._rig_config import add_rig_config_arguments, load_rig_config
-from device.runtime.pipeline import Pipeline
+from device.viewer.loop import Pipeline
 
 
 def run(args) -> int:

@@ -1,12 +1,13 @@
-"""`device sim`: look inside the simulated rig: ink readings (`inks`) and the paper's Fig. 4
-(`plot`)."""
+"""`device sim`: look inside the simulated rig: ink readings (`inks`), the paper's Fig. 4
+(`plot`) and the per-pixel Bayes floor with the LED choice made by it (`floor`)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from device.captures.files import UserError, atomic_output
-from device.sim.leds import DATASET_LEDS, NIR_LEDS
+from device.common.files import atomic_output
+from device.common.errors import UserError
+from device.sim.led_spectra import DATASET_LEDS, NIR_LEDS
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 INK_COLOURS = {"cyan": "#00a0d8", "magenta": "#d0008a", "yellow": "#e0b000", "black": "#202020"}
@@ -20,21 +21,28 @@ def register(subparsers) -> None:
     inks.add_argument("--at", default=",".join(map(str, NIR_LEDS)), metavar="NM,NM,...",
                       help="LED centre wavelengths in nm, 380..1000 (default: %(default)s)")
     inks.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    inks.add_argument("--write-csv", metavar="FILE",
+                      help="write the sim's paper and ink spectra, 380-1000 nm, as the CSV "
+                           "that `device sim floor --inks` reads (a template for measured inks)")
     inks.set_defaults(func=run_inks)
 
     plot = sub.add_parser("plot", help="draw the ink spectra with the dataset LEDs (paper Fig. 4)")
     plot.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     plot.set_defaults(func=run_plot)
 
+    from device.commands import _sim_floor
 
-def parse_wavelengths(text: str) -> tuple[int, ...]:
-    """'718,777,807' → (718, 777, 807); UserError on anything else."""
+    _sim_floor.register(sub, parse_wavelengths)
+
+
+def parse_wavelengths(text: str, option: str = "--at") -> tuple[int, ...]:
+    """'718,777,807' → (718, 777, 807); UserError naming `option` on anything else."""
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         values = ()
     if not values or not all(380 <= nm <= 1000 for nm in values):
-        raise UserError(f"--at: expected comma-separated whole wavelengths in nm between 380 "
+        raise UserError(f"{option}: expected comma-separated whole wavelengths in nm between 380 "
                         f"and 1000, got {text!r}.")
     return values
 
@@ -42,6 +50,12 @@ def parse_wavelengths(text: str) -> tuple[int, ...]:
 def run_inks(args) -> int:
     from device.sim.readings import ink_table
 
+    if args.write_csv:
+        from device.sim.ink_csv import write_inks_csv
+
+        write_inks_csv(args.write_csv)
+        print(f"wrote {args.write_csv}")
+        return 0
     table = ink_table(parse_wavelengths(args.at))
     if args.json:
         print(json.dumps(table))
@@ -63,7 +77,7 @@ def run_plot(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from device.sim.leds import DEFAULT_FWHM_NM, led_emission
+    from device.sim.led_spectra import DEFAULT_FWHM_NM, led_emission
     from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 # name -> file in skimage/data/; all RGB photographs or colour artwork (grey ones left out:
 # a grey print exercises little of the ink model).

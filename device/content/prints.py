@@ -14,7 +14,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.captures.format import safe_scene_name
 from device.content.generated import GENERATORS
 from device.content.photos import BUNDLED_PHOTOS, load_bundled_photo

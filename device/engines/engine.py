@@ -1,7 +1,11 @@
 """One interface for every inference backend, and the URI that picks one.
 
-`Engine.infer(nir)` takes N x C x H x W float32 already scaled to the network's input range
-(the model card's `from_reflectance`) and returns N x 3 x H x W float32 in its output range.
+An engine runs one ONNX graph (or the TensorRT engine built from it) with named inputs:
+`run(feeds) -> outputs`, both {name: array}. Inputs that change rarely (the viewer graph's
+calibration planes) are made resident with `set_resident(name, array)`: uploaded once, used by
+every later `run` until set again. The viewer runs the model card's viewer graph (raw
+sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py); `infer(nir)` runs a graph with
+one input and one output, such as the card's network ONNX (the classic path, the parity checks).
 """
 from __future__ import annotations
 
@@ -11,27 +15,41 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError
+from device.common.errors import UserError
+from device.engines import viewer_io
 from device.engines.model_card import ModelCard
-from device.runtime.config import ENGINE_SCHEMES
-from device.runtime.uri import parse_uri
+from device.common.uri import Uri
+from device.engines.engine_backends import ENGINES
 
 log = logging.getLogger(__name__)
 
 
 class Engine:
     name = "engine"
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
+
+    def set_resident(self, name: str, array: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
 
     def infer(self, nir: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The single output of a single-input graph (the network: nir -> rgb)."""
+        (name,), (out,) = self.input_names, self.output_names
+        return self.run({name: nir})[out]
 
 
 class OnnxEngine(Engine):
-    """onnxruntime, preferring TensorRT / CUDA execution providers where the build has them."""
+    """onnxruntime, preferring the CUDA execution provider where the build has it.
+
+    Resident inputs live in an IO binding as OrtValues made once (on the GPU where the session
+    runs there), so a frame binds only its own inputs."""
 
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: str | Path, card: ModelCard, threads: int = 0):
+    def __init__(self, onnx_path: str | Path, threads: int = 0):
         import onnxruntime as ort
 
         path = Path(onnx_path)
@@ -40,6 +58,7 @@ class OnnxEngine(Engine):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3     # the CPU provider's notes on FP16 Casts are not errors
         # Idle pool threads would otherwise spin for work and starve the strobe thread's timing.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         wanted = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -48,15 +67,46 @@ class OnnxEngine(Engine):
             self._session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise UserError(f"{path}: onnxruntime cannot load it ({exc}).") from None
-        self._input = card.input_name
-        self.name = f"onnxruntime ({self._session.get_providers()[0]})"
+        self._ort = ort
+        self.path = path
+        provider = self._session.get_providers()[0]
+        self._device = "cuda" if provider == "CUDAExecutionProvider" else "cpu"
+        self.name = f"onnxruntime ({provider}, {path.name})"
+        self.input_names = tuple(i.name for i in self._session.get_inputs())
+        self.output_names = tuple(o.name for o in self._session.get_outputs())
+        self._binding = self._session.io_binding()
+        self._resident: dict[str, object] = {}      # name -> OrtValue, kept alive here
 
-    def infer(self, nir: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input: np.ascontiguousarray(nir, np.float32)})[0]
+    def set_resident(self, name: str, array: np.ndarray) -> None:
+        if name not in self.input_names:
+            raise UserError(f"{self.path}: the graph has no input {name!r} "
+                            f"(it takes {', '.join(self.input_names)}).")
+        value = self._ort.OrtValue.ortvalue_from_numpy(
+            np.ascontiguousarray(array, np.float32), self._device, 0)
+        self._resident[name] = value
+        self._binding.bind_ortvalue_input(name, value)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = [n for n in self.input_names if n not in feeds and n not in self._resident]
+        if missing:
+            raise UserError(f"{self.path}: no value for input {', '.join(missing)}.")
+        if not self._resident:      # nothing kept between frames: the plain call is simplest
+            outputs = self._session.run(None, {k: np.ascontiguousarray(v)
+                                               for k, v in feeds.items()})
+            return dict(zip(self.output_names, outputs))
+        for name, array in feeds.items():
+            self._binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        for name in self.output_names:
+            self._binding.bind_output(name, "cpu")
+        self._session.run_with_iobinding(self._binding)
+        return dict(zip(self.output_names, self._binding.copy_outputs_to_cpu()))
 
 
 class TrtEngine(Engine):
-    """A TensorRT FP16 engine; rebuilt from the ONNX beside it when stale."""
+    """A TensorRT FP16 engine built from the card's viewer graph; rebuilt when stale.
+
+    Runs through `trt_build.EngineRunner` (buffers allocated once per shape, resident inputs
+    kept on the device), the runner `convert` checks engines with."""
 
     name = "TensorRT"
 
@@ -68,20 +118,52 @@ class TrtEngine(Engine):
         engine_path = trt_build.ensure_engine(
             card, engine_path, log=lambda line: (log.info(line), status(line)))
         self._runner = trt_build.EngineRunner(engine_path)
+        self.input_names = tuple(self._runner.input_names)
+        self.output_names = tuple(self._runner.output_names)
+        wanted = set(viewer_io.input_names(card.wavelengths_nm))
+        if set(self.input_names) != wanted or viewer_io.OUTPUT not in self.output_names:
+            raise UserError(f"{engine_path}: not an engine of {card.viewer_onnx.name} (its inputs "
+                            f"are {', '.join(self.input_names)}); delete it to have it rebuilt.")
+        self.name = f"TensorRT ({Path(engine_path).name})"
 
-    def infer(self, nir: np.ndarray) -> np.ndarray:
-        return self._runner.infer(nir)
+    def set_resident(self, name: str, array: np.ndarray) -> None:
+        self._runner.set_resident(name, array)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self._runner.run(feeds)
+
+
+def viewer_onnx(card: ModelCard, named: Path | None = None) -> Path:
+    """The viewer graph to run with onnxruntime: the FP16 one where the URI names it, else
+    the FP32 one (the CPU runs FP32 faster; a URI naming the network means its viewer graph)."""
+    if named is not None and card.viewer_fp16_onnx is not None \
+            and named.resolve() == card.viewer_fp16_onnx:
+        return card.viewer_fp16_onnx
+    return card.viewer_onnx
+
+
+def onnx_fallback(card: ModelCard, status: Callable[[str], None], why: str) -> OnnxEngine:
+    """The one fallback: the card's viewer graph in onnxruntime, and `status` says why."""
+    engine = OnnxEngine(viewer_onnx(card))
+    status(f"{why}; using ONNX {engine.path.name}")
+    return engine
 
 
 def open_engine(uri_text: str, card: ModelCard, resolve: Callable[[str], Path],
                 status: Callable[[str], None]) -> Engine:
-    """The engine the URI names; a TensorRT engine that cannot load falls back to the card's
-    ONNX through onnxruntime, and `status` says so."""
-    uri = parse_uri(uri_text, "engine.uri", ENGINE_SCHEMES)
-    if uri.scheme == "trt":
-        try:
-            return TrtEngine(resolve(uri.target), card, status)
-        except Exception as exc:  # ImportError, TensorRT/CUDA errors, UserError: all fall back
-            status(f"TensorRT failed ({exc}); using ONNX {card.onnx.name}")
-            return OnnxEngine(card.onnx, card)
-    return OnnxEngine(resolve(uri.target), card)
+    """The engine running the card's viewer graph as the URI names it; a TensorRT engine that
+    cannot load falls back to onnxruntime (`onnx_fallback`)."""
+    return ENGINES.open(uri_text, card, resolve, status)
+
+
+def open_onnx_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
+                     status: Callable[[str], None]) -> Engine:
+    return OnnxEngine(viewer_onnx(card, resolve(uri.target)))
+
+
+def open_trt_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
+                    status: Callable[[str], None]) -> Engine:
+    try:
+        return TrtEngine(resolve(uri.target), card, status)
+    except Exception as exc:  # ImportError, TensorRT/CUDA errors, UserError: all fall back
+        return onnx_fallback(card, status, f"TensorRT failed ({exc})")

@@ -3,7 +3,8 @@
 `convert` writes it beside `ckpt.onnx`; the viewer reads it with `load_model_card`, which
 validates every field and checks the sha256 of each ONNX file it names, so a model that was
 swapped or truncated after conversion is refused with one sentence instead of producing
-wrong colours.
+wrong colours. Version 2 adds the viewer graph (`ckpt.viewer.onnx`, the viewer's one per-pixel
+path); a version 1 card is refused with the command that adds it.
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 
 FORMAT = "nightcolor-model-card"
-VERSION = 1
+VERSION = 2     # 2: names the viewer graph (convert/viewer_graph.py); 1 named the network only
+UPGRADE_COMMAND = "python -m convert.viewer"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -58,6 +61,11 @@ class ModelCard:
     truth_mode: str
     model: dict
     made_by: dict
+    viewer_onnx: Path | None = None          # the viewer graph: raw sub-frames -> 8-bit sRGB
+    viewer_onnx_sha256: str | None = None
+    viewer_fp16_onnx: Path | None = None     # the same around the FP16 network
+    viewer_fp16_onnx_sha256: str | None = None
+    viewer_output_dtype: str = "uint8"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,9 +75,10 @@ class ModelCard:
 
 def model_card_dict(*, onnx_name: str, onnx_sha256: str, fp16_onnx_name: str | None,
                     fp16_onnx_sha256: str | None, config: dict, made_by: dict,
-                    verification: dict | None = None) -> dict:
+                    verification: dict | None = None, viewer: dict | None = None) -> dict:
     """The card's JSON for the named ONNX files (beside the card), from a checkpoint config
-    that follows the train.checkpoint contract."""
+    that follows the train.checkpoint contract. `viewer`: the viewer graph's entry
+    ({"onnx", "onnx_sha256", ["fp16_onnx", "fp16_onnx_sha256"], "output_dtype"})."""
     norm = config["normalisation"]
     card: dict[str, Any] = {"format": FORMAT, "version": VERSION,
                             "onnx": onnx_name, "onnx_sha256": onnx_sha256}
@@ -85,6 +94,8 @@ def model_card_dict(*, onnx_name: str, onnx_sha256: str, fp16_onnx_name: str | N
         "model": config["model"],
         "made_by": made_by,
     })
+    if viewer is not None:
+        card["viewer"] = viewer
     if verification is not None:
         card["verification"] = verification
     return card
@@ -95,8 +106,11 @@ def write_model_card(path: str | Path, card: dict) -> None:
         tmp.write_text(json.dumps(card, indent=2) + "\n")
 
 
-def load_model_card(path: str | Path, *, check_sha256: bool = True) -> ModelCard:
-    """Read and validate a model card; UserError (one sentence naming the file) on any fault."""
+def load_model_card(path: str | Path, *, check_sha256: bool = True,
+                    network_only: bool = False) -> ModelCard:
+    """Read and validate a model card; UserError (one sentence naming the file) on any fault.
+    `network_only`: a version 1 card is read too and the viewer entry is not required (for
+    `python -m convert.viewer`, which adds it)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: model card not found.")
@@ -107,7 +121,9 @@ def load_model_card(path: str | Path, *, check_sha256: bool = True) -> ModelCard
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise UserError(f"{path}: not a nightcolor model card (format is not {FORMAT!r}).")
     reader = _Fields(path, raw)
-    if raw.get("version") != VERSION:
+    if raw.get("version") == 1 and not network_only:
+        raise UserError(_version_1_refusal(path, raw))
+    if raw.get("version") not in ((1, VERSION) if network_only else (VERSION,)):
         raise UserError(f"{path}: model card version {raw.get('version')!r} is not supported "
                         f"(this build reads version {VERSION}).")
     inp, out = reader.dict("input"), reader.dict("output")
@@ -136,33 +152,63 @@ def load_model_card(path: str | Path, *, check_sha256: bool = True) -> ModelCard
         output_name=_name(path, out, "output"), to_srgb=_affine(path, out, "output.to_srgb"),
         spatial_multiple=spatial_multiple, truth_mode=raw["truth_mode"],
         model=reader.dict("model"), made_by=reader.dict("made_by"),
+        **({} if network_only else _viewer_fields(path, reader)),
         extra={k: v for k, v in raw.items() if k == "verification"},
     )
     if check_sha256:
         for onnx_file, expected in ((card.onnx, card.onnx_sha256),
-                                    (card.fp16_onnx, card.fp16_onnx_sha256)):
+                                    (card.fp16_onnx, card.fp16_onnx_sha256),
+                                    (card.viewer_onnx, card.viewer_onnx_sha256),
+                                    (card.viewer_fp16_onnx, card.viewer_fp16_onnx_sha256)):
             if onnx_file is not None and file_sha256(onnx_file) != expected:
                 raise UserError(f"{onnx_file}: sha256 does not match the one recorded in {path} "
                                 f"(the file changed after conversion); run convert again.")
     return card
 
 
+def _version_1_refusal(path: Path, raw: dict) -> str:
+    """Version 1 cards predate the viewer graph. Where the network ONNX they name is still
+    beside them the graph can be built around it without the checkpoint; say how."""
+    network = raw.get("onnx")
+    if isinstance(network, str) and Path(network).name == network \
+            and (path.parent / network).is_file():
+        return (f"{path}: model card version 1 predates the viewer graph; add it with "
+                f"`{UPGRADE_COMMAND} {path}` (builds it around {network}, no checkpoint needed).")
+    return (f"{path}: model card version 1 predates the viewer graph and its network ONNX is "
+            f"missing; convert the checkpoint again (`python -m convert --fp16 ckpt.pt`).")
+
+
+def _viewer_fields(path: Path, reader: "_Fields") -> dict:
+    viewer = reader.dict("viewer")
+    sub = _Fields(path, viewer, prefix="viewer.")
+    output_dtype = viewer.get("output_dtype", "uint8")
+    if output_dtype not in ("uint8", "float32"):
+        raise UserError(f"{path}: viewer.output_dtype must be \"uint8\" or \"float32\".")
+    fp16 = "fp16_onnx" in viewer
+    return {"viewer_onnx": sub.sibling("onnx"), "viewer_onnx_sha256": sub.str("onnx_sha256"),
+            "viewer_fp16_onnx": sub.sibling("fp16_onnx") if fp16 else None,
+            "viewer_fp16_onnx_sha256": sub.str("fp16_onnx_sha256") if fp16 else None,
+            "viewer_output_dtype": output_dtype}
+
+
 class _Fields:
     """Typed access to the card's top-level keys, each failure one sentence."""
 
-    def __init__(self, path: Path, raw: dict):
-        self.path, self.raw = path, raw
+    def __init__(self, path: Path, raw: dict, prefix: str = ""):
+        self.path, self.raw, self.prefix = path, raw, prefix
 
     def dict(self, key: str) -> dict:
         value = self.raw.get(key)
         if not isinstance(value, dict):
-            raise UserError(f"{self.path}: field {key!r} is missing or not an object.")
+            raise UserError(f"{self.path}: field {self.prefix + key!r} is missing or not an "
+                            f"object.")
         return value
 
     def str(self, key: str) -> str:
         value = self.raw.get(key)
         if not isinstance(value, str) or not value:
-            raise UserError(f"{self.path}: field {key!r} is missing or not a string.")
+            raise UserError(f"{self.path}: field {self.prefix + key!r} is missing or not a "
+                            f"string.")
         return value
 
     def sibling(self, key: str) -> Path:
@@ -170,11 +216,11 @@ class _Fields:
         cannot point the viewer at an arbitrary file elsewhere on disk."""
         name = self.str(key)
         if Path(name).name != name:
-            raise UserError(f"{self.path}: field {key!r} must name a file beside the card, "
-                            f"not {name!r}.")
+            raise UserError(f"{self.path}: field {self.prefix + key!r} must name a file beside "
+                            f"the card, not {name!r}.")
         target = self.path.parent / name
         if not target.is_file():
-            raise UserError(f"{self.path}: {key} file {target} is missing.")
+            raise UserError(f"{self.path}: {self.prefix + key} file {target} is missing.")
         return target.resolve()
 
 

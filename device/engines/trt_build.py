@@ -12,7 +12,8 @@ Precision, by TensorRT version:
 - before 10.12 (JetPack 5: 8.5, JetPack 6: 10.3): the FP32 ONNX with `BuilderFlag.FP16`,
   which lets the builder pick FP16 kernels.
 
-TensorRT, pycuda and cuda-python are imported inside the functions that need them.
+TensorRT is imported inside the functions that need it; the engine runner (trt_runner.py)
+imports pycuda or cuda-python when it opens.
 """
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ from typing import Callable
 
 import numpy as np
 
-from device.captures.files import UserError, atomic_output
+from device.common.errors import UserError
+from device.common.files import atomic_output
+from device.engines import viewer_io
 from device.engines.model_card import ModelCard, file_sha256
+# One runner for convert's parity check and the viewer; importable from here for both.
+from device.engines.cuda_buffers import cuda_memory  # noqa: F401
+from device.engines.trt_runner import EngineRunner  # noqa: F401
 
 SIDECAR_FORMAT = "nightcolor-engine"
 STRONGLY_TYPED_SINCE = (10, 12)
@@ -118,6 +124,25 @@ def engine_source(fp32_onnx: Path, fp16_onnx: Path | None, trt_version: str) -> 
     return fp32_onnx
 
 
+def card_engine_source(card: ModelCard, trt_version: str) -> Path:
+    """The ONNX the viewer's engine is built from: the card's viewer graph (raw sub-frames in,
+    8-bit sRGB out), FP16 or FP32 as `engine_source` picks."""
+    return engine_source(card.viewer_onnx, card.viewer_fp16_onnx, trt_version)
+
+
+def profile_shapes(input_names, profile: Profile) -> dict[str, tuple[tuple[int, ...], ...]]:
+    """{input: (min, opt, max)} for the graph being built. The profile is spelled as the
+    network's N x C x H x W (trtexec's `nir:1x3x720x1280`); the viewer graph's inputs are that
+    frame size's planes (viewer_io.input_shapes)."""
+    if profile.input_name in input_names:
+        return {profile.input_name: (profile.min, profile.opt, profile.max)}
+    per_shape = [viewer_io.input_shapes(*shape[1:]) for shape in
+                 (profile.min, profile.opt, profile.max)]
+    def key(name: str) -> str:
+        return viewer_io.RAW_PREFIX if name.startswith(viewer_io.RAW_PREFIX) else name
+    return {name: tuple(shapes[key(name)] for shapes in per_shape) for name in input_names}
+
+
 def sidecar_path(engine_path: str | Path) -> Path:
     engine_path = Path(engine_path)
     return engine_path.with_name(engine_path.name + ".json")
@@ -145,7 +170,9 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, *, profile: Pro
     if not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)
     trt_profile = builder.create_optimization_profile()
-    trt_profile.set_shape(profile.input_name, profile.min, profile.opt, profile.max)
+    inputs = [network.get_input(i).name for i in range(network.num_inputs)]
+    for name, (low, opt, high) in profile_shapes(inputs, profile).items():
+        trt_profile.set_shape(name, low, opt, high)
     config.add_optimization_profile(trt_profile)
     cache = _load_timing_cache(config, timing_cache)
 
@@ -243,12 +270,12 @@ def engine_is_stale(engine_path: str | Path, onnx_path: str | Path,
 def ensure_engine(card: ModelCard, engine_path: str | Path, *,
                   timing_cache: str | Path | None = None,
                   log: Callable[[str], None] = print) -> Path:
-    """The viewer's entry: rebuild `engine_path` from the card's ONNX when it is stale (same
-    profile as before where the old sidecar says, else the default) and return it."""
+    """The viewer's entry: rebuild `engine_path` from the card's viewer graph when it is stale
+    (same profile as before where the old sidecar says, else the default) and return it."""
     import tensorrt as trt
 
     engine_path = Path(engine_path)
-    source = engine_source(card.onnx, card.fp16_onnx, trt.__version__)
+    source = card_engine_source(card, trt.__version__)
     stale, reason = engine_is_stale(engine_path, source, trt.__version__)
     if not stale:
         return engine_path
@@ -261,114 +288,3 @@ def ensure_engine(card: ModelCard, engine_path: str | Path, *,
         profile = old
     build_engine(source, engine_path, profile=profile, timing_cache=timing_cache, log=log)
     return engine_path
-
-
-class EngineRunner:
-    """Run a built engine on host arrays (float32 NCHW in, float32 NCHW out): enough for a
-    parity check, using pycuda where installed (JetPack images) or cuda-python otherwise."""
-
-    def __init__(self, engine_path: str | Path):
-        import tensorrt as trt
-
-        self._trt = trt
-        self._cuda = cuda_memory()
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
-        if self.engine is None:
-            raise UserError(f"{engine_path}: TensorRT {trt.__version__} cannot load this engine; "
-                            f"rebuild it with convert.")
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        self.inputs = [n for n in names
-                       if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        self.outputs = [n for n in names if n not in self.inputs]
-
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        trt, cuda = self._trt, self._cuda
-        (name_in,), (name_out,) = self.inputs, self.outputs
-        x = np.ascontiguousarray(x, dtype=trt.nptype(self.engine.get_tensor_dtype(name_in)))
-        self.context.set_input_shape(name_in, x.shape)
-        y = np.empty(tuple(self.context.get_tensor_shape(name_out)),
-                     dtype=trt.nptype(self.engine.get_tensor_dtype(name_out)))
-        d_in, d_out = cuda.alloc(x.nbytes), cuda.alloc(y.nbytes)
-        try:
-            cuda.to_device(d_in, x)
-            self.context.set_tensor_address(name_in, int(d_in))
-            self.context.set_tensor_address(name_out, int(d_out))
-            if not self.context.execute_async_v3(cuda.stream_handle):
-                raise UserError("TensorRT failed to run the engine (see its messages above).")
-            cuda.to_host(y, d_out)
-        finally:
-            cuda.free(d_in)
-            cuda.free(d_out)
-        return y.astype(np.float32, copy=False)
-
-
-def cuda_memory():
-    """Device memory and a stream: pycuda where installed (JetPack images), else cuda-python.
-    ImportError when neither is; RuntimeError when there is no usable GPU."""
-    import importlib.util
-
-    if importlib.util.find_spec("pycuda") is not None:
-        return _CudaPycuda()
-    return _CudaPython()
-
-
-class _CudaPycuda:
-    """Device memory and a stream through pycuda, on the primary context TensorRT also uses."""
-
-    def __init__(self):
-        import pycuda.autoprimaryctx  # noqa: F401  (creates and pushes the primary context)
-        import pycuda.driver as driver
-
-        self._driver = driver
-        self._stream = driver.Stream()
-        self.stream_handle = self._stream.handle
-
-    def alloc(self, nbytes: int):
-        return self._driver.mem_alloc(nbytes)
-
-    def free(self, ptr) -> None:
-        ptr.free()
-
-    def to_device(self, ptr, host: np.ndarray) -> None:
-        self._driver.memcpy_htod_async(ptr, host, self._stream)
-
-    def to_host(self, host: np.ndarray, ptr) -> None:
-        self._driver.memcpy_dtoh_async(host, ptr, self._stream)
-        self._stream.synchronize()
-
-
-class _CudaPython:
-    """The same through NVIDIA's cuda-python runtime bindings (module path moved in 12.6)."""
-
-    def __init__(self):
-        try:
-            from cuda.bindings import runtime as cudart
-        except ImportError:
-            from cuda import cudart   # cuda-python before 12.6
-        self._rt = cudart
-        self.stream_handle = int(self._check(cudart.cudaStreamCreate()))
-
-    def _check(self, result):
-        err, *values = result
-        if err != self._rt.cudaError_t.cudaSuccess:
-            raise RuntimeError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}")
-        return values[0] if values else None
-
-    def alloc(self, nbytes: int) -> int:
-        return int(self._check(self._rt.cudaMalloc(nbytes)))
-
-    def free(self, ptr: int) -> None:
-        self._check(self._rt.cudaFree(ptr))
-
-    def to_device(self, ptr: int, host: np.ndarray) -> None:
-        self._check(self._rt.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes,
-                                             self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice,
-                                             self.stream_handle))
-
-    def to_host(self, host: np.ndarray, ptr: int) -> None:
-        self._check(self._rt.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes,
-                                             self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost,
-                                             self.stream_handle))
-        self._check(self._rt.cudaStreamSynchronize(self.stream_handle))

@@ -54,8 +54,8 @@ def leds_off_from_config(config_path: str) -> None:
     SIGABRT or a SIGKILL after TimeoutStopSec skip every Python cleanup, and a GPIO line keeps
     its last level when its owner dies.
     """
-    from device.runtime.config import load_config
-    from device.runtime.leds import open_leds
+    from device.viewer.config import load_config
+    from device.viewer.leds import open_leds
 
     config = load_config(config_path, check_model=False)
     open_leds(config.leds, config.strobe.wavelengths).close()
@@ -64,7 +64,7 @@ def leds_off_from_config(config_path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from device.captures.files import UserError
+    from device.common.errors import UserError
 
     parser = argparse.ArgumentParser(
         prog="python -m device.service.failsafe",

@@ -31,7 +31,7 @@ def stream_is_journal(stream: TextIO, environ: dict | os._Environ | None = None)
 
 
 class JournalFormatter(logging.Formatter):
-    """`<4>device.runtime: camera lost`, the prefix on every line so a traceback keeps its level."""
+    """`<4>device.viewer: camera lost`, the prefix on every line so a traceback keeps its level."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

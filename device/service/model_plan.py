@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 
 def _config_path(config, text: str, root: Path) -> Path:
@@ -23,12 +23,13 @@ def _config_path(config, text: str, root: Path) -> Path:
 def plan(config_path: Path, root: Path = Path("/")) -> tuple[Path, bool, str]:
     """(checkpoint, needs_convert, reason) for the config at `config_path` (already rerooted)."""
     from device.engines.model_card import load_model_card
-    from device.engines.trt_build import engine_is_stale, engine_source, installed_tensorrt_version
-    from device.runtime.config import ENGINE_SCHEMES, load_config, model_card_beside
-    from device.runtime.uri import parse_uri
+    from device.engines.engine_backends import ENGINES
+    from device.engines.trt_build import (card_engine_source, engine_is_stale,
+                                          installed_tensorrt_version)
+    from device.viewer.config import load_config, model_card_beside
 
     config = load_config(config_path, check_model=False)
-    uri = parse_uri(config.engine.uri, "engine.uri", ENGINE_SCHEMES)
+    uri = ENGINES.parse(config.engine.uri)
     model = _config_path(config, uri.target, root)
     card_path = (_config_path(config, config.engine.model_card, root)
                  if config.engine.model_card else model_card_beside(model))
@@ -45,8 +46,7 @@ def plan(config_path: Path, root: Path = Path("/")) -> tuple[Path, bool, str]:
     if trt_version is None:
         # Not a Jetson: no engine can be built here; the viewer falls back to the card's ONNX.
         return checkpoint, False, "TensorRT is not installed; the viewer will use the ONNX model"
-    stale, reason = engine_is_stale(model, engine_source(card.onnx, card.fp16_onnx, trt_version),
-                                    trt_version)
+    stale, reason = engine_is_stale(model, card_engine_source(card, trt_version), trt_version)
     return checkpoint, stale, reason
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 
 # Absorption coefficient of crystalline silicon at 300 K, 1/cm (Green 2008, Sol. Energy Mater.
 # Sol. Cells 92:1305). Light that is not absorbed within the photo-active depth is lost,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance, paper_reflectance
+from device.sim.spectra import INKS, SIM_INKS, WAVELENGTHS, InkSpectra
 
 N_PRIMARIES = 16          # primary index = c + 2·m + 4·y + 8·k (bit set = solid ink)
 _CHUNK = 1 << 14          # pixels per block: keeps the per-block temporaries in cache
@@ -24,10 +24,12 @@ _CHUNK = 1 << 14          # pixels per block: keeps the per-block temporaries in
 
 @dataclass(frozen=True)
 class Printer:
-    """CMYK office printer: GCR fraction (1.0 = greys printed with black only) and the
-    Yule–Nielsen n (≈ 2 for uncoated office paper)."""
+    """CMYK office printer: GCR fraction (1.0 = greys printed with black only), the
+    Yule–Nielsen n (≈ 2 for uncoated office paper) and the paper and ink spectra (the sim's
+    fitted curves unless a measured set replaces them)."""
     gcr: float = 1.0
     yule_nielsen_n: float = 2.0
+    inks: InkSpectra = SIM_INKS
 
     def __post_init__(self):
         if not 0.0 <= self.gcr <= 1.0 or self.yule_nielsen_n < 1.0:
@@ -80,11 +82,11 @@ def demichel_weights(coverage: np.ndarray) -> np.ndarray:
     return weights
 
 
-def primary_reflectance(nm=WAVELENGTHS) -> np.ndarray:
+def primary_reflectance(nm=WAVELENGTHS, spectra: InkSpectra = SIM_INKS) -> np.ndarray:
     """16 × len(nm) absolute reflectance of every Neugebauer primary."""
     table = np.empty((N_PRIMARIES, np.size(nm)))
-    inks = [normalised_reflectance(name, nm) for name in INKS]
-    paper = paper_reflectance(nm)
+    inks = [spectra.ink(name, nm) for name in INKS]
+    paper = spectra.paper(nm)
     for p in range(N_PRIMARIES):
         table[p] = paper
         for bit, ink in enumerate(inks):
@@ -144,7 +146,8 @@ class PrintedSpectra:
         Pixels go through in blocks so the Demichel weights (16 per pixel) and the per-node
         temporaries stay in cache instead of being whole-image arrays."""
         n = self.printer.yule_nielsen_n
-        roots = (primary_reflectance(projection.nodes) ** (1.0 / n)).astype(np.float32).T
+        primaries = primary_reflectance(projection.nodes, self.printer.inks)
+        roots = (primaries ** (1.0 / n)).astype(np.float32).T
         node_w = projection.node_weights.astype(np.float32).T      # M × K
         pixels = self.coverage.shape[1]
         out = np.empty((node_w.shape[0], pixels), dtype=np.float32)

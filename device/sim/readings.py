@@ -6,8 +6,8 @@ normalised to the paper white, so they are band averages weighted by LED emissio
 from __future__ import annotations
 
 from device.sim.camera import silicon_qe
-from device.sim.leds import led_emission
-from device.sim.rig import RigSpec
+from device.sim.led_spectra import led_emission
+from device.sim.rig_spec import RigSpec
 from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance, paper_reflectance
 
 SURFACES = INKS + ("paper",)

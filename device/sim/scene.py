@@ -6,10 +6,11 @@ import zlib
 import cv2
 import numpy as np
 
+from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
-from device.sim.leds import VISIBLE_LEDS, led_emission
+from device.sim.led_spectra import led_emission
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
-from device.sim.rig import RigSpec
+from device.sim.rig_spec import RigSpec
 from device.sim.spectra import WAVELENGTHS, paper_reflectance
 
 TRUTH_MODES = ("human", "paper")
@@ -20,6 +21,20 @@ def _planck(nm: np.ndarray, kelvin: float) -> np.ndarray:
     tabulated illuminant it extends through the NIR, where room light is strong."""
     lam = nm * 1e-9
     return 1.0 / (lam**5 * np.expm1(1.4388e-2 / (lam * kelvin)))
+
+
+def sensor_weight(rig: RigSpec, nm: int | None, qe: np.ndarray | None = None) -> np.ndarray:
+    """Electrons per unit reflectance at each 1 nm wavelength, for one exposure under LED `nm`
+    (None: room light alone); `qe` is the sensor's quantum efficiency on WAVELENGTHS, if known."""
+    if nm is None:
+        spd = _planck(WAVELENGTHS, 2856.0)
+        flux = rig.ambient
+    else:
+        spd = led_emission(nm, rig.led_fwhm_nm, WAVELENGTHS)
+        flux = rig.photon_flux
+    if qe is None:
+        qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
+    return flux * rig.exposure * spd / spd.sum() * qe
 
 
 class PrintedScene:
@@ -47,17 +62,9 @@ class PrintedScene:
 
     # -- light reaching the sensor ------------------------------------------------------------
     def _sensor_weight(self, nm: int | None) -> np.ndarray:
-        """Electrons per unit reflectance at each 1 nm wavelength, for one exposure."""
-        if nm is None:
-            spd = _planck(WAVELENGTHS, 2856.0)
-            flux = self.rig.ambient
-        else:
-            if nm not in self.rig.leds:
-                raise ValueError(f"the rig has no {nm} nm LED (it has {list(self.rig.leds)})")
-            spd = led_emission(nm, self.rig.led_fwhm_nm, WAVELENGTHS)
-            flux = self.rig.photon_flux
-        photons = flux * self.rig.exposure * spd / spd.sum()
-        return photons * self._qe
+        if nm is not None and nm not in self.rig.leds:
+            raise ValueError(f"the rig has no {nm} nm LED (it has {list(self.rig.leds)})")
+        return sensor_weight(self.rig, nm, self._qe)
 
     def _print_radiance(self, nm: int | None) -> np.ndarray:
         if nm not in self._radiance:
@@ -134,23 +141,18 @@ class PrintedScene:
         return xyz_to_srgb(xyz, paper_reflectance(WAVELENGTHS) @ weights)
 
     def _paper_truth(self) -> np.ndarray:
-        missing = [nm for nm in VISIBLE_LEDS if nm not in self.rig.leds]
+        missing = [nm for nm in PAPER_TRUTH_NM if nm not in self.rig.leds]
         if missing:
-            raise ValueError(f"the paper's ground truth needs LEDs {list(VISIBLE_LEDS)} nm; "
+            raise ValueError(f"the paper's ground truth needs LEDs {sorted(PAPER_TRUTH_NM)} nm; "
                              f"the rig lacks {missing}")
         # sensor noise must differ between prints made with one camera (one seed)
         rng = np.random.default_rng([self.seed, zlib.crc32(self.print.coverage.tobytes())])
         dark = self.dark(rng)
-        channels = [normalise(self.capture(nm, rng), dark, self.white(nm, rng))
-                    for nm in reversed(VISIBLE_LEDS)]   # 604, 529, 447 → R, G, B
-        return np.clip(np.stack(channels, axis=-1), 0.0, 1.0)
-
-
-def normalise(raw: np.ndarray, dark: np.ndarray, white: np.ndarray) -> np.ndarray:
-    """(raw - dark) / (white - dark) as float32: reflectance relative to paper white (1.0)."""
-    dark = dark.astype(np.float32)
-    span = np.maximum(white.astype(np.float32) - dark, 1.0)
-    return (raw.astype(np.float32) - dark) / span
+        raws, whites = {}, {}
+        for nm in PAPER_TRUTH_NM:      # capture before white, per LED: the noise draws' order
+            raws[nm] = self.capture(nm, rng)
+            whites[nm] = self.white(nm, rng)
+        return paper_truth(raws, dark, whites)
 
 
 def random_motion(rng: np.random.Generator, max_shift_px: float, max_rot_deg: float,

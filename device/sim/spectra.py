@@ -2,7 +2,7 @@
 
 Convention: every *ink* curve here is the ink's **normalised reflectance**, i.e. the reflectance
 of a solid patch divided by the reflectance of bare paper at the same wavelength. That is the
-quantity the paper plots in Fig. 4 and quotes in numbers (paper-notes.md), and what a camera
+quantity the paper plots in Fig. 4 and quotes in numbers (README, "Facts from the paper"), and what a camera
 measures once each channel is normalised to the paper white. The *paper* curve is absolute.
 A printed primary (paper plus any set of inks) reflects paper(λ) × Π normalised_ink(λ):
 each ink layer is a filter that light crosses on the way in and on the way out.
@@ -17,6 +17,7 @@ silicon sensor (`readings.py`), since the paper measured its numbers through its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
@@ -99,3 +100,29 @@ def normalised_reflectance(name: str, nm) -> np.ndarray:
     if name not in SHAPES:
         raise KeyError(f"unknown ink {name!r}; expected one of {', '.join(INKS)} or 'paper'")
     return SHAPES[name].reflectance(nm)
+
+
+@dataclass(frozen=True, eq=False)
+class InkSpectra:
+    """Where the printer takes its paper and ink spectra from: the fitted curves of this module
+    (`SIM_INKS`), or tables on the 1 nm grid, e.g. a spectrophotometer's measurement read by
+    `device.sim.ink_csv`. Tables hold normalised ink reflectance (ink / paper) for every ink of
+    INKS and, optionally, the absolute reflectance of the paper ("paper"); without it the sim's
+    paper is kept. Compared by identity: two loaded copies of one file are different objects."""
+    source: str = "sim"
+    tables: Mapping[str, np.ndarray] | None = None
+
+    def paper(self, nm) -> np.ndarray:
+        """Absolute reflectance of the bare paper at `nm`."""
+        if self.tables is not None and "paper" in self.tables:
+            return np.interp(np.asarray(nm, dtype=np.float64), WAVELENGTHS, self.tables["paper"])
+        return paper_reflectance(nm)
+
+    def ink(self, name: str, nm) -> np.ndarray:
+        """Normalised reflectance of a solid patch of ink `name` at `nm`."""
+        if self.tables is None:
+            return normalised_reflectance(name, nm)
+        return np.interp(np.asarray(nm, dtype=np.float64), WAVELENGTHS, self.tables[name])
+
+
+SIM_INKS = InkSpectra()

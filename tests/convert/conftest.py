@@ -47,3 +47,28 @@ def make_checkpoint(tmp_path):
                         config if config is not None else checkpoint_config(model, inputs))
         return path
     return make
+
+
+@pytest.fixture(scope="module")
+def converted_edge(tmp_path_factory):
+    """One `convert --fp16` of a tiny edge checkpoint per test module: read-only, copy it
+    (`converted_copy`) before changing anything."""
+    from convert.pipeline import Options, convert_checkpoint
+
+    folder = tmp_path_factory.mktemp("converted")
+    model = tiny_model("edge")
+    save_checkpoint(folder / "edge.pt", model, checkpoint_config(model))
+    return convert_checkpoint(folder / "edge.pt", Options(fp16=True), log=lambda _: None)
+
+
+@pytest.fixture
+def converted_copy(converted_edge, tmp_path):
+    """`converted_edge`'s files copied into this test's folder, its Outputs pointing there."""
+    import dataclasses
+    import shutil
+    from pathlib import Path
+
+    for path in converted_edge.onnx.parent.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    return dataclasses.replace(converted_edge, **{
+        k: tmp_path / v.name for k, v in vars(converted_edge).items() if isinstance(v, Path)})

@@ -54,6 +54,7 @@ def test_help_reads_like_trtexec():
         assert flag in result.stdout
 
 
+@pytest.mark.slow
 def test_converts_with_trtexec_spelling_and_says_where_engines_are_built(make_checkpoint,
                                                                          tmp_path):
     ckpt = make_checkpoint("edge")

@@ -5,14 +5,13 @@ import json
 
 import pytest
 
-from convert.pipeline import Options, convert_checkpoint
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.model_card import file_sha256, load_model_card
 
 
 @pytest.fixture
-def converted(make_checkpoint):
-    return convert_checkpoint(make_checkpoint("edge"), Options(fp16=True), log=lambda _: None)
+def converted(converted_copy):
+    return converted_copy
 
 
 def test_card_carries_what_the_viewer_needs(converted):
@@ -29,9 +28,9 @@ def test_card_carries_what_the_viewer_needs(converted):
         assert package in card.made_by
 
 
-@pytest.mark.parametrize("which", ["onnx", "fp16_onnx"])
+@pytest.mark.parametrize("which", ["onnx", "fp16_onnx", "viewer_onnx", "viewer_fp16_onnx"])
 def test_tampered_onnx_is_refused_by_sha256(converted, which):
-    target = converted.onnx if which == "onnx" else converted.fp16_onnx
+    target = getattr(converted, which)
     with open(target, "ab") as f:
         f.write(b"\0")
     with pytest.raises(UserError, match=rf"{target.name}: sha256 does not match .*edge.json"):
@@ -46,7 +45,7 @@ def _edit(card_path, change):
 
 
 @pytest.mark.parametrize("change, words", [
-    (lambda c: c.update(version=2), "version 2 is not supported"),
+    (lambda c: c.update(version=3), "version 3 is not supported"),
     (lambda c: c.update(format="something-else"), "not a nightcolor model card"),
     (lambda c: c.update(onnx="../elsewhere.onnx"), "must name a file beside the card"),
     (lambda c: c.update(onnx="gone.onnx"), "gone.onnx is missing"),
@@ -55,6 +54,9 @@ def _edit(card_path, change):
     (lambda c: c["output"].pop("to_srgb"), "output.to_srgb"),
     (lambda c: c.update(spatial_multiple=0), "spatial_multiple"),
     (lambda c: c.pop("onnx_sha256"), "'onnx_sha256'"),
+    (lambda c: c.pop("viewer"), "'viewer' is missing"),
+    (lambda c: c["viewer"].update(onnx="gone.onnx"), "viewer.onnx file"),
+    (lambda c: c["viewer"].update(output_dtype="int16"), "viewer.output_dtype"),
 ])
 def test_malformed_card_is_one_sentence(converted, change, words):
     _edit(converted.card, change)
@@ -69,3 +71,42 @@ def test_not_json_and_missing_card(converted, tmp_path):
         load_model_card(converted.card)
     with pytest.raises(UserError, match="model card not found"):
         load_model_card(tmp_path / "absent.json")
+
+
+def test_card_names_the_viewer_graphs(converted):
+    card = load_model_card(converted.card)
+    assert card.viewer_onnx == converted.viewer_onnx.resolve()
+    assert card.viewer_fp16_onnx == converted.viewer_fp16_onnx.resolve()
+    assert card.viewer_onnx.name == "edge.viewer.onnx" and card.viewer_output_dtype == "uint8"
+    assert card.viewer_onnx_sha256 == file_sha256(converted.viewer_onnx)
+
+
+def _as_version_1(card_path):
+    """The card as convert wrote it before the viewer graph: version 1, no viewer entry."""
+    _edit(card_path, lambda c: (c.update(version=1), c.pop("viewer")))
+    for name in ("edge.viewer.onnx", "edge.viewer.fp16.onnx"):
+        (card_path.parent / name).unlink()
+
+
+def test_version_1_card_is_refused_with_the_upgrade_command_then_upgraded(converted):
+    from convert.viewer import main as upgrade
+
+    _as_version_1(converted.card)
+    with pytest.raises(UserError) as caught:
+        load_model_card(converted.card)
+    sentence = str(caught.value)
+    assert sentence.count(". ") == 0 and sentence.endswith(".")       # one sentence
+    assert "version 1 predates the viewer graph" in sentence
+    assert f"python -m convert.viewer {converted.card}" in sentence
+    assert upgrade([str(converted.card), "--fp16"]) == 0              # the command it names
+    card = load_model_card(converted.card)
+    assert card.viewer_onnx.is_file() and card.viewer_fp16_onnx.is_file()
+    assert json.loads(converted.card.read_text())["version"] == 2
+
+
+def test_version_1_card_without_its_network_says_convert_again(converted):
+    _as_version_1(converted.card)
+    converted.onnx.unlink()
+    with pytest.raises(UserError, match=r"network ONNX is missing; convert the checkpoint "
+                                        r"again \(`python -m convert --fp16 ckpt.pt`\)\.$"):
+        load_model_card(converted.card)

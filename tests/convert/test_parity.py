@@ -15,6 +15,7 @@ from train.checkpoint import load_checkpoint
 from train.models import MODEL_NAMES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_converts_with_parity(make_checkpoint, tmp_path, name):
     ckpt = make_checkpoint(name)
@@ -26,7 +27,16 @@ def test_every_model_converts_with_parity(make_checkpoint, tmp_path, name):
     assert (card.onnx, card.fp16_onnx) == (out.onnx.resolve(), out.fp16_onnx.resolve())
     assert card.wavelengths_nm == (718, 777, 807)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{name}.pt", f"{name}.onnx", f"{name}.fp16.onnx", f"{name}.json"])
+        [f"{name}.pt", f"{name}.onnx", f"{name}.fp16.onnx", f"{name}.json",
+         f"{name}.viewer.onnx", f"{name}.viewer.fp16.onnx"])
+    # The viewer graphs were held to the classic path and to each other.
+    assert out.numbers["viewer_within_one_code"] >= 0.999
+    assert out.numbers["viewer_fp16_psnr_db"] >= FP16_MIN_PSNR_DB
+    viewer = onnx.load(out.viewer_onnx).graph
+    assert [i.name for i in viewer.input] == ["raw_718", "raw_777", "raw_807", "dark", "gain",
+                                              "scale", "warp"]
+    assert [o.name for o in viewer.output] == ["srgb"]
+    assert viewer.output[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
 
     graph = onnx.load(out.onnx).graph
     assert "BatchNormalization" not in {n.op_type for n in graph.node}
@@ -62,5 +72,6 @@ def test_out_folder_receives_the_files(make_checkpoint, tmp_path):
     out_dir.mkdir()
     out = convert_checkpoint(make_checkpoint("linear"), Options(out_dir=out_dir),
                              log=lambda _: None)
-    assert sorted(p.name for p in out_dir.iterdir()) == ["linear.json", "linear.onnx"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["linear.json", "linear.onnx",
+                                                         "linear.viewer.onnx"]
     assert out.fp16_onnx is None and "fp16_onnx" not in json.loads(out.card.read_text())

@@ -7,7 +7,7 @@ import pytest
 
 from convert.pipeline import Options, convert_checkpoint
 from convert.verify import FP32_MAX_ABS
-from device.captures.files import UserError
+from device.common.errors import UserError
 
 
 def test_real_capture_inputs_join_the_checks(make_checkpoint, tiny_capture_set):

@@ -10,8 +10,8 @@ trt = pytest.importorskip("tensorrt", reason="TensorRT ships with JetPack; absen
 from convert.pipeline import Options, convert_checkpoint  # noqa: E402
 from convert.verify import FP16_MIN_PSNR_DB  # noqa: E402
 from device.engines.model_card import load_model_card  # noqa: E402
-from device.engines.trt_build import (engine_is_stale, engine_source, ensure_engine,  # noqa: E402
-                                      is_strongly_typed, sidecar_path)
+from device.engines.trt_build import (card_engine_source, engine_is_stale,  # noqa: E402
+                                      ensure_engine, is_strongly_typed, sidecar_path)
 
 
 def test_convert_builds_a_verified_engine_and_rebuilds_it_when_stale(make_checkpoint, tmp_path):
@@ -30,7 +30,8 @@ def test_convert_builds_a_verified_engine_and_rebuilds_it_when_stale(make_checkp
     assert record["precision"] == ("fp16-strongly-typed" if is_strongly_typed(trt.__version__)
                                    else "fp16-builder-flag")
     card = load_model_card(out.card)
-    source = engine_source(card.onnx, card.fp16_onnx, trt.__version__)
+    source = card_engine_source(card, trt.__version__)     # the viewer graph
+    assert source.name.startswith("edge.viewer.")
     assert engine_is_stale(out.engine, source) == (False, "up to date")
 
     # An engine from "another TensorRT": the viewer's entry point rebuilds it.

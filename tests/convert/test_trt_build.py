@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from device.engines.trt_build import (Profile, engine_is_stale, engine_source,
                                       installed_tensorrt_version, is_strongly_typed,
                                       sidecar_path, write_sidecar)
@@ -106,3 +106,19 @@ def test_without_tensorrt_every_engine_is_stale(engine_files):
     onnx_path, engine = engine_files
     stale, reason = engine_is_stale(engine, onnx_path)
     assert stale and "TensorRT is not installed" in reason
+
+
+def test_profile_shapes_cover_every_viewer_graph_input():
+    """The NCHW profile (trtexec's nir:1x3x720x1280 spelling) becomes one shape range per input
+    of the viewer graph, which TensorRT needs for every dynamic input."""
+    from device.engines import viewer_io
+    from device.engines.trt_build import profile_shapes
+
+    profile = Profile.default(3, 16)
+    names = viewer_io.input_names((718, 777, 807))
+    shapes = profile_shapes(names, profile)
+    assert set(shapes) == set(names)
+    assert shapes["raw_777"] == ((256, 256), (720, 1280), (2048, 2048))
+    assert shapes["gain"][1] == (3, 720, 1280) and shapes["dark"][2] == (2048, 2048)
+    assert shapes["warp"] == ((3, 2, 3),) * 3 and shapes["scale"] == ((3, 1, 1),) * 3
+    assert profile_shapes(["nir"], profile) == {"nir": (profile.min, profile.opt, profile.max)}

@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from device.captures.files import UserError, atomic_output
+from device.common.files import atomic_output
+from device.common.errors import UserError
 
 
 def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from train.models import build_model
 

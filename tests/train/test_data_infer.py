@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from train.data import CropSampler, Scenes, check_inputs, parse_inputs
 from train.infer import predict
 from train.models import build_model

@@ -1,9 +1,7 @@
 import csv
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ import torch
 from device.captures import CaptureSet
 from train.checkpoint import load_checkpoint, read_checkpoint
 from train.cli import main
+from train.fit import STOPPED_EXIT
 from train.data import Scenes
 
 torch.set_num_threads(1)
@@ -27,6 +26,7 @@ def log(run):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["unet", "unet-gan", "edge"])
 def test_training_loss_falls_and_checkpoints_load(tiny_capture_set, tmp_path, model):
     run = tmp_path / model
@@ -63,35 +63,26 @@ def _weights(path):
     return read_checkpoint(path)["state_dict"]
 
 
-def _fit_command(data, out, *options):
-    return [sys.executable, "-m", "train", "fit", "--data", str(data), "--model", "edge",
-            "--out", str(out), *TINY, *options]
-
-
+@pytest.mark.slow
 def test_resume_after_a_kill_reaches_the_uninterrupted_weights(tiny_capture_set, tmp_path):
     options = ("--iters", "12", "--val-every", "2")
     fit(tiny_capture_set, tmp_path / "whole", "edge", *TINY, *options)
 
+    # Killed after iteration 7: its last checkpoint is iteration 6, iteration 7's work is lost.
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_fit_command(tiny_capture_set, killed, *options),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not (killed / "last.pt").exists() and proc.poll() is None:
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    stopped_at = read_checkpoint(killed / "last.pt")["extra"]["iteration"]
-    assert proc.returncode == -signal.SIGKILL and stopped_at < 12
+    with pytest.raises(SystemExit) as stop:
+        fit(tiny_capture_set, killed, "edge", *TINY, *options, "--stop-at", "7")
+    assert stop.value.code == STOPPED_EXIT
+    assert read_checkpoint(killed / "last.pt")["extra"]["iteration"] == 6
 
-    subprocess.run(_fit_command(tiny_capture_set, killed, *options, "--resume"), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fit(tiny_capture_set, killed, "edge", *TINY, *options, "--resume")
     whole, resumed = _weights(tmp_path / "whole" / "last.pt"), _weights(killed / "last.pt")
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)   # bit-exact, BN buffers too
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(log(killed)) == strip(log(tmp_path / "whole"))
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run_matches_one_process(tiny_capture_set, tmp_path):
     # Same global batch split over 2 processes: averaged gradients equal the 1-process ones.
     options = ["--model", "unet", *TINY, "--batch", "4", "--iters", "4", "--val-every", "4"]

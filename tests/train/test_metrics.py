@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from train.fid import FidUnavailable, fid, frechet_distance
 from train.inception import FidInception, fid_features
 from train.metrics import angular_error, delta_e00, mse, psnr, ssim
@@ -16,6 +16,7 @@ def _flat(value, h=16, w=16):
     return np.broadcast_to(np.asarray(value, dtype=np.float64), (h, w, 3)).copy()
 
 
+@pytest.mark.slow
 def test_mse_and_psnr_of_a_known_error():
     a, b = _flat(0.0), _flat(0.1)
     assert mse(a, b) == pytest.approx(0.01)
@@ -106,6 +107,7 @@ def test_fid_is_unavailable_without_weights_and_refuses_a_wrong_file(tmp_path):
         fid(images, images, tmp_path / "other.pth")
 
 
+@pytest.mark.slow
 def test_fid_inception_loads_a_weights_file_by_its_standard_names(tmp_path):
     torch.manual_seed(0)
     names = FidInception().state_dict()

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from train.models import MODEL_NAMES, build_discriminator, build_model
 from train.models.flops import flops_per_pixel
 from train.models.fold import fold_batchnorm
@@ -121,3 +121,8 @@ def test_fold_batchnorm_keeps_outputs_and_removes_bn():
 def test_bad_model_configs_are_user_errors(config, words):
     with pytest.raises(UserError, match=words):
         build_model(config)
+
+
+def test_a_model_without_a_discriminator_in_its_spec_refuses_to_build_one():
+    with pytest.raises(UserError, match="'unet' has no discriminator"):
+        build_discriminator({"name": "unet"})

@@ -42,12 +42,25 @@ def test_eval_writes_tables_and_figures(tiny_capture_set, two_runs, tmp_path):
         assert 0 <= float(r["ssim"]) <= 1 and float(r["psnr"]) > 0 and float(r["delta_e00"]) >= 0
     assert summary["edge"]["fid"] == "unavailable: no --fid-weights file given"
     assert float(summary["linear"]["mflops_per_px"]) < float(summary["edge"]["mflops_per_px"])
+    # the per-pixel floor of the same images, shared by both models (same input LEDs)
+    floors = {r["scene"]: float(r["floor_delta_e00"]) for r in per_image}
+    assert len(floors) == len(test_scenes) and all(3 < f < 40 for f in floors.values())
+    for r in per_image:
+        assert float(r["floor_delta_e00"]) == floors[r["scene"]]
+        assert float(r["delta_e00_over_floor"]) == pytest.approx(
+            float(r["delta_e00"]) / floors[r["scene"]])
+    for r in summary.values():
+        assert float(r["floor_delta_e00"]) == pytest.approx(sum(floors.values()) / len(floors))
+        assert float(r["delta_e00_over_floor"]) == pytest.approx(
+            float(r["delta_e00"]) / float(r["floor_delta_e00"]))
     text = (report / "report.md").read_text()
     assert "linear/best" in text and "edge/best" in text
+    assert "| floor ΔE00 | ΔE00 / floor |" in text and "per-pixel Bayes floor" in text
     for png in ("grid.png", "patches.png"):
         assert (report / png).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_ablation_covers_the_seven_subsets_and_three_inputs_win(tiny_capture_set, tmp_path):
     out = tmp_path / "ablate"
     assert main(["ablate", "--data", str(tiny_capture_set), "--model", "linear",
@@ -67,6 +80,7 @@ def run_cli(*args):
     return proc.returncode, proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["missing set", "wavelength", "crop", "unknown model",
                                   "corrupt checkpoint", "resume nothing"])
 def test_bad_inputs_fail_with_one_sentence(tiny_capture_set, two_runs, tmp_path, case):
@@ -92,7 +106,39 @@ def test_bad_inputs_fail_with_one_sentence(tiny_capture_set, two_runs, tmp_path,
     assert not (tmp_path / "run").exists() and not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten_without_resume(tiny_capture_set, two_runs):
     code, err = run_cli("fit", "--data", tiny_capture_set, "--model", "linear", "--patch", "4",
                         "--out", two_runs / "linear")
     assert code == 2 and "already holds a training run; add --resume" in err
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"truth_mode": "paper"}, "n/a: paper truth is itself a capture"),
+    ({"rig": {"kind": "real", "camera": "v4l2:///dev/video0"}}, "n/a: real prints"),
+])
+def test_floor_is_na_where_the_sim_cannot_compute_it(tiny_capture_set, tmp_path, change, words):
+    import json
+    import shutil
+
+    from device.captures import CaptureSet
+    from train.floor import capture_set_floor
+
+    copy = tmp_path / "set"
+    shutil.copytree(tiny_capture_set, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    cs = CaptureSet.open(copy)
+    floor = capture_set_floor(cs, cs.split["test"], (718, 777, 807))
+    assert floor.per_image is None and floor.mean is None
+    assert floor.note.startswith(words)
+
+
+def test_floor_pixels_zero_leaves_the_floor_out(tiny_capture_set, two_runs, tmp_path):
+    report = tmp_path / "report"
+    assert main(["eval", "--data", str(tiny_capture_set), "--ckpt",
+                 str(two_runs / "linear" / "best.pt"), "--out", str(report), "--tile", "32",
+                 "--floor-pixels", "0"]) == 0
+    (row,) = rows(report / "summary.csv")
+    assert row["floor_delta_e00"] == row["delta_e00_over_floor"] == "n/a"
+    assert "n/a: not computed (--floor-pixels 0)" in (report / "report.md").read_text()

@@ -1,4 +1,5 @@
-"""The model registry: every network is built by name from a plain-JSON config.
+"""The model registry: every network is built by name from a plain-JSON config, and its
+`ModelSpec` says everything else `train` needs (options, discriminator, how it is fitted).
 
 `build_model({"name": "edge", "in_channels": 3, "base": 16})` returns an `nn.Module` taking
 N x C x H x W in [-1, 1] and returning N x 3 x H x W in [-1, 1], with `.config` (the complete
@@ -6,25 +7,64 @@ config, defaults filled in: what checkpoints store) and `.spatial_multiple`.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from torch import nn
 
-from device.captures.files import UserError
+from device.common.errors import UserError
 from train.models.encoders import ENCODERS
-from train.models.linear import PatchLinear
+from train.models.linear import PatchLinear, PatchRegression
 from train.models.patchgan import PatchGAN
 from train.models.unet import UNet
 
-MODEL_NAMES = ("linear", "unet", "unet-gan", "edge")
 
-# Options per model and their defaults (paper values; edge's base sets its FLOP budget).
-_DEFAULTS: dict[str, dict[str, int]] = {
-    "linear": {"patch": 12},
-    "unet": {"base": 64},
-    "unet-gan": {"base": 64, "disc_base": 64},
-    "edge": {"base": 16},
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything `train` needs to know about one model, so no code asks for it by name."""
+    defaults: dict[str, int]                            # its options (paper values)
+    build: Callable[[dict[str, Any]], nn.Module]        # the network from a complete config
+    # How it is fitted: None = Adam on random crops; else a streamed closed-form solver
+    # (`solver(model)`, `.add(nir, rgb)` per whole image, `.solve(ridge)`).
+    closed_form: Callable[[nn.Module], Any] | None = None
+    discriminator: Callable[[dict[str, Any]], nn.Module] | None = None   # adversarial training
+    check: Callable[[dict[str, Any]], str | None] | None = None   # extra rule: the error, or None
+
+
+def _linear(cfg: dict[str, Any]) -> nn.Module:
+    return PatchLinear(cfg["in_channels"], cfg["patch"])
+
+
+def _unet(encoder: str) -> Callable[[dict[str, Any]], nn.Module]:
+    return lambda cfg: UNet(cfg["in_channels"], ENCODERS[encoder], cfg["base"])
+
+
+def _patchgan(cfg: dict[str, Any]) -> nn.Module:
+    """pix2pix's PatchGAN, conditioned on the NIR input (sees NIR + RGB channels)."""
+    return PatchGAN(cfg["in_channels"] + 3, cfg["disc_base"])
+
+
+def _tensor_core_width(cfg: dict[str, Any]) -> str | None:
+    if cfg["base"] % 8:
+        return (f"edge model base width must be a multiple of 8 (TensorRT tensor-core "
+                f"friendly), not {cfg['base']}.")
+    return None
+
+
+# The registry. Options and defaults are the paper's values; edge's base sets its FLOP budget.
+MODELS: dict[str, ModelSpec] = {
+    # the paper's baseline: patch -> same patch, solved by streamed ridge regression
+    "linear": ModelSpec({"patch": 12}, _linear, closed_form=PatchRegression),
+    "unet": ModelSpec({"base": 64}, _unet("vgg16")),
+    "unet-gan": ModelSpec({"base": 64, "disc_base": 64}, _unet("vgg16"), discriminator=_patchgan),
+    "edge": ModelSpec({"base": 16}, _unet("edge"), check=_tensor_core_width),
 }
+MODEL_NAMES = tuple(MODELS)
+
+
+def model_spec(config: dict[str, Any]) -> ModelSpec:
+    """The registry entry of a (validated) model config."""
+    return MODELS[model_config(config)["name"]]
 
 
 def model_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -32,9 +72,9 @@ def model_config(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise UserError(f"model config must be a JSON object, not {type(config).__name__}.")
     name = config.get("name")
-    if name not in _DEFAULTS:
+    if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}.")
-    full = {"name": name, "in_channels": 3, **_DEFAULTS[name]}
+    full = {"name": name, "in_channels": 3, **MODELS[name].defaults}
     unknown = sorted(set(config) - set(full))
     if unknown:
         raise UserError(f"model {name!r} has no option {', '.join(map(repr, unknown))}.")
@@ -42,28 +82,24 @@ def model_config(config: dict[str, Any]) -> dict[str, Any]:
     for key, value in full.items():
         if key != "name" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise UserError(f"model option {key!r} must be a positive integer, not {value!r}.")
-    if name == "edge" and full["base"] % 8:
-        raise UserError(f"edge model base width must be a multiple of 8 (TensorRT tensor-core "
-                        f"friendly), not {full['base']}.")
+    problem = MODELS[name].check(full) if MODELS[name].check else None
+    if problem:
+        raise UserError(problem)
     return full
 
 
 def build_model(config: dict[str, Any]) -> nn.Module:
     """The network (for unet-gan: its generator) described by `config`."""
     cfg = model_config(config)
-    name = cfg["name"]
-    if name == "linear":
-        model: nn.Module = PatchLinear(cfg["in_channels"], cfg["patch"])
-    else:
-        encoder = ENCODERS["edge" if name == "edge" else "vgg16"]
-        model = UNet(cfg["in_channels"], encoder, cfg["base"])
+    model = MODELS[cfg["name"]].build(cfg)
     model.config = cfg
     return model
 
 
 def build_discriminator(config: dict[str, Any]) -> nn.Module:
-    """unet-gan's PatchGAN, conditioned on the NIR input (sees NIR + RGB channels)."""
+    """The discriminator of an adversarially trained model (unet-gan's PatchGAN)."""
     cfg = model_config(config)
-    if cfg["name"] != "unet-gan":
+    spec = MODELS[cfg["name"]]
+    if spec.discriminator is None:
         raise UserError(f"model {cfg['name']!r} has no discriminator.")
-    return PatchGAN(cfg["in_channels"] + 3, cfg["disc_base"])
+    return spec.discriminator(cfg)

@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 from device.commands.capture import render_sim_capture_set
 from device.sim import DATASET_LEDS, NIR_LEDS
 
@@ -11,6 +12,7 @@ from device.sim import DATASET_LEDS, NIR_LEDS
 # so colour-science is imported once, not once per test.
 
 
+@pytest.mark.slow
 def test_capture_end_to_end(tmp_path, cli):
     out = tmp_path / "x"
     proc = cli("capture", "--rig", "sim", "--count", "8", "--size", "64", "--out", out)
@@ -72,6 +74,7 @@ def test_refuses_a_non_empty_out_without_force(tmp_path, cli, refused):
     assert len(CaptureSet.open(out)) == 1 and (out / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_refuses_bad_size_and_count(tmp_path, cli, refused):
     out = tmp_path / "x"
     refused(cli("capture", "--size", "3", "--out", out), "--size", "between 16 and 8192")
@@ -80,6 +83,7 @@ def test_refuses_bad_size_and_count(tmp_path, cli, refused):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_refuses_bad_leds_and_prints(tmp_path, cli, refused):
     out = tmp_path / "x"
     refused(cli("capture", "--leds", "718,999", "--out", out), "--leds", "999")
@@ -97,7 +101,7 @@ def test_config_mode_refuses_sim_options(tmp_path, cli, refused):
 
 
 def test_config_mode_reaches_the_real_rig_protocol(tmp_path, cli, refused):
-    # The protocol (device.runtime.capture_protocol) loads the config: a missing file is named.
+    # The protocol (device.procedures.dataset_capture) loads the config: a missing file is named.
     refused(cli("capture", "--config", tmp_path / "rig.toml", "--count", "1", "--out",
                 tmp_path / "x"), "rig.toml", "not found")
     assert not (tmp_path / "x").exists()

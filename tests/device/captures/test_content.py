@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures import UserError
+from device.common.errors import UserError
 from device.content import iter_prints
 from device.content.generated import SKIN_TONES, colour_chart, gradient, skin_faces
 from device.content.photos import BUNDLED_PHOTOS, load_bundled_photo

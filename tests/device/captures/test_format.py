@@ -4,8 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, UserError, split_counts
-from device.sim import normalise
+from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, split_counts
+from device.common.errors import UserError
+from device.captures.references import normalise
 
 
 def test_round_trip_gives_identical_arrays(synthetic_set):

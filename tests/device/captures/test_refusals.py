@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from device.captures import CaptureSet, UserError
+from device.captures import CaptureSet
+from device.common.errors import UserError
 
 
 def _edit_manifest(out, **changes):

@@ -18,6 +18,7 @@ def install(root: Path, *args: str, script: Path = SYSTEMD / "install.sh"):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_install_lays_down_user_config_model_and_unit_then_uninstalls(tmp_path, tiny_model_onnx):
     root = tmp_path / "root"
     root.mkdir()

@@ -27,7 +27,7 @@ def identity(stream) -> str:
 
 
 def emit_and_read(stream) -> list[str]:
-    log = logging.getLogger("device.runtime.test")
+    log = logging.getLogger("device.viewer.test")
     log.info("12.0 fps")
     log.warning("camera lost; reconnecting in 2 s")
     log.debug("hidden below info")
@@ -45,9 +45,9 @@ def test_under_the_journal_every_line_carries_its_priority(log_file):
     assert stream_is_journal(log_file, env)
     setup_logging("info", log_file, env)
     lines = emit_and_read(log_file)
-    assert lines[0] == "<6>device.runtime.test: 12.0 fps"
-    assert lines[1] == "<4>device.runtime.test: camera lost; reconnecting in 2 s"
-    assert lines[2] == "<3>device.runtime.test: frame dropped"
+    assert lines[0] == "<6>device.viewer.test: 12.0 fps"
+    assert lines[1] == "<4>device.viewer.test: camera lost; reconnecting in 2 s"
+    assert lines[2] == "<3>device.viewer.test: frame dropped"
     assert lines[-1] == "<3>ValueError: bad frame"
     assert all(line.startswith("<3>") for line in lines[2:])   # the traceback keeps its level
 
@@ -59,8 +59,8 @@ def test_a_redirected_stream_gets_plain_timestamped_lines(log_file, tmp_path):
     setup_logging("debug", log_file, env)
     lines = emit_and_read(log_file)
     assert not lines[0].startswith("<")
-    assert lines[0].endswith(" INFO device.runtime.test: 12.0 fps")
-    assert any(line.endswith("DEBUG device.runtime.test: hidden below info") for line in lines)
+    assert lines[0].endswith(" INFO device.viewer.test: 12.0 fps")
+    assert any(line.endswith("DEBUG device.viewer.test: hidden below info") for line in lines)
 
 
 def test_setting_up_again_replaces_the_handler(log_file):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from device.sim.camera import silicon_qe
-from device.sim.leds import DATASET_LEDS, led_emission
+from device.sim.led_spectra import DATASET_LEDS, led_emission
 from device.sim.printing import (PrintedSpectra, Printer, SpectralProjection, as_float_rgb,
                                  demichel_weights, primary_reflectance, separate_cmyk)
 from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance, paper_reflectance

@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from device.captures.files import UserError
-from device.sim import (DATASET_LEDS, NIR_LEDS, PrintedScene, RigSpec, normalise,
-                        random_motion, srgb_to_lab)
+from device.common.errors import UserError
+from device.captures.references import normalise
+from device.sim import (DATASET_LEDS, NIR_LEDS, PrintedScene, RigSpec, random_motion,
+                        srgb_to_lab)
 
 WHITE, CYAN, MAGENTA, YELLOW, BLACK, RED = ((255, 255, 255), (0, 255, 255), (255, 0, 255),
                                             (255, 255, 0), (0, 0, 0), (255, 0, 0))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from device.sim.camera import silicon_qe
-from device.sim.leds import PALETTE_LEDS, led_emission
+from device.sim.led_spectra import PALETTE_LEDS, led_emission
 from device.sim.readings import led_reading
 from device.sim.spectra import INKS, WAVELENGTHS, normalised_reflectance, paper_reflectance
 

@@ -1,3 +1,0 @@
-"""The viewer's live loop: strobe the NIR LEDs, capture one sub-frame under each, colorize every
-newest triplet and show it. Each hardware role (LEDs, camera, display) is a small interface
-picked by a URI in the config, with a real backend and a simulated one (see DESIGN.md)."""

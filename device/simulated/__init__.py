@@ -1,0 +1,1 @@
+"""Simulated hardware backends: the sim camera, the simulated LED bank, ready-made sim configs."""

@@ -1,0 +1,48 @@
+"""`file://capture-set`: a camera that replays a capture set's recorded frames, lit by the
+simulated LED bank."""
+from __future__ import annotations
+
+import numpy as np
+
+from device.common.errors import UserError
+from device.common.uri import Uri
+from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
+from device.viewer.cameras import Camera
+from device.viewer.config import CameraConfig, Config
+from device.viewer.leds import Leds
+
+
+class ReplayCamera(LitBySimLeds):
+    """`file://capture-set`: replays recorded frames, `hold` frames per scene, cycling scenes."""
+
+    def __init__(self, path: str, leds: Leds, config: CameraConfig, sync: str,
+                 hold: int, stall_after: int | None):
+        from device.captures import CaptureSet
+
+        super().__init__(leds, config, sync, stall_after)
+        self.captures = CaptureSet.open(path)
+        missing = [nm for nm in leds.wavelengths if nm not in self.captures.wavelengths]
+        if missing:
+            raise UserError(f"{path}: capture set has no frames at {missing} nm, which the "
+                            "strobe fires.")
+        self.hold = hold
+        self._dark = self.captures.references()["dark"]
+        self._scene_raws: tuple[str, dict[int, np.ndarray]] | None = None
+
+    def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
+        scenes = self.captures.scenes
+        scene = scenes[(self.frames // self.hold) % len(scenes)]
+        if self._scene_raws is None or self._scene_raws[0] != scene:
+            self._scene_raws = (scene, {nm: self.captures.load_raw(scene, nm).astype(np.float32)
+                                        for nm in self.leds.wavelengths})
+        raws = self._scene_raws[1]
+        # A linear sensor: each LED adds its recorded signal above dark, scaled by its on-time.
+        mixed = self._dark.copy()
+        for nm, f in fractions.items():
+            mixed += f * (raws[nm] - self._dark)
+        return np.clip(mixed, 0, 65535).astype(np.uint16)
+
+
+def open_replay_camera(uri: Uri, config: Config, leds: Leds) -> Camera:
+    return ReplayCamera(str(config.resolve(uri.target)), leds, config.camera, config.strobe.sync,
+                        int(uri.params.get("hold", 30)), injected_stall(uri))

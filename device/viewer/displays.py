@@ -1,0 +1,231 @@
+"""Displays: `fb:///dev/fbN`, `gst://PIPELINE`, `window://`, `file://out.mp4` or `file://dir/`,
+`null://`. Each takes HxWx3 uint8 RGB frames through `render(rgb, text=None)`."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from device.common.files import atomic_output
+from device.common.errors import UserError
+from device.common.uri import Uri
+from device.viewer.config import Config
+from device.viewer.display_backends import DISPLAYS
+
+log = logging.getLogger(__name__)
+NO_SIGNAL_GREY = 24
+
+
+class Display:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.size: tuple[int, int] | None = None      # (H, W) of the last frame rendered
+
+    def render(self, rgb: np.ndarray, text: str | None = None) -> None:
+        if text:
+            rgb = overlay_text(rgb, text)
+        self.size = rgb.shape[:2]
+        self._show(rgb)
+        self.frames += 1
+
+    def no_signal(self, size: tuple[int, int]) -> None:
+        """The screen the wearer sees while the camera is lost: unmistakably not a picture."""
+        h, w = self.size or size
+        image = np.full((h, w, 3), NO_SIGNAL_GREY, np.uint8)
+        self._show(overlay_text(image, "NO SIGNAL", centre=True))
+        self.frames += 1
+
+    def is_streaming(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+    def _show(self, rgb: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+def overlay_text(rgb: np.ndarray, text: str, centre: bool = False) -> np.ndarray:
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    scale = max(0.3, h / 480)
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    org = ((w - tw) // 2, (h + th) // 2) if centre else (4, th + 4)
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale to fit width x height keeping the aspect ratio; black bars fill the rest."""
+    h, w = rgb.shape[:2]
+    scale = min(width / w, height / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - nw) // 2, (height - nh) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def to_pixel_format(rgb: np.ndarray, bits_per_pixel: int) -> np.ndarray:
+    """RGB888 -> the framebuffer's little-endian pixels: RGB565, BGR888 or BGRA8888."""
+    if bits_per_pixel == 16:
+        r, g, b = (rgb[..., i].astype(np.uint16) for i in range(3))
+        return (((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)).astype("<u2").view(np.uint8) \
+            .reshape(rgb.shape[0], -1)
+    if bits_per_pixel == 24:
+        return rgb[..., ::-1].reshape(rgb.shape[0], -1)
+    if bits_per_pixel == 32:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA).reshape(rgb.shape[0], -1)
+    raise UserError(f"framebuffer has {bits_per_pixel} bits per pixel; 16, 24 or 32 are supported.")
+
+
+class FramebufferDisplay(Display):
+    """Writes letterboxed frames straight into /dev/fbN, geometry read from sysfs."""
+
+    def __init__(self, device: str | Path, sysfs_root: str | Path = "/sys/class/graphics"):
+        super().__init__()
+        device = Path(device)
+        info = Path(sysfs_root) / device.name
+
+        def read(name: str) -> str:
+            try:
+                return (info / name).read_text().strip()
+            except OSError:
+                raise UserError(f"{info / name}: cannot read framebuffer geometry; is {device} "
+                                "a framebuffer?") from None
+
+        self.width, self.height = (int(v) for v in read("virtual_size").split(","))
+        self.bits_per_pixel = int(read("bits_per_pixel"))
+        self.stride = int(read("stride"))
+        try:
+            self._fb = open(device, "r+b", buffering=0)
+        except OSError as exc:
+            raise UserError(f"{device}: cannot open framebuffer ({exc.strerror}).") from None
+        log.info("framebuffer %s: %dx%d, %d bpp, stride %d", device, self.width, self.height,
+                 self.bits_per_pixel, self.stride)
+
+    def _show(self, rgb: np.ndarray) -> None:
+        pixels = to_pixel_format(letterbox(rgb, self.width, self.height), self.bits_per_pixel)
+        buffer = np.zeros((self.height, self.stride), np.uint8)   # rows padded to the stride
+        buffer[:, :pixels.shape[1]] = pixels
+        self._fb.seek(0)
+        self._fb.write(buffer.tobytes())
+
+    def close(self) -> None:
+        self._fb.close()
+
+
+class VideoWriterDisplay(Display):
+    """cv2.VideoWriter, opened on the first frame (its size is known then)."""
+
+    def __init__(self, target: str, fps: float, api: int, fourcc: int, uri: str):
+        super().__init__()
+        self._target, self._fps, self._api, self._fourcc, self._uri = target, fps, api, fourcc, uri
+        self._writer: cv2.VideoWriter | None = None
+
+    def _show(self, rgb: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = rgb.shape[:2]
+            self._writer = cv2.VideoWriter(self._target, self._api, self._fourcc, self._fps, (w, h))
+            if not self._writer.isOpened():
+                raise UserError(f"display {self._uri}: OpenCV cannot open this video output.")
+        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+class Mp4Display(VideoWriterDisplay):
+    """`file://out.mp4`: written beside the target and renamed on a clean close."""
+
+    def __init__(self, path: Path, fps: float, uri: str):
+        self._atomic = contextlib.ExitStack()
+        tmp = self._atomic.enter_context(atomic_output(path))
+        super().__init__(str(tmp), fps, cv2.CAP_ANY, cv2.VideoWriter_fourcc(*"mp4v"), uri)
+
+    def close(self) -> None:
+        super().close()
+        self._atomic.close()
+
+
+class PngFolderDisplay(Display):
+    """`file://dir/`: frame_000001.png, ... (each written atomically)."""
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        if not folder.is_dir():
+            raise UserError(f"{folder}: output folder does not exist.")
+        self._folder = folder
+
+    def _show(self, rgb: np.ndarray) -> None:
+        with atomic_output(self._folder / f"frame_{self.frames + 1:06d}.png") as tmp:
+            if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+                raise UserError(f"{self._folder}: cannot write PNG frames there.")
+
+
+class WindowDisplay(Display):
+    """A desktop window (development); closing it or pressing q stops the loop."""
+
+    NAME = "nightcolor"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._open = True
+
+    def _show(self, rgb: np.ndarray) -> None:
+        try:
+            cv2.imshow(self.NAME, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            key = cv2.waitKey(1)
+        except cv2.error:
+            raise UserError("display window:// needs an OpenCV build with GUI support "
+                            "(this one is headless); use file:// or fb:// instead.") from None
+        if key in (ord("q"), 27) or cv2.getWindowProperty(self.NAME, cv2.WND_PROP_VISIBLE) < 1:
+            self._open = False
+
+    def is_streaming(self) -> bool:
+        return self._open
+
+    def close(self) -> None:
+        with contextlib.suppress(cv2.error):
+            cv2.destroyWindow(self.NAME)
+
+
+class NullDisplay(Display):
+    def _show(self, rgb: np.ndarray) -> None:
+        pass
+
+
+def open_display(config: Config) -> Display:
+    return DISPLAYS.open(config.display.uri, config)
+
+
+def open_framebuffer_display(uri: Uri, config: Config) -> Display:
+    return FramebufferDisplay(uri.target, uri.params.get("sysfs", "/sys/class/graphics"))
+
+
+def open_gstreamer_display(uri: Uri, config: Config) -> Display:
+    return VideoWriterDisplay(uri.target, config.camera.fps, cv2.CAP_GSTREAMER, 0,
+                              config.display.uri)
+
+
+def open_window_display(uri: Uri, config: Config) -> Display:
+    return WindowDisplay()
+
+
+def open_null_display(uri: Uri, config: Config) -> Display:
+    return NullDisplay()
+
+
+def open_file_display(uri: Uri, config: Config) -> Display:
+    text = config.display.uri
+    path = config.resolve(uri.target)
+    if uri.target.endswith("/") or path.is_dir():
+        return PngFolderDisplay(path)
+    if path.suffix.lower() != ".mp4":
+        raise UserError(f"display {text}: file:// takes an .mp4 file or a folder ending in /.")
+    return Mp4Display(path, config.camera.fps, text)

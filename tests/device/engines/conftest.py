@@ -1,0 +1,660 @@
+"""Stand-ins for TensorRT, pycuda and cuda-python, installed as `sys.modules` entries so the
+engine runner's own lazy imports load them. They follow the documented APIs: the same names,
+signatures and return conventions (cuda-python returns `(cudaError_t, value...)` tuples; pycuda
+returns objects and raises), and they behave like the real thing where the runner depends on it:
+
+- one simulated GPU (`FakeGpu`) owns device memory at addresses the host cannot dereference,
+  page-locked host memory at real host addresses, and mapped aliases of it;
+- work queued on a stream (copies, inference) runs only when an event or the stream is
+  synchronised, so reading an output too early, or overwriting a buffer a queued frame still
+  needs, gives wrong numbers;
+- the "engine" is a small ONNX graph run by onnxruntime, so outputs can be checked;
+- every allocation, free, copy and launch is logged.
+
+Faithful to: TensorRT Python API (Runtime.deserialize_cuda_engine, ICudaEngine.num_io_tensors /
+get_tensor_name / get_tensor_mode / get_tensor_dtype / get_tensor_shape, IExecutionContext.
+set_input_shape / get_tensor_shape / set_tensor_address / execute_async_v3; TensorRT 8.5 also
+num_bindings / get_binding_name / binding_is_input / get_binding_dtype / set_binding_shape /
+get_binding_shape / execute_async_v2(bindings, stream_handle); TensorRT 10 removed those);
+cuda-python's runtime module; pycuda.driver.
+"""
+from __future__ import annotations
+
+import ctypes
+import enum
+import sys
+import types
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+# ---------------------------------------------------------------------------------------------
+# The simulated GPU
+
+
+class FakeGpu:
+    """Memory, streams and a log of every CUDA call, shared by the CUDA and TensorRT stand-ins."""
+
+    DEVICE_BASE = 0x7F00_0000_0000   # device addresses: never valid host addresses here
+
+    def __init__(self, integrated: bool):
+        self.integrated = integrated
+        self.device = {}      # device address -> uint8 array (cudaMalloc or mapped alias)
+        self.pinned = {}      # host address -> uint8 array (page-locked allocations)
+        self.mapped = {}      # host address -> device alias address
+        self.queues = {}      # stream handle -> list of pending callables
+        self.log = []         # (operation, details...)
+        self._next = self.DEVICE_BASE
+        self._streams = 0
+
+    # memory
+    def _device_address(self, nbytes: int) -> int:
+        """64 KiB-aligned, like the driver's allocations (and so 256-byte aligned)."""
+        address = self._next
+        self._next += (nbytes + 0xFFFF) & ~0xFFFF
+        return address
+
+    def malloc(self, nbytes: int) -> int:
+        address = self._device_address(nbytes)
+        self.device[address] = np.zeros(nbytes, np.uint8)
+        self.log.append(("alloc_device", nbytes))
+        return address
+
+    def free(self, address: int) -> None:
+        del self.device[address]
+        self.log.append(("free_device", address))
+
+    def host_alloc(self, storage: np.ndarray, mapped: bool) -> int:
+        host = storage.ctypes.data
+        self.pinned[host] = storage
+        if mapped:
+            alias = self._device_address(storage.nbytes)
+            self.device[alias] = storage.reshape(-1).view(np.uint8)
+            self.mapped[host] = alias
+        self.log.append(("alloc_host", storage.nbytes, mapped))
+        return host
+
+    def host_free(self, host: int) -> None:
+        del self.pinned[host]
+        alias = self.mapped.pop(host, None)
+        if alias is not None:
+            del self.device[alias]
+        self.log.append(("free_host", host))
+
+    def device_view(self, address: int, nbytes: int) -> np.ndarray:
+        for base, storage in self.device.items():
+            if base <= address and address + nbytes <= base + storage.nbytes:
+                return storage[address - base:address - base + nbytes]
+        raise AssertionError(f"no device allocation holds {nbytes} bytes at {address:#x}")
+
+    def is_pinned(self, host: int, nbytes: int) -> bool:
+        return any(base <= host and host + nbytes <= base + a.nbytes
+                   for base, a in self.pinned.items())
+
+    @staticmethod
+    def host_view(host: int, nbytes: int) -> np.ndarray:
+        return np.ctypeslib.as_array((ctypes.c_uint8 * nbytes).from_address(host))
+
+    # streams: queued work runs at synchronisation, in order
+    def new_stream(self) -> int:
+        self._streams += 1
+        handle = 0x5000 + self._streams
+        self.queues[handle] = []
+        return handle
+
+    def destroy_stream(self, handle: int) -> None:
+        self.synchronize(handle)
+        del self.queues[handle]
+
+    def enqueue(self, handle: int, work) -> None:
+        self.queues[handle].append(work)
+
+    def synchronize(self, handle: int, until=None) -> None:
+        queue = self.queues[handle]
+        while queue:
+            work = queue.pop(0)
+            work()
+            if until is not None and until():
+                return
+
+    def memcpy_h2d(self, device: int, host: int, nbytes: int, stream: int) -> None:
+        self.log.append(("copy_h2d", nbytes, self.is_pinned(host, nbytes)))
+        self.enqueue(stream, lambda: self.device_view(device, nbytes).__setitem__(
+            slice(None), self.host_view(host, nbytes)))
+
+    def memcpy_d2h(self, host: int, device: int, nbytes: int, stream: int) -> None:
+        self.log.append(("copy_d2h", nbytes, self.is_pinned(host, nbytes)))
+        self.enqueue(stream, lambda: self.host_view(host, nbytes).__setitem__(
+            slice(None), self.device_view(device, nbytes)))
+
+    # what the tests read
+    def count(self, operation: str) -> int:
+        return sum(1 for entry in self.log if entry[0] == operation)
+
+    def live(self) -> int:
+        return len(self.device) + len(self.pinned)
+
+
+class _Event:
+    def __init__(self):
+        self.done = False
+
+
+# ---------------------------------------------------------------------------------------------
+# cuda-python (cuda.bindings.runtime; cuda.cudart before 12.6)
+
+
+def make_cudart(gpu: FakeGpu) -> types.ModuleType:
+    rt = types.ModuleType("cuda.bindings.runtime")
+
+    class cudaError_t(enum.IntEnum):
+        cudaSuccess = 0
+        cudaErrorInvalidValue = 1
+        cudaErrorMemoryAllocation = 2
+
+    class cudaDeviceAttr(enum.IntEnum):
+        cudaDevAttrIntegrated = 18
+        cudaDevAttrCanMapHostMemory = 19
+
+    class cudaMemcpyKind(enum.IntEnum):
+        cudaMemcpyHostToHost = 0
+        cudaMemcpyHostToDevice = 1
+        cudaMemcpyDeviceToHost = 2
+        cudaMemcpyDeviceToDevice = 3
+
+    class cudaStream_t:
+        def __init__(self, handle):
+            self._handle = handle
+
+        def __int__(self):
+            return self._handle
+
+    class cudaEvent_t(_Event):
+        pass
+
+    ok = cudaError_t.cudaSuccess
+    rt.cudaError_t, rt.cudaDeviceAttr = cudaError_t, cudaDeviceAttr
+    rt.cudaMemcpyKind = cudaMemcpyKind
+    rt.cudaStream_t, rt.cudaEvent_t = cudaStream_t, cudaEvent_t
+    rt.cudaHostAllocDefault, rt.cudaHostAllocPortable = 0, 1
+    rt.cudaHostAllocMapped, rt.cudaHostAllocWriteCombined = 2, 4
+
+    rt.cudaGetErrorString = lambda err: (ok, cudaError_t(err).name.encode())
+    rt.cudaGetDevice = lambda: (ok, 0)
+
+    def cudaDeviceGetAttribute(attr, device):
+        if attr == cudaDeviceAttr.cudaDevAttrIntegrated:
+            return ok, int(gpu.integrated)
+        return ok, 1
+    rt.cudaDeviceGetAttribute = cudaDeviceGetAttribute
+
+    rt.cudaStreamCreate = lambda: (ok, cudaStream_t(gpu.new_stream()))
+
+    def cudaStreamSynchronize(stream):
+        gpu.synchronize(int(stream))
+        return (ok,)
+    rt.cudaStreamSynchronize = cudaStreamSynchronize
+
+    def cudaStreamDestroy(stream):
+        gpu.destroy_stream(int(stream))
+        return (ok,)
+    rt.cudaStreamDestroy = cudaStreamDestroy
+
+    def cudaHostAlloc(size, flags):
+        storage = np.zeros(size, np.uint8)
+        return ok, gpu.host_alloc(storage, mapped=bool(flags & rt.cudaHostAllocMapped))
+    rt.cudaHostAlloc = cudaHostAlloc
+
+    def cudaHostGetDevicePointer(pHost, flags):
+        if pHost not in gpu.mapped:
+            return cudaError_t.cudaErrorInvalidValue, None
+        return ok, gpu.mapped[pHost]
+    rt.cudaHostGetDevicePointer = cudaHostGetDevicePointer
+
+    def cudaFreeHost(ptr):
+        if ptr not in gpu.pinned:
+            return (cudaError_t.cudaErrorInvalidValue,)
+        gpu.host_free(ptr)
+        return (ok,)
+    rt.cudaFreeHost = cudaFreeHost
+
+    rt.cudaMalloc = lambda size: (ok, gpu.malloc(size))
+
+    def cudaFree(devPtr):
+        if devPtr not in gpu.device or devPtr in gpu.mapped.values():
+            return (cudaError_t.cudaErrorInvalidValue,)
+        gpu.free(devPtr)
+        return (ok,)
+    rt.cudaFree = cudaFree
+
+    def cudaMemcpyAsync(dst, src, count, kind, stream):
+        if kind == cudaMemcpyKind.cudaMemcpyHostToDevice:
+            gpu.memcpy_h2d(int(dst), int(src), count, int(stream))
+        elif kind == cudaMemcpyKind.cudaMemcpyDeviceToHost:
+            gpu.memcpy_d2h(int(dst), int(src), count, int(stream))
+        else:
+            return (cudaError_t.cudaErrorInvalidValue,)
+        return (ok,)
+    rt.cudaMemcpyAsync = cudaMemcpyAsync
+
+    def cudaEventCreate():
+        gpu.log.append(("event_create",))
+        return ok, cudaEvent_t()
+    rt.cudaEventCreate = cudaEventCreate
+
+    def cudaEventRecord(event, stream):
+        event.done = False
+        event.stream = int(stream)
+        gpu.enqueue(int(stream), lambda: setattr(event, "done", True))
+        return (ok,)
+    rt.cudaEventRecord = cudaEventRecord
+
+    def cudaEventSynchronize(event):
+        if not event.done:
+            gpu.synchronize(event.stream, until=lambda: event.done)
+        return (ok,)
+    rt.cudaEventSynchronize = cudaEventSynchronize
+
+    def cudaEventDestroy(event):
+        gpu.log.append(("event_destroy",))
+        return (ok,)
+    rt.cudaEventDestroy = cudaEventDestroy
+    return rt
+
+
+# ---------------------------------------------------------------------------------------------
+# pycuda (pycuda.driver, pycuda.autoprimaryctx)
+
+
+def make_pycuda(gpu: FakeGpu) -> tuple[types.ModuleType, types.ModuleType, types.ModuleType]:
+    package = types.ModuleType("pycuda")
+    package.__path__ = []
+    driver = types.ModuleType("pycuda.driver")
+    autoprimaryctx = types.ModuleType("pycuda.autoprimaryctx")
+    package.driver, package.autoprimaryctx = driver, autoprimaryctx
+
+    class LogicError(RuntimeError):
+        pass
+
+    driver.LogicError = LogicError
+    driver.device_attribute = types.SimpleNamespace(INTEGRATED="INTEGRATED",
+                                                    CAN_MAP_HOST_MEMORY="CAN_MAP_HOST_MEMORY")
+    driver.host_alloc_flags = types.SimpleNamespace(PORTABLE=1, DEVICEMAP=2, WRITECOMBINED=4)
+
+    class Device:
+        def get_attribute(self, attribute):
+            return int(gpu.integrated) if attribute == "INTEGRATED" else 1
+
+    class Context:
+        @staticmethod
+        def get_device():
+            return Device()
+
+    driver.Device, driver.Context = Device, Context
+
+    class HostAllocation:
+        """What pagelocked_empty's array holds in `.base`."""
+
+        def __init__(self, shape, dtype, mapped):
+            self._storage = np.zeros(shape, dtype)
+            self.__array_interface__ = dict(self._storage.__array_interface__)
+            self._host = gpu.host_alloc(self._storage, mapped)
+            self._mapped = mapped
+
+        def get_device_pointer(self):
+            if not self._mapped:
+                raise LogicError("cuMemHostGetDevicePointer failed: invalid value")
+            return gpu.mapped[self._host]
+
+        def free(self):
+            gpu.host_free(self._host)
+
+    def pagelocked_empty(shape, dtype, order="C", mem_flags=0):
+        return np.asarray(HostAllocation(shape, dtype, bool(mem_flags & 2)))
+    driver.HostAllocation, driver.pagelocked_empty = HostAllocation, pagelocked_empty
+
+    class DeviceAllocation:
+        def __init__(self, nbytes):
+            self._address = gpu.malloc(nbytes)
+
+        def __int__(self):
+            return self._address
+
+        def free(self):
+            gpu.free(self._address)
+
+    driver.DeviceAllocation = DeviceAllocation
+    driver.mem_alloc = DeviceAllocation
+
+    class Stream:
+        def __init__(self, flags=0):
+            self.handle = gpu.new_stream()
+
+        def synchronize(self):
+            gpu.synchronize(self.handle)
+
+    class Event:
+        def __init__(self, flags=0):
+            gpu.log.append(("event_create",))
+            self.done, self.stream = False, None
+
+        def record(self, stream=None):
+            self.done, self.stream = False, stream.handle
+            gpu.enqueue(stream.handle, lambda: setattr(self, "done", True))
+            return self
+
+        def synchronize(self):
+            if not self.done:
+                gpu.synchronize(self.stream, until=lambda: self.done)
+            return self
+
+    driver.Stream, driver.Event = Stream, Event
+
+    def memcpy_htod_async(dest, src, stream=None):
+        gpu.memcpy_h2d(int(dest), src.ctypes.data, src.nbytes, stream.handle)
+
+    def memcpy_dtoh_async(dest, src, stream=None):
+        gpu.memcpy_d2h(dest.ctypes.data, int(src), dest.nbytes, stream.handle)
+
+    driver.memcpy_htod_async, driver.memcpy_dtoh_async = memcpy_htod_async, memcpy_dtoh_async
+    return package, driver, autoprimaryctx
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorRT
+
+
+class DataType(enum.IntEnum):
+    FLOAT = 0
+    HALF = 1
+    INT8 = 2
+    INT32 = 3
+    BOOL = 4
+    UINT8 = 5
+
+
+_NPTYPE = {DataType.FLOAT: np.float32, DataType.HALF: np.float16, DataType.INT8: np.int8,
+           DataType.INT32: np.int32, DataType.BOOL: np.bool_, DataType.UINT8: np.uint8}
+_FROM_ONNX = {TensorProto.FLOAT: DataType.FLOAT, TensorProto.FLOAT16: DataType.HALF,
+              TensorProto.INT8: DataType.INT8, TensorProto.INT32: DataType.INT32,
+              TensorProto.BOOL: DataType.BOOL, TensorProto.UINT8: DataType.UINT8}
+
+
+class TensorIOMode(enum.IntEnum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
+    import onnxruntime as ort
+
+    trt = types.ModuleType("tensorrt")
+    trt.__version__ = version
+    trt.DataType, trt.TensorIOMode = DataType, TensorIOMode
+    trt.nptype = lambda dtype: _NPTYPE[dtype]
+    bindings_api = int(version.split(".")[0]) < 10
+
+    class Logger:
+        WARNING = 2
+
+        def __init__(self, min_severity=WARNING):
+            self.min_severity = min_severity
+
+    class ICudaEngine:
+        def __init__(self, model: onnx.ModelProto):
+            self._session = ort.InferenceSession(model.SerializeToString(),
+                                                 providers=["CPUExecutionProvider"])
+            graph = model.graph
+            self._io = [(v, TensorIOMode.INPUT) for v in graph.input] + \
+                       [(v, TensorIOMode.OUTPUT) for v in graph.output]
+            self._by_name = {v.name: (v, mode) for v, mode in self._io}
+
+        @property
+        def num_io_tensors(self):
+            return len(self._io)
+
+        def get_tensor_name(self, index):
+            return self._io[index][0].name
+
+        def get_tensor_mode(self, name):
+            return self._by_name[name][1]
+
+        def get_tensor_dtype(self, name):
+            return _FROM_ONNX[self._by_name[name][0].type.tensor_type.elem_type]
+
+        def get_tensor_shape(self, name):
+            dims = self._by_name[name][0].type.tensor_type.shape.dim
+            return tuple(d.dim_value if d.HasField("dim_value") else -1 for d in dims)
+
+        def create_execution_context(self):
+            return IExecutionContext(self)
+
+    class IExecutionContext:
+        def __init__(self, engine):
+            self.engine = engine
+            self._shapes, self._addresses, self._output_shapes = {}, {}, {}
+
+        def set_input_shape(self, name, shape):
+            declared = self.engine.get_tensor_shape(name)
+            if len(shape) != len(declared) or any(d not in (-1, s)
+                                                  for d, s in zip(declared, shape)):
+                return False
+            self._shapes[name] = tuple(int(s) for s in shape)
+            return True
+
+        def _inputs(self):
+            return [v.name for v, mode in self.engine._io if mode == TensorIOMode.INPUT]
+
+        def get_tensor_shape(self, name):
+            if self.engine.get_tensor_mode(name) == TensorIOMode.INPUT:
+                return self._shapes.get(name, self.engine.get_tensor_shape(name))
+            key = tuple(self._shapes.get(n) for n in self._inputs())
+            if None in key:
+                return self.engine.get_tensor_shape(name)   # -1 until every input shape is set
+            if key not in self._output_shapes:
+                feeds = {n: np.zeros(s, _NPTYPE[self.engine.get_tensor_dtype(n)])
+                         for n, s in zip(self._inputs(), key)}
+                names = [o.name for o in self.engine._session.get_outputs()]
+                outs = self.engine._session.run(names, feeds)
+                self._output_shapes[key] = {n: o.shape for n, o in zip(names, outs)}
+            return tuple(self._output_shapes[key][name])
+
+        def set_tensor_address(self, name, memory):
+            if int(memory) % 256:
+                return False       # TensorRT: "the pointer must have 256-byte alignment"
+            self._addresses[name] = int(memory)
+            return True
+
+        def _enqueue(self, addresses, stream_handle, api):
+            names = [v.name for v, _ in self.engine._io]
+            if set(addresses) != set(names) or set(self._shapes) != set(self._inputs()):
+                return False
+            shapes = {n: self.get_tensor_shape(n) for n in names}
+            gpu.log.append(("launch", api))
+
+            def compute():
+                feeds = {}
+                for n in self._inputs():
+                    dtype = np.dtype(_NPTYPE[self.engine.get_tensor_dtype(n)])
+                    nbytes = int(np.prod(shapes[n])) * dtype.itemsize
+                    feeds[n] = gpu.device_view(addresses[n], nbytes).view(dtype).reshape(
+                        shapes[n]).copy()
+                outputs = [o.name for o in self.engine._session.get_outputs()]
+                for n, value in zip(outputs, self.engine._session.run(outputs, feeds)):
+                    raw = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+                    gpu.device_view(addresses[n], raw.nbytes)[:] = raw
+
+            gpu.enqueue(int(stream_handle), compute)
+            return True
+
+        def execute_async_v3(self, stream_handle):
+            return self._enqueue(dict(self._addresses), stream_handle, "execute_async_v3")
+
+    class IExecutionContext8(IExecutionContext):
+        """TensorRT 8.5: the binding-index API next to the name-based one."""
+
+        def _name(self, index):
+            return self.engine.get_tensor_name(index)
+
+        def set_binding_shape(self, binding, shape):
+            return self.set_input_shape(self._name(binding), shape)
+
+        def get_binding_shape(self, binding):
+            return self.get_tensor_shape(self._name(binding))
+
+        def execute_async_v2(self, bindings, stream_handle, input_consumed=None):
+            names = [self._name(i) for i in range(len(bindings))]
+            return self._enqueue(dict(zip(names, map(int, bindings))), stream_handle,
+                                 "execute_async_v2")
+
+    class ICudaEngine8(ICudaEngine):
+        @property
+        def num_bindings(self):
+            return self.num_io_tensors
+
+        def get_binding_name(self, index):
+            return self.get_tensor_name(index)
+
+        def binding_is_input(self, index):
+            return self._io[index][1] == TensorIOMode.INPUT
+
+        def get_binding_dtype(self, index):
+            return self.get_tensor_dtype(self.get_tensor_name(index))
+
+        def get_binding_shape(self, index):
+            return self.get_tensor_shape(self.get_tensor_name(index))
+
+        def create_execution_context(self):
+            return IExecutionContext8(self)
+
+    class Runtime:
+        def __init__(self, logger):
+            self.logger = logger
+
+        def deserialize_cuda_engine(self, serialized_engine):
+            try:
+                model = onnx.load_from_string(bytes(serialized_engine))
+                onnx.checker.check_model(model)
+            except Exception:
+                return None   # TensorRT logs the error and returns None
+            return (ICudaEngine8 if bindings_api else ICudaEngine)(model)
+
+    trt.Logger, trt.Runtime = Logger, Runtime
+    return trt
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+CUDA_FLAVOURS = ("pycuda", "cuda-python")
+TRT_VERSIONS = ("8.5.2.2", "10.3.0")
+
+
+def install(monkeypatch, flavour: str, integrated: bool, trt_version: str) -> FakeGpu:
+    """Put the stand-ins where `import tensorrt`, `import pycuda.driver` and
+    `from cuda.bindings import runtime` (or `from cuda import cudart`) will find them."""
+    gpu = FakeGpu(integrated)
+    monkeypatch.setitem(sys.modules, "tensorrt", make_tensorrt(gpu, trt_version))
+    if flavour == "pycuda":
+        package, driver, autoprimaryctx = make_pycuda(gpu)
+        monkeypatch.setitem(sys.modules, "pycuda", package)
+        monkeypatch.setitem(sys.modules, "pycuda.driver", driver)
+        monkeypatch.setitem(sys.modules, "pycuda.autoprimaryctx", autoprimaryctx)
+        return gpu
+    monkeypatch.setitem(sys.modules, "pycuda", None)   # `import pycuda` raises ImportError
+    monkeypatch.setitem(sys.modules, "pycuda.driver", None)
+    runtime = make_cudart(gpu)
+    cuda = types.ModuleType("cuda")
+    cuda.__path__ = []
+    if flavour == "cuda-python":
+        bindings = types.ModuleType("cuda.bindings")
+        bindings.__path__ = []
+        bindings.runtime = runtime
+        cuda.bindings = bindings
+        monkeypatch.setitem(sys.modules, "cuda.bindings", bindings)
+        monkeypatch.setitem(sys.modules, "cuda.bindings.runtime", runtime)
+    else:   # "cuda-python<12.6": only the old module path exists
+        cuda.cudart = runtime
+        monkeypatch.setitem(sys.modules, "cuda.bindings", None)
+        monkeypatch.setitem(sys.modules, "cuda.cudart", runtime)
+    monkeypatch.setitem(sys.modules, "cuda", cuda)
+    return gpu
+
+
+@pytest.fixture(params=[(f, m, v) for f in CUDA_FLAVOURS for m in ("mapped", "pinned")
+                        for v in TRT_VERSIONS],
+                ids=lambda p: "-".join(p))
+def gpu(request, monkeypatch):
+    """Every runner path: pycuda / cuda-python x mapped (integrated GPU) / pinned (discrete)
+    x TensorRT 8.5 (bindings, execute_async_v2) / 10 (tensor addresses, execute_async_v3)."""
+    flavour, memory, version = request.param
+    stand_in = install(monkeypatch, flavour, memory == "mapped", version)
+    stand_in.flavour, stand_in.trt_version = flavour, version
+    return stand_in
+
+
+@pytest.fixture
+def install_stand_ins(monkeypatch):
+    """install() bound to this test's monkeypatch, for tests that pick one path."""
+    return lambda flavour="cuda-python", integrated=False, version="10.3.0": install(
+        monkeypatch, flavour, integrated, version)
+
+
+def viewer_like_onnx() -> onnx.ModelProto:
+    """raw (int32 counts, per frame) - dark (float32, resident) times gain (float16, resident):
+    an 8-bit image and a float16 one, on dynamic H x W. The shape of the fused viewer graph's
+    interface: integer sub-frames in, calibration planes resident, uint8 out."""
+    hw = ["H", "W"]
+    inputs = [helper.make_tensor_value_info("raw", TensorProto.INT32, [1, 3, *hw]),
+              helper.make_tensor_value_info("dark", TensorProto.FLOAT, [1, 3, *hw]),
+              helper.make_tensor_value_info("gain", TensorProto.FLOAT16, [1, 3, 1, 1])]
+    outputs = [helper.make_tensor_value_info("rgb8", TensorProto.UINT8, [1, 3, *hw]),
+               helper.make_tensor_value_info("half", TensorProto.FLOAT16, [1, 3, *hw])]
+    consts = [helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+              helper.make_tensor("hi", TensorProto.FLOAT, [], [255.0]),
+              helper.make_tensor("k", TensorProto.FLOAT, [], [0.5])]
+    nodes = [helper.make_node("Cast", ["raw"], ["rawf"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["gain"], ["gainf"], to=TensorProto.FLOAT),
+             helper.make_node("Sub", ["rawf", "dark"], ["d"]),
+             helper.make_node("Mul", ["d", "gainf"], ["x"]),
+             helper.make_node("Clip", ["x", "lo", "hi"], ["c"]),
+             helper.make_node("Cast", ["c"], ["rgb8"], to=TensorProto.UINT8),
+             helper.make_node("Mul", ["x", "k"], ["xk"]),
+             helper.make_node("Cast", ["xk"], ["half"], to=TensorProto.FLOAT16)]
+    graph = helper.make_graph(nodes, "viewer_like", inputs, outputs, initializer=consts)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def viewer_like_reference(raw, dark, gain):
+    x = (raw.astype(np.float32) - dark) * gain.astype(np.float32)
+    return {"rgb8": np.clip(x, 0, 255).astype(np.uint8), "half": (x * 0.5).astype(np.float16)}
+
+
+def single_input_onnx() -> onnx.ModelProto:
+    """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output)."""
+    graph = helper.make_graph(
+        [helper.make_node("Tanh", ["nir"], ["rgb"])], "net",
+        [helper.make_tensor_value_info("nir", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("rgb", TensorProto.FLOAT, ["N", 3, "H", "W"])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+@pytest.fixture
+def engine_file(tmp_path):
+    """Write an ONNX model where an engine file would be: the stand-in 'deserialises' it."""
+    def write(model: onnx.ModelProto, name: str = "model.engine"):
+        path = tmp_path / name
+        path.write_bytes(model.SerializeToString())
+        return path
+    return write
+
+
+@pytest.fixture
+def models():
+    """The ONNX graphs the stand-in engines run, and the numpy reference of the viewer-like one
+    (test modules cannot import conftest under --import-mode=importlib)."""
+    return types.SimpleNamespace(viewer_like=viewer_like_onnx, reference=viewer_like_reference,
+                                 single_input=single_input_onnx)

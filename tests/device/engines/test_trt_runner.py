@@ -1,0 +1,221 @@
+"""The TensorRT runner on every CUDA call path, through the stand-ins in conftest.py: pycuda and
+cuda-python, mapped (integrated GPU) and pinned (discrete) memory, TensorRT 8.5's bindings and
+TensorRT 10's tensor addresses. Allocation happens once, not per frame; outputs are right."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from device.common.errors import UserError
+from device.engines.trt_runner import EngineRunner
+
+FRAMES = 20
+
+
+def frame(rng, h=8, w=12):
+    return rng.integers(0, 4096, (1, 3, h, w)).astype(np.uint16)   # 12-bit camera counts
+
+
+def calibration(rng, h=8, w=12):
+    dark = rng.uniform(0, 40, (1, 3, h, w)).astype(np.float32)
+    gain = rng.uniform(0.02, 0.08, (1, 3, 1, 1)).astype(np.float16)
+    return dark, gain
+
+
+def check(models, outputs, raw, dark, gain):
+    expected = models.reference(raw, dark, gain)
+    assert outputs.keys() == expected.keys()
+    for name, value in expected.items():
+        assert outputs[name].dtype == value.dtype and outputs[name].shape == value.shape
+        # uint8 may round differently by one code at a .5 boundary; float16 to its precision.
+        np.testing.assert_allclose(outputs[name].astype(np.float32), value.astype(np.float32),
+                                   atol=1, rtol=1e-3)
+
+
+def allocations(gpu):
+    return gpu.count("alloc_host") + gpu.count("alloc_device")
+
+
+def test_twenty_frames_allocate_once_and_copy_only_pinned(gpu, engine_file, models):
+    rng = np.random.default_rng(0)
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    assert runner._cuda.name == gpu.flavour
+    assert runner.mapped is gpu.integrated
+    assert runner.input_names == ["raw", "dark", "gain"]
+    assert runner.output_names == ["rgb8", "half"]
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+
+    after_warmup = None
+    for i in range(FRAMES):
+        raw = frame(rng)
+        check(models, runner.run({"raw": raw}), raw, dark, gain)
+        if i == 1:   # both buffer slots have been used once
+            after_warmup = allocations(gpu)
+    # 2 resident inputs + 2 slots x (raw, rgb8, half); device buffers too where not mapped.
+    per_kind = 2 + 2 * 3
+    assert gpu.count("alloc_host") == per_kind
+    assert gpu.count("alloc_device") == (0 if gpu.integrated else per_kind)
+    assert allocations(gpu) == after_warmup
+    assert gpu.count("free_host") == gpu.count("free_device") == 0
+
+    launches = [e[1] for e in gpu.log if e[0] == "launch"]
+    api = "execute_async_v2" if gpu.trt_version.startswith("8.") else "execute_async_v3"
+    assert launches == [api] * FRAMES
+    copies = [e for e in gpu.log if e[0].startswith("copy_")]
+    if gpu.integrated:
+        assert copies == []        # zero-copy: the kernels read and write mapped host memory
+    else:
+        assert gpu.count("copy_h2d") == 2 + FRAMES          # calibration once, raw per frame
+        assert gpu.count("copy_d2h") == 2 * FRAMES
+        assert all(pinned for _, _, pinned in copies)     # never through pageable memory
+    runner.close()
+
+
+def test_a_shape_change_reallocates_once(gpu, engine_file, models):
+    rng = np.random.default_rng(1)
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    for _ in range(4):
+        raw = frame(rng)
+        check(models, runner.run({"raw": raw}), raw, dark, gain)
+    small = allocations(gpu)
+
+    big_dark, _ = calibration(rng, 16, 24)
+    runner.set_resident("dark", big_dark)
+    for _ in range(6):
+        raw = frame(rng, 16, 24)
+        check(models, runner.run({"raw": raw}), raw, big_dark, gain)
+    per_buffer = 1 if gpu.integrated else 2             # host, plus device where not mapped
+    # dark once, and raw / rgb8 / half once in each of the two slots; gain kept its shape.
+    assert allocations(gpu) - small == per_buffer * (1 + 2 * 3)
+    assert gpu.count("free_host") == 1 + 2 * 3
+
+    big = allocations(gpu)
+    runner.set_resident("dark", dark)
+    for _ in range(3):
+        raw = frame(rng)
+        check(models, runner.run({"raw": raw}), raw, dark, gain)
+    assert allocations(gpu) == big
+    runner.close()
+
+
+def test_resident_inputs_upload_once_and_recalibrate_in_place(gpu, engine_file, models):
+    rng = np.random.default_rng(2)
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    uploads = gpu.count("copy_h2d")
+    assert uploads == (0 if gpu.integrated else 2)
+    raws = [frame(rng) for _ in range(FRAMES)]
+    for raw in raws:
+        runner.run({"raw": raw})
+    # Each frame uploads its raw sub-frames and nothing else (nothing at all when mapped).
+    assert gpu.count("copy_h2d") - uploads == (0 if gpu.integrated else FRAMES)
+
+    before = allocations(gpu)
+    new_dark = dark + 25
+    runner.set_resident("dark", new_dark)              # recalibrated: same engine, new planes
+    check(models, runner.run({"raw": raws[0]}), raws[0], new_dark, gain)
+    assert allocations(gpu) == before
+    # A per-frame value for a resident input is used for that frame only.
+    check(models, runner.run({"raw": raws[1], "dark": dark}), raws[1], dark, gain)
+    check(models, runner.run({"raw": raws[2]}), raws[2], new_dark, gain)
+    runner.close()
+
+
+def test_frame_n_plus_1_is_staged_while_frame_n_is_in_flight(gpu, engine_file, models):
+    """The stand-in runs queued work only at synchronisation: if both frames shared one
+    buffer, frame 1 would come back computed from frame 2's input."""
+    rng = np.random.default_rng(3)
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    raws = [frame(rng) for _ in range(6)]
+    runner.submit({"raw": raws[0]})
+    for i in range(1, len(raws)):
+        runner.submit({"raw": raws[i]})
+        check(models, runner.collect(), raws[i - 1], dark, gain)
+    check(models, runner.collect(), raws[-1], dark, gain)
+
+    runner.submit({"raw": raws[0]})
+    runner.submit({"raw": raws[1]})
+    with pytest.raises(RuntimeError, match="collect"):
+        runner.submit({"raw": raws[2]})
+    runner.close()
+
+
+def test_close_frees_every_buffer_and_the_stream(gpu, engine_file, models):
+    rng = np.random.default_rng(4)
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    for h, w in ((8, 12), (16, 24)):
+        runner.set_resident("dark", calibration(rng, h, w)[0])
+        runner.run({"raw": frame(rng, h, w)})
+        runner.run({"raw": frame(rng, h, w)})
+    assert gpu.live() > 0
+    runner.close()
+    assert gpu.live() == 0
+    assert gpu.count("alloc_host") == gpu.count("free_host")
+    assert gpu.count("alloc_device") == gpu.count("free_device")
+    if gpu.flavour == "cuda-python":
+        assert gpu.queues == {}                      # cudaStreamDestroy
+    runner.close()                                   # twice is harmless
+    with pytest.raises(RuntimeError, match="closed"):
+        runner.run({"raw": frame(rng)})
+
+
+@pytest.mark.parametrize("flavour", ["pycuda", "cuda-python", "cuda-python<12.6"])
+def test_infer_runs_a_single_input_network(install_stand_ins, engine_file, models, flavour):
+    install_stand_ins(flavour, integrated=False, version="11.0.0")
+    x = np.random.default_rng(5).uniform(-2, 2, (2, 3, 8, 16)).astype(np.float32)
+    with EngineRunner(engine_file(models.single_input())) as runner:
+        y = runner.infer(x)
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y, np.tanh(x), rtol=1e-6)
+
+
+def test_bad_feeds_and_engines_are_refused_in_one_sentence(install_stand_ins, engine_file,
+                                                           models, tmp_path):
+    install_stand_ins()
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    rng = np.random.default_rng(6)
+    dark, gain = calibration(rng)
+    with pytest.raises(UserError, match="missing dark, gain"):
+        runner.run({"raw": frame(rng)})
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    with pytest.raises(UserError, match="'raw': the engine takes int32, not float32"):
+        runner.run({"raw": frame(rng).astype(np.float32)})
+    with pytest.raises(UserError, match="not an input"):
+        runner.set_resident("rgb8", dark)
+    runner.close()
+    broken = tmp_path / "broken.engine"
+    broken.write_bytes(b"not an engine")
+    with pytest.raises(UserError, match="cannot load this engine"):
+        EngineRunner(broken)
+
+
+def test_converts_parity_check_runs_through_the_same_runner(install_stand_ins, engine_file):
+    """convert's engine check (verify.fp16_psnr on runner.infer) with the shipped edge network
+    as the stand-in engine: batches and shapes change between samples, buffers follow."""
+    from convert import verify
+    from device.engines.model_card import load_model_card
+    from device.simulated.presets import SHIPPED_MODEL
+
+    gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    samples = verify.random_samples(card.in_channels, card.spatial_multiple) + \
+        [verify.random_sample_of_shape((1, card.in_channels, 32, 32), seed=1)]
+    with EngineRunner(engine_file(onnx.load(str(card.onnx)))) as runner:
+        psnr = verify.fp16_psnr(card.onnx, runner.infer, samples, card.to_srgb, "stand-in")
+    assert psnr >= verify.FP16_MIN_PSNR_DB
+    assert gpu.count("launch") == len(samples) and gpu.live() == 0

@@ -1,0 +1,225 @@
+"""The per-pixel Bayes floor (`device.sim.floor`), its measured-ink CSV and `device sim floor`."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from device.sim.floor import (DEFAULT_REFERENCES, BayesFloor, ConstantNoise, camera_noise,
+                              image_pixels, mixture_log_prior, posterior_mean, print_colours,
+                              uniform_rgb)
+from device.sim.printing import Printer
+from device.sim.rig_spec import RigSpec
+
+NIR = (718, 777, 807)
+VISIBLE = (447, 529, 604)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """8192 uniform references and 500 uniform colours, read under the visible and NIR LEDs."""
+    leds = VISIBLE + NIR
+    return (print_colours(uniform_rgb(8192, np.random.default_rng(0)), leds),
+            print_colours(uniform_rgb(500, np.random.default_rng(1)), leds))
+
+
+def test_the_floor_falls_as_noise_falls(small):
+    refs, pixels = small
+    floors = [BayesFloor(refs, pixels, ConstantNoise(pct / 100)).evaluate(NIR).mean_de00
+              for pct in (4, 2, 1, 0.5)]
+    assert all(a > b + 0.5 for a, b in zip(floors, floors[1:])), floors
+
+
+def test_the_visible_leds_see_colour_almost_perfectly(small):
+    refs, pixels = small
+    noise = camera_noise(RigSpec(), VISIBLE + NIR)
+    floor = BayesFloor(refs, pixels, noise)
+    visible, nir = floor.evaluate(VISIBLE).mean_de00, floor.evaluate(NIR).mean_de00
+    assert visible < 2.0 and nir > 5 * visible
+
+
+def test_the_independent_computation_is_reproduced():
+    """The issue's numbers: a uniform prior on a few thousand random colours gives 11.7 at
+    σ = 0.5 % and 18.0 at σ = 2 % of white (exact sum over 32768 references)."""
+    refs = print_colours(uniform_rgb(DEFAULT_REFERENCES, np.random.default_rng(0)), NIR)
+    pixels = print_colours(uniform_rgb(3000, np.random.default_rng(1)), NIR)
+    assert BayesFloor(refs, pixels, ConstantNoise(0.005)).evaluate(NIR).mean_de00 == \
+        pytest.approx(11.7, abs=1.0)
+    assert BayesFloor(refs, pixels, ConstantNoise(0.02)).evaluate(NIR).mean_de00 == \
+        pytest.approx(18.0, abs=1.0)
+
+
+def test_the_posterior_sum_is_exact():
+    """The blocked float32 matrix form equals a plain float64 sum over every reference."""
+    rng = np.random.default_rng(5)
+    readings, values = rng.random((300, 3)), rng.random((300, 2))
+    variance = 0.001 + 0.002 * rng.random((300, 3))
+    log_prior = np.log(rng.random(300))
+    observed = readings[:7] + 0.03 * rng.standard_normal((7, 3))
+    log_post = log_prior - 0.5 * (((observed[:, None] - readings) ** 2 / variance)
+                                  + np.log(variance)).sum(-1)
+    weights = np.exp(log_post - log_post.max(1, keepdims=True))
+    expected = weights @ values / weights.sum(1, keepdims=True)
+    got = posterior_mean(observed, readings, values, variance, log_prior)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_a_little_uniform_mass_protects_an_unseen_image():
+    from device.content.photos import load_bundled_photo
+
+    seen = [load_bundled_photo(name) for name in ("astronaut", "coffee", "chelsea")]
+    unseen = load_bundled_photo("colorwheel")
+    rng = np.random.default_rng(2)
+    pixels = print_colours(image_pixels([unseen], 600, rng), NIR)
+    photo = image_pixels(seen, 4096, rng)
+    mixed = np.concatenate([photo, uniform_rgb(4096, rng)])
+    noise = camera_noise(RigSpec(), NIR)
+    photo_only = BayesFloor(print_colours(photo, NIR), pixels, noise).evaluate(NIR)
+    with_uniform = BayesFloor(print_colours(mixed, NIR), pixels, noise,
+                              mixture_log_prior([4096, 4096], [0.9, 0.1])).evaluate(NIR)
+    assert with_uniform.mean_de00 < photo_only.mean_de00 - 2.0
+
+
+def test_mixture_weights_hold_the_masses_whatever_the_counts():
+    log_prior = mixture_log_prior([100, 300], [0.9, 0.1])
+    assert np.exp(log_prior[:100]).sum() == pytest.approx(0.9)
+    assert np.exp(log_prior[100:]).sum() == pytest.approx(0.1)
+
+
+# -- measured inks ----------------------------------------------------------------------------
+def test_the_sims_own_inks_round_trip_through_a_csv(tmp_path, small):
+    from device.sim.ink_csv import read_inks_csv, write_inks_csv
+
+    refs, pixels = small
+    rgb = uniform_rgb(300, np.random.default_rng(3))
+    for with_paper in (True, False):
+        path = tmp_path / f"inks-{with_paper}.csv"
+        write_inks_csv(path, with_paper=with_paper)
+        printer = Printer(inks=read_inks_csv(path))
+        np.testing.assert_allclose(print_colours(rgb, NIR, printer=printer).readings,
+                                   print_colours(rgb, NIR).readings, atol=1e-4)
+        measured = BayesFloor(print_colours(uniform_rgb(4096, np.random.default_rng(0)), NIR,
+                                            printer=printer),
+                              print_colours(rgb, NIR, printer=printer), ConstantNoise(0.02))
+        sim = BayesFloor(print_colours(uniform_rgb(4096, np.random.default_rng(0)), NIR),
+                         print_colours(rgb, NIR), ConstantNoise(0.02))
+        assert measured.evaluate(NIR).mean_de00 == pytest.approx(sim.evaluate(NIR).mean_de00,
+                                                                 abs=0.02)
+
+
+def test_other_inks_give_another_floor(tmp_path):
+    """A cyan that stays dark through the NIR (no 854 nm window) changes what the LEDs see."""
+    from device.sim.ink_csv import read_inks_csv, write_inks_csv
+
+    path = tmp_path / "inks.csv"
+    write_inks_csv(path)
+    lines = path.read_text().splitlines()
+    header = lines[1].split(",")
+    cyan = header.index("cyan")
+    rows = [row.split(",") for row in lines[2:]]
+    for row in rows:
+        if float(row[0]) >= 700:
+            row[cyan] = "0.05"
+    path.write_text("\n".join([lines[1], *(",".join(r) for r in rows)]) + "\n")
+    rgb = np.array([[0.0, 1.0, 1.0]], dtype=np.float32)   # solid cyan
+    dark_cyan = print_colours(rgb, NIR, printer=Printer(inks=read_inks_csv(path)))
+    assert dark_cyan.readings.max() < 0.1 < print_colours(rgb, NIR).readings[0, 1]
+
+
+GOOD = "nm,cyan,magenta,yellow,black\n" + "".join(
+    f"{nm},0.5,0.5,0.5,0.1\n" for nm in range(380, 1001, 10))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("nm,cyan,magenta\n380,1,1\n1000,1,1\n", "the header must be nm,cyan,magenta,yellow,black"),
+    ("wavelength,cyan,magenta,yellow,black\n", "the first column must be 'nm'"),
+    (GOOD.replace("500,0.5", "500,zero"), "is not a number"),
+    (GOOD.replace("500,0.5", "500,nan"), "not finite"),
+    (GOOD.replace("500,0.5,0.5,0.5,0.1", "500,0.5,0.5"), "has 3 values"),
+    (GOOD.replace("500,0.5", "500,2.5"), "between 0 and 1.5"),
+    (GOOD.replace("380,0.5,0.5,0.5,0.1\n", ""), "the rows cover 390-1000 nm but must cover"),
+    ("".join(line + "\n" for line in GOOD.splitlines() if not line.startswith("6")),
+     "the rows jump from 590 to 700 nm"),
+    ("".join(GOOD.splitlines(keepends=True)[::-1]), "first column must be 'nm'"),
+    ("", "holds no header"),
+])
+def test_a_bad_ink_csv_is_refused_with_one_sentence(tmp_path, text, words):
+    from device.common.errors import UserError
+    from device.sim.ink_csv import read_inks_csv
+
+    path = tmp_path / "inks.csv"
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        read_inks_csv(path)
+    message = str(err.value)
+    assert message.startswith(f"--inks {path}:") and words in message, message
+    assert message.count(". ") == 0 and "\n" not in message
+
+
+def test_a_coarse_csv_without_paper_keeps_the_sims_paper(tmp_path):
+    from device.sim.ink_csv import read_inks_csv
+    from device.sim.spectra import paper_reflectance
+
+    path = tmp_path / "inks.csv"
+    path.write_text("# measured 2026-01-01\n" + GOOD.upper())   # names are case-blind
+    inks = read_inks_csv(path)
+    nm = np.array([381.0, 555.5, 999.0])
+    np.testing.assert_allclose(inks.ink("cyan", nm), 0.5)
+    np.testing.assert_allclose(inks.ink("black", nm), 0.1)
+    np.testing.assert_allclose(inks.paper(nm), paper_reflectance(nm))
+
+
+# -- the command ------------------------------------------------------------------------------
+def device(*args):
+    return subprocess.run([sys.executable, "-m", "device", "sim", "floor", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_json_reports_the_floor_of_each_image(tmp_path):
+    import cv2
+
+    from device.content.photos import load_bundled_photo
+
+    for name in ("coffee", "astronaut"):
+        cv2.imwrite(str(tmp_path / f"{name}.png"),
+                    cv2.cvtColor(load_bundled_photo(name), cv2.COLOR_RGB2BGR))
+    image = tmp_path / "coffee.png"
+    result = device("--images", image, "--pixels", 300, "--references", 4096, "--noise", 2,
+                    "--prior", tmp_path / "astronaut.png", "--uniform-mass", 0.1, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["leds"] == list(NIR) and report["pixels"] == 300
+    assert report["prior"].startswith("0.9 pixels of 1 image(s) + 0.1 uniform sRGB")
+    assert 3 < report["mean_de00"] < report["p90_de00"] < 60
+    assert [row["image"] for row in report["images"]] == [str(image)]
+    assert report["images"][0]["mean_de00"] == report["mean_de00"]
+
+
+def test_choose_ranks_the_papers_triple_above_a_bad_one():
+    result = device("--choose", 3, "--from", "700-1000", "--colours", 200, "--references", 4096,
+                    "--json")
+    assert result.returncode == 0, result.stderr
+    ranking = json.loads(result.stdout)
+    assert len(ranking) == 120   # C(10, 3): 718 734 748 760 777 807 854 910 950 971
+    means = [row["mean_de00"] for row in ranking]
+    assert means == sorted(means)
+    order = [tuple(row["leds"]) for row in ranking]
+    assert order.index(NIR) < order.index((910, 950, 971))
+    assert set(ranking[0]) == {"leds", "mean_de00", "p90_de00"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--noise", "loud"), "--noise: expected 'rig' or a percentage"),
+    (("--from", "700-1000"), "give --choose K as well"),
+    (("--choose", "4", "--from", "900-1000"), "the palette has 3 LEDs in 900-1000 nm"),
+    (("--prior", "uniform", "--uniform-mass", "0.1"), "--prior uniform is uniform already"),
+    (("--leds", "718,1200"), "--leds: expected comma-separated"),
+    (("--inks", "missing.csv"), "--inks missing.csv: no such file"),
+    (("--pixels", "100"), "--pixels sets how many pixels of each --images file"),
+])
+def test_bad_options_are_one_sentence_and_exit_2(args, words):
+    result = device(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
