@@ -1,5 +1,6 @@
-"""The simulated LED bank (`leds.uri = "sim://"`): records every edge with its monotonic time,
-so tests and the simulated cameras can see precisely what was lit when."""
+"""The simulated LED bank (`leds.uri = "sim://"`): records every edge with the time on its clock
+(monotonic unless a test passes its own), so tests and the simulated cameras can see precisely
+what was lit when."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from device.common.uri import Uri
+from device.viewer.clock import Clock
 from device.viewer.config import LedConfig
 from device.viewer.leds import Leds
 
@@ -19,7 +21,7 @@ EDGE_RECORD_ENV = "NIGHTCOLOR_SIM_LED_RECORD"
 
 @dataclass(frozen=True)
 class Edge:
-    t: float            # time.monotonic()
+    t: float            # the bank's clock (time.monotonic() unless a test injects one)
     line: str           # "718", "777", "807" or "trigger"
     high: bool
 
@@ -27,8 +29,8 @@ class Edge:
 class SimLeds(Leds):
     """A simulated bank: every edge is recorded; `on_intervals` says what was lit when."""
 
-    def __init__(self, wavelengths: tuple[int, ...]):
-        super().__init__(wavelengths)
+    def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
+        super().__init__(wavelengths, clock)
         self.edges: deque[Edge] = deque(maxlen=EDGE_HISTORY)
         self.triggers = 0                   # pulses so far; the simulated camera counts them
         self.last_trigger: float | None = None
@@ -36,12 +38,12 @@ class SimLeds(Leds):
         self._record = open(record, "a", buffering=1) if record else None
 
     def _write(self, nm: int, high: bool) -> None:
-        self.edges.append(Edge(time.monotonic(), str(nm), high))
+        self.edges.append(Edge(self.clock(), str(nm), high))
         if self._record is not None:
             self._record.write(f"{self.edges[-1].t:.6f} {nm} {int(high)}\n")
 
     def pulse_trigger(self, width_s: float = 100e-6) -> None:
-        t = time.monotonic()
+        t = self.clock()
         with self._lock:
             self.edges += [Edge(t, "trigger", True), Edge(t + width_s, "trigger", False)]
             self.last_trigger = t

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 
+from device.common.errors import UserError
 from device.common.uri import Uri
+from device.viewer.clock import Clock, Sleep, precise_sleep
 from device.viewer.config import LedConfig
 from device.viewer.led_backends import LEDS
 
@@ -21,8 +24,9 @@ class Leds:
     """Base: tracks which LED is lit; subclasses write the pins. Thread-safe, since the
     fail-safe timer may switch an LED off from another thread."""
 
-    def __init__(self, wavelengths: tuple[int, ...]):
+    def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
         self.wavelengths = tuple(wavelengths)
+        self.clock = clock
         self._lock = threading.Lock()
         self.lit: int | None = None
 
@@ -53,22 +57,76 @@ class Leds:
         raise NotImplementedError
 
 
-class GpioLeds(Leds):
-    """Jetson.GPIO or RPi.GPIO, board pin numbering; every pin starts and ends LOW."""
+# The GPIO libraries, imported only when a gpio:// bank is opened. What they raise, from their
+# sources (NVIDIA/jetson-gpio lib/python/Jetson/GPIO/gpio.py and gpio_cdev.py; RPi.GPIO
+# source/common.c and py_gpio.c; rpi-lgpio, the RPi.GPIO of the Pi 5, RPi/GPIO/__init__.py):
+# - importing on the wrong board or without access: Jetson.GPIO raises RuntimeError (no
+#   permission on /dev/gpiochip0) or Exception("Could not determine Jetson model");
+# - a pin that is not a GPIO in BOARD numbering: ValueError ("Channel 1 is invalid" / "The
+#   channel sent is invalid on a Raspberry Pi");
+# - a line another process holds: Jetson.GPIO raises GPIOError, an OSError with errno EBUSY
+#   from the line-handle ioctl; rpi-lgpio raises RuntimeError("GPIO busy"); the classic
+#   RPi.GPIO only warns "This channel is already in use" (RuntimeWarning) and carries on.
+GPIO_LIBRARIES = {"jetson": "Jetson.GPIO", "rpi": "RPi.GPIO"}
 
-    def __init__(self, board: str, pins: dict[int, int], trigger_pin: int | None,
-                 wavelengths: tuple[int, ...]):
-        super().__init__(wavelengths)
+
+def import_gpio(board: str, uri: str):
+    """The board's GPIO module; one sentence naming the URI when it cannot be used here."""
+    library = GPIO_LIBRARIES[board]
+    try:
         if board == "jetson":
             import Jetson.GPIO as GPIO
         else:
             import RPi.GPIO as GPIO
-        self._gpio = GPIO
+    except ImportError as exc:
+        raise UserError(f"leds.uri {uri} needs {library}, which is not installed ({exc}).") \
+            from None
+    except Exception as exc:  # noqa: BLE001 - both refuse at import on a machine they cannot drive
+        raise UserError(f"leds.uri {uri}: {library} cannot drive this machine's GPIO ({exc}).") \
+            from None
+    return GPIO
+
+
+class GpioLeds(Leds):
+    """Jetson.GPIO or RPi.GPIO, board pin numbering; every pin starts and ends LOW, and the
+    library's cleanup() runs however the bank is closed."""
+
+    def __init__(self, board: str, pins: dict[int, int], trigger_pin: int | None,
+                 wavelengths: tuple[int, ...], uri: str = "", sleep: Sleep = precise_sleep):
+        super().__init__(wavelengths)
+        self.uri = uri or f"gpio://{board}"
+        self._gpio = GPIO = import_gpio(board, self.uri)
+        self._sleep = sleep           # times the trigger pulse
         self._pins = dict(pins)
         self._trigger = trigger_pin
-        GPIO.setmode(GPIO.BOARD)
-        outputs = list(self._pins.values()) + ([trigger_pin] if trigger_pin is not None else [])
-        GPIO.setup(outputs, GPIO.OUT, initial=GPIO.LOW)
+        self._closed = False
+        roles = {pin: f"the {nm} nm LED" for nm, pin in self._pins.items()}
+        if trigger_pin is not None:
+            roles[trigger_pin] = "the camera trigger"
+        self._outputs = list(roles)
+        GPIO.setmode(GPIO.BOARD)      # the numbers on the 40-pin header, as the config gives them
+        try:
+            for pin, role in roles.items():   # one at a time, so an error can name its pin
+                self._setup_low(pin, role)
+        except BaseException:
+            GPIO.cleanup()            # the pins set up so far go back to inputs
+            raise
+
+    def _setup_low(self, pin: int, role: str) -> None:
+        GPIO = self._gpio
+        what = f"leds.uri {self.uri}: board pin {pin} ({role})"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                # initial=LOW: without it a Jetson.GPIO (gpio-cdev) output line starts HIGH.
+                GPIO.setup(pin, GPIO.OUT, initial=GPIO.LOW)
+            except ValueError as exc:
+                raise UserError(f"{what} is not a GPIO pin on this board ({exc}).") from None
+            except (OSError, RuntimeError) as exc:
+                raise UserError(f"{what} is busy or not accessible: another program or a "
+                                f"device-tree function may hold it ({exc}).") from None
+        for warning in caught:   # e.g. a pin left configured by a viewer that was killed
+            log.warning("%s: %s", what, warning.message)
 
     def _write(self, nm: int, high: bool) -> None:
         self._gpio.output(self._pins[nm], self._gpio.HIGH if high else self._gpio.LOW)
@@ -77,19 +135,24 @@ class GpioLeds(Leds):
         if self._trigger is None:
             return
         self._gpio.output(self._trigger, self._gpio.HIGH)
-        end = time.perf_counter() + width_s
-        while time.perf_counter() < end:   # a sub-millisecond pulse: sleep() is too coarse
-            pass
-        self._gpio.output(self._trigger, self._gpio.LOW)
+        try:
+            self._sleep(width_s)
+        finally:
+            self._gpio.output(self._trigger, self._gpio.LOW)
 
     def close(self) -> None:
+        """Every line LOW, then cleanup(), even when a write fails; a second close does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.off()
-            for pin in list(self._pins.values()) + [self._trigger]:
-                if pin is not None:
-                    self._gpio.output(pin, self._gpio.LOW)
         finally:
-            self._gpio.cleanup()
+            try:
+                for pin in self._outputs:
+                    self._gpio.output(pin, self._gpio.LOW)
+            finally:
+                self._gpio.cleanup()
 
 
 def open_leds(config: LedConfig, wavelengths: tuple[int, ...]) -> Leds:
@@ -98,4 +161,4 @@ def open_leds(config: LedConfig, wavelengths: tuple[int, ...]) -> Leds:
 
 def open_gpio_leds(uri: Uri, config: LedConfig, wavelengths: tuple[int, ...]) -> Leds:
     log.info("LEDs on %s GPIO pins %s, trigger %s", uri.target, config.pins, config.trigger_pin)
-    return GpioLeds(uri.target, config.pins, config.trigger_pin, wavelengths)
+    return GpioLeds(uri.target, config.pins, config.trigger_pin, wavelengths, uri=config.uri)

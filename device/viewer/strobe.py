@@ -4,7 +4,8 @@
 the frame. `frame` sync: the camera runs freely; the LED switches right after a frame arrives and
 any frame whose exposure began before the switch has settled is dropped (it saw two LEDs).
 A fail-safe thread forces the LED off once its window plus a margin has passed, so a stalled
-loop or camera can never leave an LED burning.
+loop or camera can never leave an LED burning. Both read an injected clock
+(`device.viewer.clock`), so their timing logic is tested on a clock the test moves.
 """
 from __future__ import annotations
 
@@ -17,21 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.viewer.cameras import Camera, Frame
+from device.viewer.clock import Clock, Sleep, precise_sleep, wait_until
 from device.viewer.config import StrobeConfig
 from device.viewer.leds import Leds
 
 log = logging.getLogger(__name__)
-SPIN_S = 0.001   # sleep() overshoots by up to ~1 ms: sleep until this close, then spin
 STROBE_PRIORITY, FAILSAFE_PRIORITY = 50, 60   # SCHED_FIFO, when `strobe.realtime` is on
-
-
-def wait_until(deadline: float) -> None:
-    """Sleep-then-spin on the monotonic clock: sub-millisecond accuracy without burning a core."""
-    remaining = deadline - time.monotonic()
-    if remaining > SPIN_S:
-        time.sleep(remaining - SPIN_S)
-    while time.monotonic() < deadline:
-        pass
 
 
 def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
@@ -56,16 +48,20 @@ class SubFrame:
 
 
 class FailSafe:
-    """One thread that switches all LEDs off when an armed deadline passes unanswered."""
+    """One thread that switches all LEDs off when an armed deadline passes unanswered.
 
-    def __init__(self, leds: Leds, realtime: bool = False):
+    Deadlines are on `clock`; `check()` is the decision the thread takes each time it wakes
+    (tests that move the clock call it to stand for the thread getting the CPU)."""
+
+    def __init__(self, leds: Leds, realtime: bool = False, clock: Clock = time.monotonic):
         self._leds = leds
         self._realtime = realtime
+        self.clock = clock
         self._cv = threading.Condition()
         self._deadline: float | None = None
         self._closed = False
         self.fired = 0
-        self.last_fired = float("-inf")     # monotonic time of the latest forced switch-off
+        self.last_fired = float("-inf")     # clock time of the latest forced switch-off
         self._thread = threading.Thread(target=self._watch, name="led-failsafe", daemon=True)
         self._thread.start()
 
@@ -75,7 +71,7 @@ class FailSafe:
         the LED went on."""
         with self._cv:
             self._leds.set(nm)
-            t_on = time.monotonic()
+            t_on = self.clock()
             self._deadline = t_on + window_s
             self._cv.notify()
         return t_on
@@ -95,6 +91,25 @@ class FailSafe:
             self._cv.notify()
         self._thread.join(timeout=1.0)
 
+    def check(self) -> float | None:
+        """Switch all LEDs off if the armed deadline has passed. Returns the seconds left until
+        it (None: nothing armed)."""
+        with self._cv:
+            if self._deadline is None:
+                return None
+            late = self.clock() - self._deadline
+            if late < 0:
+                return -late
+            self._deadline = None
+            self._leds.off()
+            self.fired += 1
+            self.last_fired = self.clock()
+        # The first time is news; after that the periodic statistics count them.
+        log.log(logging.WARNING if self.fired == 1 else logging.DEBUG,
+                "LED fail-safe: forced all LEDs off %.1f ms past the deadline "
+                "(the strobe loop was held up)", late * 1e3)
+        return None
+
     def _watch(self) -> None:
         if self._realtime:    # above the strobe thread: the guard must run when the loop stalls
             try_realtime_priority(FAILSAFE_PRIORITY)
@@ -103,18 +118,9 @@ class FailSafe:
                 if self._deadline is None:
                     self._cv.wait()
                     continue
-                late = time.monotonic() - self._deadline
-                if late < 0:
-                    self._cv.wait(-late)
-                    continue
-                self._deadline = None
-                self._leds.off()
-                self.fired += 1
-                self.last_fired = time.monotonic()
-                # The first time is news; after that the periodic statistics count them.
-                log.log(logging.WARNING if self.fired == 1 else logging.DEBUG,
-                        "LED fail-safe: forced all LEDs off %.1f ms past the deadline "
-                        "(the strobe loop was held up)", late * 1e3)
+                left = self.check()
+                if left is not None:
+                    self._cv.wait(left)
 
 
 class Jitter:
@@ -138,15 +144,17 @@ class Strobe:
     """Runs the phases in turn; `next()` returns the next clean sub-frame."""
 
     def __init__(self, leds: Leds, camera: Camera, config: StrobeConfig, exposure_s: float,
-                 frame_period_s: float):
+                 frame_period_s: float, clock: Clock = time.monotonic,
+                 sleep: Sleep = precise_sleep):
         self.leds, self.camera, self.config = leds, camera, config
+        self.clock, self._sleep = clock, sleep
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
         self.exposure_s = exposure_s
         self.settle_s = config.settle_ms / 1e3
         self.margin_s = config.margin_ms / 1e3
         self.frame_period_s = frame_period_s
-        self.failsafe = FailSafe(leds, config.realtime)
+        self.failsafe = FailSafe(leds, config.realtime, clock)
         self.jitter = Jitter()   # trigger: LED on-time minus plan; frame: switch delay after a frame
         self.dropped_across_switch = 0
         self.spoiled = 0                 # exposures cut short by the fail-safe, dropped
@@ -177,18 +185,19 @@ class Strobe:
         """One triggered exposure under `nm`; None when the fail-safe cut it short (the loop
         was held up for longer than the margin, so the LED did not span the exposure)."""
         window = self.settle_s + self.exposure_s
-        wait_until(self._next_trigger)     # a camera takes triggers no faster than its fps
-        self._next_trigger = time.monotonic() + self.frame_period_s
+        # A camera takes triggers no faster than its fps.
+        wait_until(self._next_trigger, self.clock, self._sleep)
+        self._next_trigger = self.clock() + self.frame_period_s
         try:
             t_on = self.failsafe.light(nm, window + self.margin_s)
-            wait_until(t_on + self.settle_s)
+            wait_until(t_on + self.settle_s, self.clock, self._sleep)
             self.leds.pulse_trigger()
-            t_trigger = time.monotonic()
-            wait_until(t_trigger + self.exposure_s)
+            t_trigger = self.clock()
+            wait_until(t_trigger + self.exposure_s, self.clock, self._sleep)
         finally:
             self.leds.off()
             self.failsafe.disarm()
-        self.jitter.add(time.monotonic() - t_on - window)
+        self.jitter.add(self.clock() - t_on - window)
         frame = self.camera.read()
         return None if self.failsafe.last_fired > t_on else frame
 
@@ -213,6 +222,6 @@ class Strobe:
             self.leds.off()
             self.failsafe.disarm()
             raise
-        self.failsafe.arm(time.monotonic() + hold)
+        self.failsafe.arm(self.clock() + hold)
         self._last_frame_end = frame.exposure_end
         return frame

@@ -14,7 +14,10 @@ import pytest
 
 from device.simulated.sim_leds import EDGE_RECORD_ENV
 
+pytestmark = pytest.mark.slow   # each test starts a viewer process and runs it for seconds
 START_TIMEOUT_S = 120       # rendering the print and loading onnxruntime on a busy 2-core box
+STOP_LIMIT_S = 4.0          # exit after SIGTERM: the unit's TimeoutStopSec is 5 s
+LEDS_OFF_LIMIT_S = 0.5      # last LED edge after SIGTERM
 
 
 def write_config(folder: Path, model: Path, camera: str, timeout_s: float = 1.0,
@@ -84,7 +87,8 @@ def viewer_folder(tmp_path, tiny_model_onnx):
     return tmp_path, tiny_model_onnx
 
 
-def test_sigterm_turns_leds_off_at_once_and_exits_0_within_a_second(viewer_folder, notify_socket):
+def test_sigterm_turns_leds_off_at_once_and_exits_0_before_the_stop_timeout(viewer_folder,
+                                                                           notify_socket):
     folder, model = viewer_folder
     viewer = Viewer(folder, write_config(folder, model, "sim://"), notify_socket, 1_000_000)
     try:
@@ -98,13 +102,17 @@ def test_sigterm_turns_leds_off_at_once_and_exits_0_within_a_second(viewer_folde
     finally:
         viewer.kill()
     assert rc == 0, viewer.stderr
-    assert took < 1.0, f"exit took {took:.2f} s"
+    # What is measured: the viewer exits by itself well before systemd's TimeoutStopSec (5 s)
+    # would SIGKILL it. Idle it takes ~0.3 s and ~0.5 s on a 2-core box with two CPU hogs; the
+    # bound leaves room for a loaded machine and still fails a viewer that waits out a timeout.
+    assert took < STOP_LIMIT_S, f"exit took {took:.2f} s"
     edges = viewer.edges()
     assert sum(high for _, _, high in edges) > 10        # the strobe really ran
     assert viewer.lit_at_end() == set()
-    # CLOCK_MONOTONIC is one clock for both processes: the last LED edge (off) came within
-    # 100 ms of the signal.
-    assert edges[-1][0] - sent < 0.1
+    # CLOCK_MONOTONIC is one clock for both processes: the last LED edge (off) came soon after
+    # the signal, from the stop handler, not from the wind-down (~20 ms measured under load;
+    # the bound allows the handler's thread to wait out a few scheduler slices).
+    assert edges[-1][0] - sent < LEDS_OFF_LIMIT_S
     assert notify_socket.times_of("STOPPING=1"), notify_socket.messages()
     statuses = [m for m in notify_socket.messages() if m.startswith("STATUS=")]
     assert any("uncalibrated" in s for s in statuses)

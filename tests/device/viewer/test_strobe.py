@@ -1,22 +1,26 @@
-"""The simulated LED bank, the strobe sequencer and its fail-safe, with the simulated camera
-that the LEDs light."""
+"""The simulated LED bank, the strobe sequencer and its fail-safe.
+
+Their timing logic runs on a FakeClock the test moves, so the expected times are exact. The
+few real-time tests left (the fail-safe's own thread, the strobe lighting the real simulated
+camera) say what they measure and allow for a loaded machine."""
 import time
 
 import numpy as np
 import pytest
 
 from device.viewer.cameras import CameraError
+from device.viewer.config import StrobeConfig
 from device.simulated.sim_leds import SimLeds
 from device.simulated.presets import sim_config
 from device.simulated.sim_camera import SimCamera
 from device.viewer.strobe import FailSafe, Strobe
 
 NIR = (718, 777, 807)
-
+EXPOSURE_S, PERIOD_S = 3e-3, 1 / 150
 
 
 def lit_intervals(leds: SimLeds):
-    """[(nm, on, off)] from the recorded edges; an LED still lit ends now."""
+    """[(nm, on, off)] from the recorded edges; an LED still lit ends now (on its clock)."""
     out, on = [], {}
     for e in leds.edges:
         if e.line == "trigger":
@@ -25,42 +29,143 @@ def lit_intervals(leds: SimLeds):
             on[int(e.line)] = e.t
         else:
             out.append((int(e.line), on.pop(int(e.line)), e.t))
-    out += [(nm, t, time.monotonic()) for nm, t in on.items()]
+    out += [(nm, t, leds.clock()) for nm, t in on.items()]
     return sorted(out, key=lambda x: x[1])
 
 
-def test_set_switches_off_before_on_and_on_time_integrates_edges():
-    leds = SimLeds(NIR)
-    t0 = time.monotonic()
+def test_set_switches_off_before_on_and_on_time_integrates_edges(fake_clock):
+    leds = SimLeds(NIR, clock=fake_clock)
+    t0 = fake_clock()
     leds.set(718)
-    time.sleep(0.01)
+    fake_clock.sleep(0.010)
     leds.set(777)
-    time.sleep(0.01)
+    fake_clock.sleep(0.012)
     leds.off()
-    t1 = time.monotonic()
+    t1 = fake_clock()
     lines = [(e.line, e.high) for e in leds.edges]
     assert lines == [("718", True), ("718", False), ("777", True), ("777", False)]
-    on = leds.on_time(t0, t1)
-    assert set(on) == {718, 777}
-    assert 0.009 < on[718] < 0.03 and 0.009 < on[777] < 0.03
+    assert [e.t - t0 for e in leds.edges] == pytest.approx([0, 0.010, 0.010, 0.022])
+    assert leds.on_time(t0, t1) == pytest.approx({718: 0.010, 777: 0.012})
+    assert leds.on_time(t0 + 0.005, t0 + 0.015) == pytest.approx({718: 0.005, 777: 0.005})
     assert leds.on_time(t1, t1 + 1) == {}
 
 
-def test_failsafe_forces_leds_off_when_nobody_disarms(slack_s):
-    leds = SimLeds(NIR)
-    guard = FailSafe(leds)
+def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
+    leds = SimLeds(NIR, clock=fake_clock)
+    guard = FailSafe(leds, clock=fake_clock)
     try:
         t = guard.light(807, 0.02)
-        time.sleep(0.02 + slack_s + 0.2)
-        assert leds.lit is None and guard.fired == 1
-        off = [e.t for e in leds.edges if e.line == "807" and not e.high][0]
-        assert off - t < 0.02 + slack_s
+        assert t == fake_clock()
+        fake_clock.t = t + 0.0199
+        assert guard.check() == pytest.approx(0.0001)
+        assert leds.lit == 807 and guard.fired == 0
+        fake_clock.t = t + 0.02
+        assert guard.check() is None
+        assert leds.lit is None and guard.fired == 1 and guard.last_fired == t + 0.02
+        assert [(e.line, e.high, e.t - t) for e in leds.edges] == \
+            [("807", True, 0.0), ("807", False, pytest.approx(0.02))]
+        # Disarmed in time (the strobe's normal path): nothing fires however late it gets.
+        guard.light(718, 0.02)
+        guard.disarm()
+        fake_clock.t += 10.0
+        assert guard.check() is None and leds.lit == 718 and guard.fired == 1
     finally:
         guard.close()
 
 
+def test_failsafe_thread_switches_off_without_being_asked(slack_s):
+    # Real time: what this measures is that the guard's own thread wakes and acts (the logic is
+    # timed exactly above). On a loaded machine the thread may wake late; `slack_s` allows for
+    # that, and the poll waits up to 10 s so a slow wake-up reads as a bound, not a hang.
+    leds = SimLeds(NIR)
+    guard = FailSafe(leds)
+    try:
+        t = guard.light(807, 0.02)
+        deadline = time.monotonic() + 10.0
+        while leds.lit is not None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert leds.lit is None and guard.fired == 1
+        off = [e.t for e in leds.edges if e.line == "807" and not e.high][0]
+        assert 0.02 <= off - t < 0.02 + slack_s
+    finally:
+        guard.close()
+
+
+def clocked_strobe(clock, clocked_camera, sync, **camera):
+    leds = SimLeds(NIR, clock=clock)
+    config = StrobeConfig(wavelengths=NIR, sync=sync, settle_ms=0.3, margin_ms=2.0)
+    cam = clocked_camera(clock, EXPOSURE_S, PERIOD_S, sync, lambda: leds.last_trigger, **camera)
+    return leds, cam, Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=clock,
+                             sleep=clock.sleep)
+
+
+def test_trigger_sync_times_each_phase_exactly_on_the_clock(fake_clock, clocked_camera):
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger")
+    try:
+        subs = [strobe.next() for _ in range(9)]
+    finally:
+        strobe.close()
+    assert [s.nm for s in subs] == list(NIR) * 3
+    settle = 0.3e-3
+    intervals = lit_intervals(leds)
+    triggers = [e.t for e in leds.edges if e.line == "trigger" and e.high]
+    assert len(intervals) == len(triggers) == 9
+    for s, (nm, on, off), trigger in zip(subs, intervals, triggers):
+        assert nm == s.nm
+        assert trigger - on == pytest.approx(settle, abs=1e-12)      # LED settled first
+        assert s.exposure_start == trigger
+        assert off - s.exposure_end == pytest.approx(0, abs=1e-12)   # off as the exposure ends
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
+    # Triggers no faster than the camera's frame rate, and no later: the loop costs nothing here.
+    assert np.diff(triggers) == pytest.approx(PERIOD_S, abs=1e-12)
+    assert max(abs(v) for v in strobe.jitter.values) < 1e-12
+    assert strobe.failsafe.fired == 0 and strobe.spoiled == 0
+
+
+def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_clock,
+                                                                      clocked_camera):
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame")
+    try:
+        subs = [strobe.next() for _ in range(9)]
+    finally:
+        strobe.close()
+    assert [s.nm for s in subs] == list(NIR) * 3
+    switches = [on for _, on, _ in lit_intervals(leds)]
+    for s, switch in zip(subs, switches):
+        assert s.exposure_start >= switch + 0.3e-3
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
+    # The switch comes right after a frame ends, in the gap before the next exposure starts, so
+    # only the very first frame (starting as the first LED switched on) is dropped.
+    assert strobe.dropped_across_switch == 1 and strobe.failsafe.fired == 0
+    assert [s.exposure_start - subs[0].exposure_start for s in subs] == \
+        pytest.approx([i * PERIOD_S for i in range(9)])       # no frame lost after that
+
+
+def test_frame_mode_stalled_camera_cannot_hold_an_led_on(fake_clock, clocked_camera):
+    fake_clock.step = 1e-4
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame", stall_after=6,
+                                     timeout_s=1.0)
+    fake_clock.while_asleep.append(strobe.failsafe.check)   # the guard gets the CPU meanwhile
+    try:
+        with pytest.raises(CameraError):
+            for _ in range(20):
+                strobe.next()
+        assert leds.lit is None           # the stall lasted 1 s; the LED went off long before
+    finally:
+        strobe.close()
+    hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + 2e-3
+    longest = max(off - on for _, on, off in lit_intervals(leds))
+    assert hold < longest <= hold + fake_clock.step + 1e-9, f"an LED stayed on {longest * 1e3} ms"
+    assert strobe.failsafe.fired == 1
+
+
 @pytest.mark.parametrize("sync", ["trigger", "frame"])
-def test_strobe_cycles_leds_and_each_subframe_sees_its_led(tmp_path, sync):
+def test_strobe_lights_the_simulated_camera_one_led_per_subframe(tmp_path, sync):
+    # Real time, with the real simulated camera: each sub-frame must show its own LED's print.
+    # Nothing here depends on how fast the machine is: a loop held up past the fail-safe margin
+    # only spoils an exposure, which the strobe drops and retakes.
     config = sim_config(tmp_path, width=64, height=48, fps=150, exposure_ms=3.0, sync=sync,
                         margin_ms=20.0, scene="chart")
     leds = SimLeds(NIR)
@@ -83,7 +188,10 @@ def test_strobe_cycles_leds_and_each_subframe_sees_its_led(tmp_path, sync):
     assert len({round(m) for m in means.values()}) == 3
 
 
-def test_frame_mode_stalled_camera_cannot_hold_an_led_on(tmp_path, slack_s):
+@pytest.mark.slow
+def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path, slack_s):
+    # Real time, end to end with the simulated camera's 1 s stall; the exact bound is checked on
+    # the fake clock above. `slack_s` allows for the guard thread waking late on a loaded CPU.
     config = sim_config(tmp_path, width=64, height=48, fps=100, exposure_ms=3.0, sync="frame",
                         margin_ms=5.0, scene="chart")
     config.camera.timeout_s = 1.0
@@ -94,7 +202,7 @@ def test_frame_mode_stalled_camera_cannot_hold_an_led_on(tmp_path, slack_s):
         with pytest.raises(CameraError):
             for _ in range(20):
                 strobe.next()
-        assert leds.lit is None           # the stall lasted 1 s; the LED went off long before
+        assert leds.lit is None
     finally:
         strobe.close()
     hold = config.strobe.settle_ms / 1e3 + 2 / 100 + 3e-3 + 5e-3
