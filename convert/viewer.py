@@ -233,7 +233,8 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
         f"% of pixels within one code (limit {100 * MIN_WITHIN_ONE_CODE:g} %)")
     entry = {"onnx": fp32_path.name, "onnx_sha256": model_card.file_sha256(fp32_tmp),
              "output_dtype": output_dtype, "inputs": list(viewer_io.input_names(
-                 mappings.wavelengths_nm)), "output": viewer_io.OUTPUT}
+                 mappings.wavelengths_nm)), "output": viewer_io.OUTPUT,
+             "pads": True}      # any frame size: the viewer's config check reads it
     if fp16_network_tmp is not None:
         fp16_tmp = stack.enter_context(atomic_output(fp16_path))
         onnx.save(build(fp16_network_tmp), fp16_tmp)
