@@ -17,7 +17,8 @@ _SHAPE = re.compile(r"^(?:(?P<name>[A-Za-z_][\w.]*):)?(?P<dims>\d+(?:x\d+){3})$"
 EPILOG = """\
 Shape spec ::= [name":"]NxCxHxW   e.g. nir:1x3x720x1280 (the only input is 'nir').
 Without shape flags the profile is min 1xCx256x256, opt 1xCx720x1280, max 1xCx2048x2048,
-with H and W rounded up to the network's spatial multiple.
+with H and W rounded up to the network's spatial multiple. H and W are camera frame sizes and
+need not be multiples (nir:1x3x1080x1920 is fine): the viewer graph pads each frame itself.
 
 Writes beside the checkpoint (or in --out): ckpt.onnx, ckpt.viewer.onnx (the viewer graph: raw
 sub-frames in, 8-bit sRGB out), ckpt.json (the model card), and with --fp16 ckpt.fp16.onnx,

@@ -120,8 +120,8 @@ class _Conversion:
         self.profile = _profile(self.channels, multiple, options.profile)
         self.samples = verify.random_samples(self.channels, multiple)
         self.mappings = viewer.Mappings(tuple(self.config["inputs"]), from_reflectance,
-                                        self.to_srgb)
-        self.viewer_samples = viewer.random_samples(self.mappings.wavelengths_nm)
+                                        self.to_srgb, multiple)
+        self.viewer_samples = viewer.default_samples(self.mappings.wavelengths_nm)
         if options.data_dir is not None:
             self.samples += verify.capture_samples(options.data_dir, self.config["inputs"],
                                                    from_reflectance, multiple)
@@ -235,7 +235,7 @@ def _profile(channels: int, multiple: int, overrides: dict) -> trt_build.Profile
     default = trt_build.Profile.default(channels, multiple)
     profile = trt_build.Profile(**{k: overrides.get(k, getattr(default, k))
                                    for k in ("min", "opt", "max")})
-    profile.check(channels, multiple)
+    profile.check(channels)
     return profile
 
 

@@ -37,15 +37,17 @@ from device.viewer.preprocess import Calibration, CalibrationPlanes, Normaliser,
 MIN_WITHIN_ONE_CODE = 0.999
 FP16_MIN_PSNR_DB = 40.0
 SAMPLE_SIZE = (64, 80)          # H, W: differ, so a swapped axis shows
+ODD_SAMPLE_SIZE = (57, 75)      # odd: the viewer graph must pad to the network's multiple
 REAL_SCENES = 3
 
 
 @dataclass(frozen=True)
 class Mappings:
-    """What the classic path reads from a card (before the card exists)."""
+    """What the classic path and the viewer graph read from a card (before the card exists)."""
     wavelengths_nm: tuple[int, ...]
     from_reflectance: Affine
     to_srgb: Affine
+    spatial_multiple: int
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def viewer_paths(out_dir: Path, stem: str) -> tuple[Path, Path]:
 def random_samples(wavelengths, seed: int = 0,
                    size: tuple[int, int] = SAMPLE_SIZE) -> list[ViewerSample]:
     """A textured print under each LED, calibrated and uncalibrated, the older sub-frames
-    moved by a sub-pixel shift and a small rotation; `size` (H, W) multiples of 8."""
+    moved by a sub-pixel shift and a small rotation; `size` (H, W) at least 8 a side."""
     rng = np.random.default_rng(seed)
     h, w = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -82,6 +84,14 @@ def random_samples(wavelengths, seed: int = 0,
     calibration = Calibration(dark, whites)
     return [ViewerSample(f"random {h}x{w} calibrated", raws, calibration, onto),
             ViewerSample(f"random {h}x{w} uncalibrated", raws, None, onto)]
+
+
+def default_samples(wavelengths) -> list[ViewerSample]:
+    """What every viewer graph is checked on without a capture set: random frames of
+    SAMPLE_SIZE and of ODD_SAMPLE_SIZE, which no spatial multiple above 1 divides, so the
+    graph's pad and crop are held to the classic path's."""
+    return random_samples(wavelengths) + random_samples(wavelengths, seed=1,
+                                                        size=ODD_SAMPLE_SIZE)
 
 
 def capture_samples(data_dir: Path, wavelengths, multiple: int) -> list[ViewerSample]:
@@ -211,7 +221,7 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
     numbers: dict = {}
     build = lambda network: viewer_graph.build_viewer_graph(   # noqa: E731
         onnx.load(network), mappings.wavelengths_nm, mappings.from_reflectance,
-        mappings.to_srgb, output_dtype)
+        mappings.to_srgb, output_dtype, spatial_multiple=mappings.spatial_multiple)
     log(f"building the viewer graph (raw sub-frames -> {output_dtype} sRGB) around "
         f"the network")
     fp32_tmp = stack.enter_context(atomic_output(fp32_path))
@@ -223,7 +233,8 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
         f"% of pixels within one code (limit {100 * MIN_WITHIN_ONE_CODE:g} %)")
     entry = {"onnx": fp32_path.name, "onnx_sha256": model_card.file_sha256(fp32_tmp),
              "output_dtype": output_dtype, "inputs": list(viewer_io.input_names(
-                 mappings.wavelengths_nm)), "output": viewer_io.OUTPUT}
+                 mappings.wavelengths_nm)), "output": viewer_io.OUTPUT,
+             "pads": True}      # any frame size: the viewer's config check reads it
     if fp16_network_tmp is not None:
         fp16_tmp = stack.enter_context(atomic_output(fp16_path))
         onnx.save(build(fp16_network_tmp), fp16_tmp)
@@ -253,8 +264,9 @@ def upgrade_card(card_path: Path, fp16: bool, data_dir: Path | None = None,
     card = model_card.load_model_card(card_path, network_only=True)   # every field, sha256
     raw["version"] = model_card.VERSION
     raw.pop("viewer", None)
-    mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb)
-    samples = random_samples(card.wavelengths_nm)
+    mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb,
+                        card.spatial_multiple)
+    samples = default_samples(card.wavelengths_nm)
     if data_dir is not None:
         samples += capture_samples(data_dir, card.wavelengths_nm, card.spatial_multiple)
     out_dir, stem = card_path.parent, card_path.stem

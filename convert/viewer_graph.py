@@ -3,10 +3,19 @@ rebuilt anywhere the network ONNX is), in every per-pixel step the viewer used t
 
     raw sub-frames, dark, gain, scale, warp
       -> (raw - dark) * gain * scale            reflectance, paper white = 1, in sensor pixels
-      -> bilinear warp of each plane (Gather)   the older sub-frames onto the newest
-      -> * from_reflectance                     the card's input mapping, 1 x C x H x W
+      -> bilinear warp of each plane (Gather)   the older sub-frames onto the newest, on a
+                                                grid padded to the network's spatial multiple
+      -> * from_reflectance                     the card's input mapping, 1 x C x H' x W'
       -> network                                `nir` -> `rgb`, unchanged
+      -> crop to H x W (Slice)
       -> * to_srgb, clip [0, 1], floor(255 x + 0.5), H x W x 3     8-bit sRGB
+
+Padding: H' and W' are H and W rounded up to the network's spatial multiple (a U-Net's
+skip connections only line up on such sizes; 1080 is not a multiple of 16), computed in the
+graph from the frame's dynamic shape. The pad is the replicated bottom row and right column of
+the warped planes, as `cv2.copyMakeBorder(BORDER_REPLICATE)` of the classic path: the warp's
+output grid is clamped to the frame before the displacement is applied, so the padded rows and
+columns sample exactly what the last row and column do, at no extra cost.
 
 Operators (all in the TensorRT ONNX parser's support matrix for 8.5, JetPack 5.1, and for
 10.x, JetPack 6/7; onnx-tensorrt docs/operators.md, release/8.5-GA and 10.x): Unsqueeze, Concat,
@@ -66,12 +75,15 @@ class _Graph:
 
 
 def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, to_srgb,
-                       output_dtype: str = "uint8") -> onnx.ModelProto:
+                       output_dtype: str = "uint8", *,
+                       spatial_multiple: int) -> onnx.ModelProto:
     """The viewer graph around `network` (input `nir`, output `rgb`, float32 at both edges:
     the FP32 or the FP16 network ONNX). `from_reflectance` and `to_srgb` are the card's
-    Affine mappings."""
+    Affine mappings; `spatial_multiple` the card's, what the network's H and W must divide by."""
     if output_dtype not in viewer_io.OUTPUT_DTYPES:
         raise ValueError(f"output_dtype must be one of {viewer_io.OUTPUT_DTYPES}")
+    if not isinstance(spatial_multiple, int) or spatial_multiple < 1:
+        raise ValueError("spatial_multiple must be a positive integer")
     (net_in,), (net_out,) = network.graph.input, network.graph.output
     taken = {t for n in network.graph.node for t in (*n.input, *n.output)}
     taken |= {i.name for i in network.graph.initializer}
@@ -93,14 +105,27 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
     flat = g.op("Reshape", reflectance, g.const([-1], np.int64))
 
     # Frame size as INT32 scalars, and the output pixel grid.
-    shape = g.op("Cast", g.op("Shape", viewer_io.raw_name(wavelengths[0])), to=TensorProto.INT32)
+    raw_shape = g.op("Shape", viewer_io.raw_name(wavelengths[0]))          # INT64 [H, W]
+    shape = g.op("Cast", raw_shape, to=TensorProto.INT32)
     height = g.op("Slice", shape, g.const([0], np.int64), g.const([1], np.int64))
     width = g.op("Slice", shape, g.const([1], np.int64), g.const([2], np.int64))
     one_i, zero_i = g.const(1, i32), g.const(0, i32)
-    rows = g.op("Reshape", g.op("Range", zero_i, g.op("Squeeze", height, zero_axis), one_i),
-                g.const([1, -1, 1], np.int64))
-    cols = g.op("Reshape", g.op("Range", zero_i, g.op("Squeeze", width, zero_axis), one_i),
-                g.const([1, 1, -1], np.int64))
+    multiple_i = g.const(spatial_multiple, i32)
+
+    def padded(size: str) -> str:
+        """`size` rounded up to the multiple, in INT32 without Div (not in the list): Range(0,
+        size, multiple) has ceil(size / multiple) elements, so its length times the multiple."""
+        steps = g.op("Range", zero_i, g.op("Squeeze", size, zero_axis), multiple_i)
+        return g.op("Mul", g.op("Cast", g.op("Shape", steps), to=TensorProto.INT32), multiple_i)
+
+    def grid(size: str, axes: list[int]) -> str:
+        """0 .. padded(size) - 1 clamped to size - 1: the pad rows/columns repeat the last."""
+        positions = g.op("Range", zero_i, g.op("Squeeze", padded(size), zero_axis), one_i)
+        return g.op("Reshape", g.op("Min", positions, g.op("Sub", size, one_i)),
+                    g.const(axes, np.int64))
+
+    rows = grid(height, [1, -1, 1])
+    cols = grid(width, [1, 1, -1])
     rows_f = g.op("Cast", rows, to=TensorProto.FLOAT)
     cols_f = g.op("Cast", cols, to=TensorProto.FLOAT)
 
@@ -145,8 +170,11 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
     pre_nodes = list(g.nodes)
     g.nodes.clear()
 
-    # The output mapping and 8-bit sRGB, as the display wants it: H x W x 3.
-    srgb = g.op("Add", g.op("Mul", net_out.name, g.const(to_srgb.scale, f32)),
+    # Back to the frame's H x W (the pad was only for the network), then the output mapping
+    # and 8-bit sRGB, as the display wants it: H x W x 3.
+    cropped = g.op("Slice", net_out.name, g.const([0, 0], np.int64), raw_shape,
+                   g.const([2, 3], np.int64))
+    srgb = g.op("Add", g.op("Mul", cropped, g.const(to_srgb.scale, f32)),
                 g.const(to_srgb.offset, f32))
     clipped = g.op("Clip", srgb, g.const(0.0, f32), g.const(1.0, f32))
     codes = g.op("Floor", g.op("Add", g.op("Mul", clipped, g.const(255.0, f32)),

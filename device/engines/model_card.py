@@ -66,6 +66,9 @@ class ModelCard:
     viewer_fp16_onnx: Path | None = None     # the same around the FP16 network
     viewer_fp16_onnx_sha256: str | None = None
     viewer_output_dtype: str = "uint8"
+    # The viewer graph pads frames to the spatial multiple itself (any camera size); graphs
+    # built before it did lack the entry and crash on sizes the multiple does not divide.
+    viewer_pads: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -185,10 +188,13 @@ def _viewer_fields(path: Path, reader: "_Fields") -> dict:
     if output_dtype not in ("uint8", "float32"):
         raise UserError(f"{path}: viewer.output_dtype must be \"uint8\" or \"float32\".")
     fp16 = "fp16_onnx" in viewer
+    pads = viewer.get("pads", False)
+    if not isinstance(pads, bool):
+        raise UserError(f"{path}: viewer.pads must be true or false.")
     return {"viewer_onnx": sub.sibling("onnx"), "viewer_onnx_sha256": sub.str("onnx_sha256"),
             "viewer_fp16_onnx": sub.sibling("fp16_onnx") if fp16 else None,
             "viewer_fp16_onnx_sha256": sub.str("fp16_onnx_sha256") if fp16 else None,
-            "viewer_output_dtype": output_dtype}
+            "viewer_output_dtype": output_dtype, "viewer_pads": pads}
 
 
 class _Fields:

@@ -57,21 +57,20 @@ class Profile:
     @classmethod
     def default(cls, channels: int, spatial_multiple: int = 1) -> "Profile":
         """opt: one 1280x720 frame (the viewer's mode); max: the paper's whole 2048x2048 print;
-        sides rounded up to the network's multiple (the viewer pads frames the same way)."""
+        sides rounded up to the network's multiple, so the same profile also fits an engine of
+        the network alone. (The viewer graph pads any frame size itself.)"""
         def shape(h: int, w: int) -> Shape:
             return (1, channels, _round_up(h, spatial_multiple), _round_up(w, spatial_multiple))
         return cls(shape(256, 256), shape(720, 1280), shape(2048, 2048))
 
-    def check(self, channels: int, spatial_multiple: int) -> None:
-        """UserError unless min <= opt <= max everywhere, C matches the model and H/W are
-        multiples the network accepts."""
+    def check(self, channels: int) -> None:
+        """UserError unless min <= opt <= max everywhere and C matches the model. H and W are
+        raw frame sizes, any size: engines are built from the viewer graph, which pads a frame
+        to the network's spatial multiple itself (a 1920x1080 camera is 1920x1088 inside)."""
         for label, shape in (("min", self.min), ("opt", self.opt), ("max", self.max)):
             if shape[1] != channels:
                 raise UserError(f"--{label}-shape {_fmt(shape)}: the model takes {channels} input "
                                 f"channels, not {shape[1]}.")
-            if shape[2] % spatial_multiple or shape[3] % spatial_multiple:
-                raise UserError(f"--{label}-shape {_fmt(shape)}: height and width must be "
-                                f"multiples of {spatial_multiple} for this network.")
         if not all(a <= b <= c for a, b, c in zip(self.min, self.opt, self.max)):
             raise UserError(f"shapes must satisfy min <= opt <= max in every dimension; got "
                             f"min {_fmt(self.min)}, opt {_fmt(self.opt)}, max {_fmt(self.max)}.")
@@ -285,7 +284,7 @@ def ensure_engine(card: ModelCard, engine_path: str | Path, *,
     # The last build's profile where its sidecar is readable and the profile still fits.
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError, UserError):
         old = Profile.from_dict(json.loads(sidecar_path(engine_path).read_text())["profile"])
-        old.check(card.in_channels, card.spatial_multiple)
+        old.check(card.in_channels)
         profile = old
     build_engine(source, engine_path, profile=profile, timing_cache=timing_cache, log=log)
     return engine_path

@@ -2,7 +2,8 @@
 beside the fused path (`device bench`) and the parity tests hold the viewer graph to it. The
 viewer itself does not use it.
 
-normalise (numpy) -> align (ECC + cv2.warpAffine) -> network (engine) -> 8-bit sRGB (numpy).
+normalise (numpy) -> align (ECC + cv2.warpAffine) -> pad to the network's multiple (cv2) ->
+network (engine) -> crop, 8-bit sRGB (numpy).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class ClassicColorizer:
         t3 = self.clock()
         y = self.engine.infer(x)
         t4 = self.clock()
-        rgb = to_srgb8(y, self.card)
+        rgb = to_srgb8(y, self.card, planes[0].shape)
         t5 = self.clock()
         timings = {"normalise": t1 - t0, "align": t2 - t1, "to_network": t3 - t2,
                    "engine": t4 - t3, "postprocess": t5 - t4}
@@ -70,4 +71,4 @@ def classic_srgb(infer, raws: dict[int, np.ndarray], normaliser: Normaliser,
         if not np.allclose(warp[:2], np.eye(2, 3)):
             plane = warp_onto(plane, warp, plane.shape)
         planes.append(plane)
-    return to_srgb8(infer(to_network(planes, card)), card)
+    return to_srgb8(infer(to_network(planes, card)), card, planes[0].shape)

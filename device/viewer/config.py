@@ -262,7 +262,7 @@ def _parse_pins(c: Config, errors: list[str]) -> None:
 
 
 def _check_against_model(c: Config, errors: list[str]) -> None:
-    from device.engines.model_card import load_model_card
+    from device.engines.model_card import UPGRADE_COMMAND, load_model_card
 
     card_path = c.model_card_path()
     card = load_model_card(card_path)
@@ -276,8 +276,11 @@ def _check_against_model(c: Config, errors: list[str]) -> None:
     elif missing:
         errors.append(f"'strobe.wavelengths' lacks {', '.join(map(str, missing))} nm, which the "
                       f"model ({card_path.name}) needs")
+    if card.viewer_pads:       # the viewer graph pads any frame to the network's multiple
+        return
     m = card.spatial_multiple
     for key, value in (("camera.width", c.camera.width), ("camera.height", c.camera.height)):
         if value % m:
             errors.append(f"'{key}' {value} is not a multiple of {m}, which the model "
-                          f"({card_path.name}) needs")
+                          f"({card_path.name}) needs until its viewer graphs are rebuilt to "
+                          f"pad (`{UPGRADE_COMMAND} {card_path.name}`)")

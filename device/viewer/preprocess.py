@@ -202,13 +202,23 @@ class Aligner:
 
 
 def to_network(planes: list[np.ndarray], card: ModelCard) -> np.ndarray:
-    """Reflectance planes (in the card's wavelength order) -> 1 x C x H x W network input.
-    (`card`: anything with the card's `from_reflectance`; likewise `to_srgb8`.)"""
+    """Reflectance planes (in the card's wavelength order) -> 1 x C x H' x W' network input,
+    H' and W' rounded up to the card's spatial multiple by replicating the bottom row and right
+    column (what the viewer graph pads with). (`card`: anything with the card's
+    `from_reflectance` and `spatial_multiple`; `to_srgb8` reads its `to_srgb`.)"""
+    h, w = planes[0].shape
+    m = card.spatial_multiple
+    bottom, right = -h % m, -w % m
+    if bottom or right:
+        planes = [cv2.copyMakeBorder(p, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+                  for p in planes]
     x = np.stack(planes)[None].astype(np.float32, copy=False)
     return x * card.from_reflectance.scale + card.from_reflectance.offset
 
 
-def to_srgb8(y: np.ndarray, card: ModelCard) -> np.ndarray:
-    """1 x 3 x H x W network output -> H x W x 3 uint8 sRGB."""
-    rgb = y[0].transpose(1, 2, 0) * card.to_srgb.scale + card.to_srgb.offset
+def to_srgb8(y: np.ndarray, card: ModelCard, shape: tuple[int, int]) -> np.ndarray:
+    """1 x 3 x H' x W' network output -> H x W x 3 uint8 sRGB of the frame's `shape` (H, W):
+    the pad `to_network` added is cropped off."""
+    h, w = shape
+    rgb = y[0, :, :h, :w].transpose(1, 2, 0) * card.to_srgb.scale + card.to_srgb.offset
     return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

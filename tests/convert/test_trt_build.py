@@ -37,12 +37,20 @@ def test_default_profile_is_720p_rounded_to_the_network_multiple():
 
 @pytest.mark.parametrize("profile, words", [
     (Profile((1, 3, 64, 64), (1, 3, 32, 32), (1, 3, 128, 128)), "min <= opt <= max"),
-    (Profile((1, 3, 64, 64), (1, 3, 72, 64), (1, 3, 128, 128)), "multiples of 16"),
     (Profile((1, 1, 64, 64), (1, 3, 64, 64), (1, 3, 128, 128)), "3 input channels"),
 ])
 def test_profile_check(profile, words):
     with pytest.raises(UserError, match=words):
-        profile.check(3, 16)
+        profile.check(3)
+
+
+def test_profile_takes_raw_frame_sizes_that_are_not_multiples():
+    """The viewer graph pads to the network's multiple itself, so a 1080p camera's profile
+    (1080 is not a multiple of 16) is accepted, and its frame lies inside it."""
+    profile = Profile((1, 3, 270, 480), (1, 3, 1080, 1920), (1, 3, 1080, 1920))
+    profile.check(3)
+    assert profile.accepts((1, 3, 1080, 1920)) and Profile.default(3, 16).accepts(
+        (1, 3, 1080, 1920))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Config refusals: one sentence naming the file and the key, exit 2, no traceback."""
+import json
 import subprocess
 import sys
 
@@ -51,7 +52,6 @@ def test_shipped_example_config_is_valid():
     (lambda t: t.replace("[engine]", "[strobe]\nwavelengths = [718, 777, 850]\n\n[engine]")
         .replace("807:35", "850:35"),
      "includes 850 nm but the model"),
-    (lambda t: t.replace("width = 128", "width = 120"), "'camera.width' 120 is not a multiple of"),
     (lambda t: t.replace("width = 128", "width = \"wide\""), "'camera.width' must be an integer"),
     (lambda t: t.replace('uri = "sim://"', 'uri = "usb://0"'), "unknown scheme 'usb'"),
     (lambda t: t.replace("[engine]", "[strobe]\nsync = \"vsync\"\n\n[engine]"),
@@ -66,6 +66,22 @@ def test_each_mistake_is_one_sentence_naming_file_and_key(tmp_path, model_onnx, 
     assert expected in message
     assert message.startswith(str(path)) and message.endswith(".")
     assert message.count(f"{path}:") == 1          # exactly one mistake reported, once
+
+
+def test_any_camera_size_with_a_padding_viewer_graph(tmp_path, model_onnx):
+    """The shipped card's viewer graph pads (1920x1080 works); a card whose graph predates
+    padding is still refused a width its network's multiple does not divide."""
+    text = GOOD.replace("width = 128", "width = 120")
+    assert load_config(write(tmp_path, text, model_onnx)).camera.width == 120
+    old = tmp_path / "old"
+    old.mkdir()
+    for f in model_onnx.parent.glob(f"{model_onnx.stem}*"):
+        (old / f.name).write_bytes(f.read_bytes())
+    card = json.loads((old / f"{model_onnx.stem}.json").read_text())
+    del card["viewer"]["pads"]
+    (old / f"{model_onnx.stem}.json").write_text(json.dumps(card))
+    with pytest.raises(UserError, match="'camera.width' 120 is not a multiple of 16"):
+        load_config(write(tmp_path, text, old / model_onnx.name))
 
 
 def test_all_mistakes_reported_together(tmp_path, model_onnx):

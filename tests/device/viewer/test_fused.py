@@ -4,8 +4,8 @@ a rebuild, works uncalibrated, and is what the viewer runs."""
 import numpy as np
 import pytest
 
-from convert.viewer import (FP16_MIN_PSNR_DB, MIN_WITHIN_ONE_CODE, Mappings, capture_samples,
-                            fp16_viewer_psnr, srgb_psnr_db, within_one_code)
+from convert.viewer import (FP16_MIN_PSNR_DB, MIN_WITHIN_ONE_CODE, Mappings, ViewerSample,
+                            capture_samples, fp16_viewer_psnr, srgb_psnr_db, within_one_code)
 from device.captures import CaptureSet
 from device.common.errors import UserError
 from device.engines import viewer_io
@@ -83,12 +83,70 @@ def test_in_graph_warp_matches_cv2_on_sim_captures(card, engines, tiny_capture_s
     in FP32 (one code) and FP16 (PSNR)."""
     network, fp32, fp16 = engines
     samples = capture_samples(tiny_capture_set, card.wavelengths_nm, card.spatial_multiple)
-    mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb)
+    mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb,
+                        card.spatial_multiple)
     run = lambda engine: lambda feeds: engine.run(feeds)[viewer_io.OUTPUT]   # noqa: E731
     assert within_one_code(run(fp32), network.infer, samples, mappings, "fp32") \
         >= MIN_WITHIN_ONE_CODE
     assert fp16_viewer_psnr(run(fp32), run(fp16), samples, card.wavelengths_nm, "fp16") \
         >= FP16_MIN_PSNR_DB
+
+
+ODD_SIZE = (50, 61)     # H, W inside the 64x64 captures; 16 divides neither
+
+
+def crop_triplet(triplet: Triplet, size) -> Triplet:
+    h, w = size
+    frames = {nm: SubFrame(sub.nm, sub.image[:h, :w], sub.exposure_start, sub.exposure_end,
+                           sub.seq) for nm, sub in triplet.frames.items()}
+    return Triplet(frames, frames[triplet.newest.nm])
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_fused_pads_a_frame_size_off_the_multiple_as_the_classic_path(card, engines,
+                                                                      tiny_capture_set,
+                                                                      calibrated):
+    """A camera whose frame the network's multiple does not divide (1080 rows, 16): the graph
+    pads to 64x64 with the replicated border and crops back, as the classic path does with
+    cv2.copyMakeBorder; both give H x W x 3 within one code."""
+    captures = CaptureSet.open(tiny_capture_set)
+    h, w = ODD_SIZE
+    assert h % card.spatial_multiple and w % card.spatial_multiple
+    calibration = None
+    if calibrated:
+        full = calibration_of(captures, card.wavelengths_nm)
+        calibration = Calibration(full.dark[:h, :w], {nm: white[:h, :w]
+                                                      for nm, white in full.whites.items()})
+    network, viewer, _ = engines
+    fused = Colorizer(card, viewer, calibration, "none", 0.25, StageTimes(), ODD_SIZE)
+    classic = ClassicColorizer(card, network, Normaliser(calibration), "none", 0.25,
+                               StageTimes())
+    fractions = []
+    for _, triplet in triplets(captures, card.wavelengths_nm):
+        triplet = crop_triplet(triplet, ODD_SIZE)
+        got, expected = fused(triplet).rgb, classic(triplet).rgb
+        assert got.shape == expected.shape == (h, w, 3) and got.dtype == np.uint8
+        fractions.append(np.mean(np.abs(got.astype(int) - expected.astype(int)) <= 1))
+    assert min(fractions) >= MIN_WITHIN_ONE_CODE
+
+
+def test_in_graph_warp_pads_the_warped_planes_at_a_size_off_the_multiple(card, engines,
+                                                                         tiny_capture_set):
+    """With sub-pixel warps the pad must repeat the *warped* last row and column (what the
+    classic path pads after cv2.warpAffine), not sample the plane beyond the frame."""
+    network, fp32, _ = engines
+    h, w = ODD_SIZE
+    samples = [ViewerSample(s.label, {nm: raw[:h, :w] for nm, raw in s.raws.items()},
+                            Calibration(s.calibration.dark[:h, :w],
+                                        {nm: white[:h, :w]
+                                         for nm, white in s.calibration.whites.items()}),
+                            s.onto_newest)
+               for s in capture_samples(tiny_capture_set, card.wavelengths_nm,
+                                        card.spatial_multiple)]
+    mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb,
+                        card.spatial_multiple)
+    assert within_one_code(lambda feeds: fp32.run(feeds)[viewer_io.OUTPUT], network.infer,
+                           samples, mappings, "fp32") >= MIN_WITHIN_ONE_CODE
 
 
 def test_recalibration_changes_the_picture_without_a_rebuild(card, engines, tiny_capture_set):
