@@ -99,7 +99,9 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> Non
     md = [f"# Evaluation on {cs.root} (test split, {len(results[0].per_image)} images, "
           f"{cs.truth_mode} truth)\n",
           "Means over whole test images. PSNR, SSIM: higher is better; MSE, angular error "
-          "(degrees), ΔE00, FID: lower is better.\n", markdown_table(summaries, SUMMARY_COLUMNS),
+          "(degrees), ΔE00, FID: lower is better. Sharpness: the output's gradient energy over "
+          "the truth's (mean squared Sobel magnitude), 1 = as sharp as the truth, < 1 blurrier."
+          "\n", markdown_table(summaries, SUMMARY_COLUMNS),
           "\n## Per image\n",
           markdown_table([row for r in results for row in r.per_image], IMAGE_COLUMNS)]
     write_text(out / "report.md", "\n".join(md))
