@@ -14,6 +14,7 @@ renders N scenes at a time; the set is the same for every N.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 from pathlib import Path
@@ -98,18 +99,19 @@ class _SceneRenderer:
         return planned, raws, scene.ground_truth(mode=self.truth)
 
 
-def _rendered(renderer, prints, workers: int):
-    """Yield renderer(p) for each planned print, in plan order, on `workers` processes."""
+@contextlib.contextmanager
+def _rendering(renderer, prints, workers: int):
+    """An iterator of renderer(p) for each planned print, in plan order, on `workers`
+    processes; the pool is started on entry, before any progress-bar thread exists."""
     if workers <= 1 or len(prints) <= 1:
-        yield from map(renderer, prints)
+        yield map(renderer, prints)
         return
-    # fork where the OS has it: workers start in milliseconds and share the imported modules;
-    # nothing here holds threads or locks yet (the progress bar starts after the pool).
+    # fork where the OS has it: workers start in milliseconds and share the imported modules.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if method == "fork":
         import colour  # noqa: F401  (slow to import: once here, not once per worker)
     with multiprocessing.get_context(method).Pool(min(workers, len(prints))) as pool:
-        yield from pool.imap(renderer, prints, chunksize=2)
+        yield pool.imap(renderer, prints, chunksize=2)
 
 
 def default_workers() -> int:
@@ -147,16 +149,17 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
             _mean_frame(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: _mean_frame(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
-        scenes = _rendered(_SceneRenderer(rig, size, seed, truth), plan.prints, workers)
-        for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), desc="capture",
-                                             unit="scene", disable=not progress):
-            writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
+        with _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
+            for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), unit="scene",
+                                                 desc="capture", disable=not progress):
+                writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
         writer.finish()
     return Path(out)
 
 
 def _capture_with_rig(args) -> Path:
     given = [f"--{opt}" for opt in SIM_ONLY if getattr(args, opt) is not None]
+    given += [f"--{opt.replace('_', '-')}" for opt in ("held_out", "test_only") if getattr(args, opt)]
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")

@@ -7,7 +7,7 @@ import torch
 from device.captures.files import UserError
 from train.fid import FidUnavailable, fid, frechet_distance
 from train.inception import FidInception, fid_features
-from train.metrics import angular_error, delta_e00, mse, psnr, ssim
+from train.metrics import angular_error, delta_e00, mse, psnr, sharpness, ssim
 
 torch.set_num_threads(1)
 
@@ -122,8 +122,6 @@ def test_fid_inception_loads_a_weights_file_by_its_standard_names(tmp_path):
 
 def test_sharpness_is_one_for_the_truth_and_below_one_when_blurred():
     import cv2
-
-    from train.metrics import sharpness
 
     truth = np.random.default_rng(0).random((48, 48, 3))
     assert sharpness(truth, truth) == pytest.approx(1.0)
