@@ -159,7 +159,8 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
 
 def _capture_with_rig(args) -> Path:
     given = [f"--{opt}" for opt in SIM_ONLY if getattr(args, opt) is not None]
-    given += [f"--{opt.replace('_', '-')}" for opt in ("held_out", "test_only") if getattr(args, opt)]
+    given += [f"--{opt.replace('_', '-')}" for opt in ("held_out", "test_only")
+              if getattr(args, opt)]
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")
