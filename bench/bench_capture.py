@@ -1,8 +1,9 @@
 """Capture benchmark: `device capture --rig sim` of 100 scenes with --workers 1 and --workers 2,
 side by side in one run, and the speed-up (target: --workers 2 faster than --workers 1).
 
-Each worker process uses one BLAS/OpenMP thread (set before numpy loads), so the ratio measures
-the process-level parallelism of `--workers`, not numpy's threads. The two sets are also
+Every process uses one BLAS/OpenMP and one OpenCV thread (as `--workers` sets in its workers),
+so --workers 1 runs on one core and the ratio measures the process-level parallelism of
+`--workers`, not the libraries' threads. The two sets are also
 compared file by file: the set must not depend on the number of workers.
 Run: .venv/bin/python bench/bench_capture.py [--count 100] [--size 128] [--workers 1 2]
 """
@@ -17,7 +18,11 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import cv2  # noqa: E402
+
 from device.commands.capture import render_sim_capture_set  # noqa: E402
+
+cv2.setNumThreads(1)
 
 
 def same_scenes(a: Path, b: Path) -> bool:

@@ -99,6 +99,13 @@ class _SceneRenderer:
         return planned, raws, scene.ground_truth(mode=self.truth)
 
 
+def _one_thread_each() -> None:
+    # N workers on N cores: OpenCV's own thread pool in each would only fight over them.
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 @contextlib.contextmanager
 def _rendering(renderer, prints, workers: int):
     """An iterator of renderer(p) for each planned print, in plan order, on `workers`
@@ -110,7 +117,8 @@ def _rendering(renderer, prints, workers: int):
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if method == "fork":
         import colour  # noqa: F401  (slow to import: once here, not once per worker)
-    with multiprocessing.get_context(method).Pool(min(workers, len(prints))) as pool:
+    with multiprocessing.get_context(method).Pool(min(workers, len(prints)),
+                                                  initializer=_one_thread_each) as pool:
         yield pool.imap(renderer, prints, chunksize=2)
 
 
