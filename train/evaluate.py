@@ -132,7 +132,8 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> Non
           "Means over whole test images. PSNR, SSIM: higher is better; MSE, angular error "
           "(degrees), ΔE00, FID: lower is better. Floor ΔE00: the least mean ΔE00 an "
           "estimator reaches from each pixel's own readings (no context); a model below 1.0 × "
-          "floor has learned context.\n",
+          "floor has learned context. Sharpness: the output's gradient energy over the truth's "
+          "(mean squared Sobel magnitude), 1 = as sharp as the truth, < 1 blurrier.\n",
           *sorted({f"- Floor for {r.summary['inputs']} nm: {r.summary['floor_note']}."
                    for r in results}), "",
           markdown_table(summaries, SUMMARY_COLUMNS, headers=HEADERS),

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"device.captures: error: {exc}", file=sys.stderr)
         return 2
     counts = ", ".join(f"{len(v)} {k}" for k, v in cs.split.items())
+    counts += f"; split by {cs.split_unit}, {len(set(cs.sources.values()))} sources"
     print(f"{cs.root}: capture set v{cs.manifest['version']}, {len(cs)} scenes ({counts}), "
           f"{cs.size[1]}x{cs.size[0]} px, {', '.join(map(str, cs.wavelengths))} nm, "
           f"truth {cs.truth_mode}, rig {cs.rig.get('kind', '?')}")

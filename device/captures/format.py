@@ -1,4 +1,4 @@
-"""The capture-set layout and manifest schema (version 1), shared by the writer and the reader.
+"""The capture-set layout and manifest schema (version 2), shared by the writer and the reader.
 
 A capture set is a folder:
 
@@ -7,6 +7,10 @@ A capture set is a folder:
     references/white_<nm>nm.png        blank paper under each LED (16-bit mono)
     scenes/<scene>/<nm>nm.png          one raw capture per wavelength (16-bit mono)
     scenes/<scene>/truth.png           ground-truth sRGB (16-bit RGB, 65535 = 1.0)
+
+Version 2 adds the split unit: "split_unit" says what a source is ("scene", "source", "file",
+"person") and each scene lists its "source"; no source may have scenes in two splits.
+Version 1 manifests (no sources: each scene its own unit) are still read.
 
 Raw captures keep the camera's ADU values unscaled (a 12-bit ADC gives 0..4095 in a 16-bit
 PNG); normalising with the dark and white references makes the scale irrelevant.
@@ -21,7 +25,11 @@ from pathlib import Path
 from device.common.errors import UserError
 
 FORMAT_NAME = "nightcolor-capture-set"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# What one source is: each scene alone (version 1, the real rig, imports), a bundled photo or
+# generated scene, a user's file, or a person named by LFW-style file names.
+SPLIT_UNITS = ("scene", "source", "file", "person")
 MANIFEST = "manifest.json"
 BIT_DEPTH = 16
 TRUTH_MODES = ("human", "paper")
@@ -73,8 +81,11 @@ def now_utc() -> str:
 
 
 def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, int],
-                   scenes: list[str], split: dict, source: str, created: str) -> dict:
-    """The manifest as plain JSON; every path in it is relative to the capture-set folder."""
+                   scenes: list[str], split: dict, source: str, created: str,
+                   split_unit: str = "scene", sources: dict | None = None) -> dict:
+    """The manifest as plain JSON; every path in it is relative to the capture-set folder.
+    `sources` maps each scene to its source (default: the scene itself)."""
+    sources = sources or {}
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -87,9 +98,10 @@ def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, 
         "rig": rig,
         "references": {"dark": dark_path(),
                        "white": {str(nm): white_path(nm) for nm in wavelengths}},
+        "split_unit": split_unit,
         "split": split,
         "scenes": {s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
-                       "truth": truth_path(s)} for s in scenes},
+                       "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes},
     }
 
 
@@ -114,9 +126,10 @@ def validate_manifest(m, manifest_file: Path) -> dict:
     if not isinstance(m, dict) or m.get("format") != FORMAT_NAME:
         raise _fail(manifest_file, f"not a capture-set manifest (no \"format\": \"{FORMAT_NAME}\")")
     version = m.get("version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise _fail(manifest_file, f"format version {version!r} is unknown to this reader, "
-                                   f"which reads version {FORMAT_VERSION} only")
+                                   f"which reads versions "
+                                   f"{', '.join(map(str, READABLE_VERSIONS))}")
     wl = m.get("wavelengths")
     if (not isinstance(wl, list) or not wl or len(set(wl)) != len(wl)
             or not all(isinstance(nm, int) and not isinstance(nm, bool) and 200 <= nm <= 2000
@@ -132,7 +145,7 @@ def validate_manifest(m, manifest_file: Path) -> dict:
         raise _fail(manifest_file, "\"size\" must be [height, width] in pixels")
     if m.get("bit_depth") != BIT_DEPTH:
         raise _fail(manifest_file, f"\"bit_depth\" is {m.get('bit_depth')!r}, "
-                                   f"but version {FORMAT_VERSION} stores {BIT_DEPTH}-bit PNGs")
+                                   f"but version {version} stores {BIT_DEPTH}-bit PNGs")
     if not isinstance(m.get("rig"), dict):
         raise _fail(manifest_file, "\"rig\" must be an object describing the rig")
     refs = m.get("references")
@@ -163,4 +176,21 @@ def validate_manifest(m, manifest_file: Path) -> dict:
     listed = [s for part in SPLITS for s in split[part]]
     if sorted(listed) != sorted(scenes):
         raise _fail(manifest_file, "\"split\" must name every scene exactly once")
+    if version >= 2:
+        _check_sources(m, manifest_file)
     return m
+
+
+def _check_sources(m: dict, manifest_file: Path) -> None:
+    if m.get("split_unit") not in SPLIT_UNITS:
+        raise _fail(manifest_file, f"\"split_unit\" must be one of {', '.join(SPLIT_UNITS)}, "
+                                   f"not {m.get('split_unit')!r}")
+    part_of_source: dict[str, str] = {}
+    for part in SPLITS:
+        for scene in m["split"][part]:
+            source = m["scenes"][scene].get("source")
+            if not isinstance(source, str) or not source:
+                raise _fail(manifest_file, f"scene {scene!r} must name its source")
+            if part_of_source.setdefault(source, part) != part:
+                raise _fail(manifest_file, f"source {source!r} has scenes in both the "
+                                           f"{part_of_source[source]} and {part} splits")

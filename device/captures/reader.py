@@ -69,6 +69,16 @@ class CaptureSet:
         return {part: list(self.manifest["split"][part]) for part in fmt.SPLITS}
 
     @property
+    def split_unit(self) -> str:
+        """What one source is; version 1 sets have no sources, so each scene is its own."""
+        return self.manifest.get("split_unit", "scene")
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Scene -> its source (the split unit); version 1: the scene itself."""
+        return {s: e.get("source", s) for s, e in self.manifest["scenes"].items()}
+
+    @property
     def size(self) -> tuple[int, int]:
         return tuple(self.manifest["size"])
 

@@ -4,10 +4,15 @@ The paper split 200 printed faces 140 / 40 / 20 (70 % / 20 % / 10 %); other size
 proportions by the largest-remainder method, with at least one validation and one test scene
 once there are three scenes or more.
 
-Which scene goes where depends only on its name: scenes are ordered by the SHA-256 of their
-name, the first `train` of them train, the next `val` validate, the rest test. No seed, no
-file order, no machine enters it, so the same scenes always split the same way, wherever and
-in whatever order they were captured.
+The unit of the split is the scene's source (a photo, a generated scene, a user's file, or a
+person when a folder names people): all crops of one source land in one split, so a test
+score never rewards remembering a picture seen in training. Without sources every scene is
+its own unit (capture-set format version 1).
+
+Which unit goes where depends only on its name: units are ordered by the SHA-256 of their
+name, the first `train` of them train, the next `val` validate, the rest test. The
+proportions count units, not scenes. No seed, no file order, no machine enters it, so the
+same scenes always split the same way, wherever and in whatever order they were captured.
 """
 from __future__ import annotations
 
@@ -36,15 +41,22 @@ def _order_key(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def assign_split(scenes) -> dict[str, list[str]]:
-    """Split scene names into {"train", "val", "test"} lists (each sorted by name)."""
+def assign_split(scenes, sources: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Split scene names into {"train", "val", "test"} lists (each sorted by name), keeping
+    all scenes of one source (`sources[scene]`; default: the scene itself) in one list."""
     scenes = list(scenes)
-    names = sorted(set(scenes), key=_order_key)
-    if len(names) != len(scenes):
+    if len(set(scenes)) != len(scenes):
         raise ValueError("scene names must be distinct")
-    counts = split_counts(len(names))
-    out, start = {}, 0
+    unit_of = {s: (sources or {}).get(s, s) for s in scenes}
+    units = sorted(set(unit_of.values()), key=_order_key)
+    counts = split_counts(len(units))
+    part_of, start = {}, 0
     for part in PERCENT:
-        out[part] = sorted(names[start:start + counts[part]])
+        part_of.update(dict.fromkeys(units[start:start + counts[part]], part))
         start += counts[part]
-    return out
+    return {part: sorted(s for s in scenes if part_of[unit_of[s]] == part) for part in PERCENT}
+
+
+def test_only_split(scenes) -> dict[str, list[str]]:
+    """Every scene in the test split: an evaluation set (e.g. the held-out photos)."""
+    return {"train": [], "val": [], "test": sorted(scenes)}

@@ -20,7 +20,7 @@ from device.captures import format as fmt
 from device.common.files import atomic_output
 from device.common.errors import UserError
 from device.captures.png import write_png16
-from device.captures.split import assign_split
+from device.captures.split import assign_split, test_only_split
 
 _OWN_FILE = re.compile(r"^(\d+nm|truth|dark|white_\d+nm)\.png$|^\..+\.part(\.png|\.json)$")
 
@@ -49,7 +49,13 @@ def _check_raw(name: str, image: np.ndarray) -> np.ndarray:
 
 class CaptureSetWriter:
     def __init__(self, out, wavelengths, rig: dict, truth_mode: str, source: str,
-                 force: bool = False):
+                 force: bool = False, split_unit: str = "scene", test_only: bool = False):
+        """`split_unit` says what the sources given to `add_scene` are (fmt.SPLIT_UNITS);
+        `test_only` puts every scene in the test split (an evaluation set)."""
+        if split_unit not in fmt.SPLIT_UNITS:
+            raise ValueError(f"split_unit must be one of {fmt.SPLIT_UNITS}, got {split_unit!r}")
+        self.split_unit, self.test_only = split_unit, test_only
+        self.sources: dict[str, str] = {}
         self.out = Path(out)
         self.wavelengths = tuple(int(nm) for nm in wavelengths)
         if not self.wavelengths or len(set(self.wavelengths)) != len(self.wavelengths):
@@ -112,8 +118,10 @@ class CaptureSetWriter:
             write_png16(self.out / fmt.white_path(nm), white)
         self._has_references = True
 
-    def add_scene(self, name: str, raws: dict, truth: np.ndarray) -> None:
-        """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1]."""
+    def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None
+                  ) -> None:
+        """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1];
+        `source` is its split unit (default: the scene alone)."""
         fmt.check_scene_name(name)
         if name in self.scenes:
             raise ValueError(f"scene {name!r} was already added")
@@ -134,6 +142,7 @@ class CaptureSetWriter:
         truth16 = np.round(np.clip(truth, 0.0, 1.0) * 65535.0).astype(np.uint16)
         write_png16(self.out / fmt.truth_path(name), truth16)
         self.scenes.append(name)
+        self.sources[name] = source or name
 
     def finish(self) -> Path:
         """Write manifest.json (atomically, last) with the deterministic split; return its path."""
@@ -141,10 +150,12 @@ class CaptureSetWriter:
             raise ValueError("set_references() must be called before finish()")
         if not self.scenes:
             raise ValueError("a capture set needs at least one scene")
+        split = (test_only_split(self.scenes) if self.test_only
+                 else assign_split(self.scenes, self.sources))
         manifest = fmt.build_manifest(
             wavelengths=self.wavelengths, rig=self.rig, truth_mode=self.truth_mode,
-            size=self.size, scenes=self.scenes, split=assign_split(self.scenes),
-            source=self.source, created=fmt.now_utc())
+            size=self.size, scenes=self.scenes, split=split, source=self.source,
+            created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources)
         path = self.out / fmt.MANIFEST
         with atomic_output(path) as tmp:
             tmp.write_text(json.dumps(manifest, indent=1) + "\n")

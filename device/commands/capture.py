@@ -1,15 +1,22 @@
 """`device capture`: record a capture set under the paper's dataset protocol.
 
-`--rig sim` prints every image of `--prints DIR` (or, without it, the bundled photos and
-generated scenes) on the simulated rig and captures each under every LED of `--leds`, plus
-the dark frame and one white reference per LED from blank paper. Scene motion is off: dataset
-prints lie still under the microscope, as in the paper.
+`--rig sim` prints every image of `--prints DIR` (or, without it, the bundled content mixed
+by `--mix`: dead leaves, faces, charts, smooth fields, foliage, skies and the bundled photos
+that are not held out) on the simulated rig and captures each under every LED of `--leds`,
+plus the dark frame and one white reference per LED from blank paper. Scene motion is off:
+dataset prints lie still under the microscope, as in the paper. `--held-out` prints only the
+held-out photos, all into the test split. Scenes are split by source: no photo, generated
+scene, file or person (LFW-style `Name_0001.jpg`) has scenes in two splits. `--workers N`
+renders N scenes at a time; the set is the same for every N.
 
 `--config FILE` runs the same protocol on the real rig described by the viewer's config.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +24,12 @@ import numpy as np
 from device.captures import PAPER_TRUTH_NM, CaptureSetWriter
 from device.captures.references import REFERENCE_FRAMES, mean_reference
 from device.common.errors import UserError
+from device.content.prints import DEFAULT_MIX
 
 DEFAULT_BUNDLED_COUNT = 200   # the paper's dataset: 200 printed faces
 DEFAULT_SIZE = 256            # the paper trained on 256 x 256 crops
 MIN_SIZE, MAX_SIZE = 16, 8192
-SIM_ONLY = ("prints", "size", "seed", "truth", "leds")
+SIM_ONLY = ("prints", "size", "seed", "truth", "leds", "mix", "workers")
 
 
 def _int_option(low: int, high: int | None = None):
@@ -53,52 +61,109 @@ def _leds(text: str) -> tuple[int, ...]:
     return leds
 
 
-def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, seed=0,
-                           truth="human", leds=None, force=False, progress=True) -> Path:
-    """Render a capture set on the simulated rig; returns its folder.
+def _mix(text: str) -> dict[str, float]:
+    from device.content.prints import parse_mix
 
-    Every scene shares the rig and the camera (one `RigSpec`, one seed); sensor noise comes
-    from generators seeded by (seed, scene index), so the same arguments give the same set.
+    try:
+        return parse_mix(text)
+    except UserError as exc:   # argparse names the option and exits 2
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--mix ")) from None
+
+
+class _SceneRenderer:
+    """Prints and captures one planned scene; picklable, so worker processes can run it.
+
+    Every scene shares the rig and the camera (one `RigSpec`, one seed); its picture and its
+    sensor noise come from generators seeded by (seed, scene index) alone, so a scene is the
+    same whichever process renders it and whatever was rendered before.
     """
+
+    def __init__(self, rig, size: int, seed: int, truth: str):
+        self.rig, self.size, self.seed, self.truth = rig, size, seed, truth
+
+    def __call__(self, planned):
+        from device.content.prints import render_print
+        from device.sim import PrintedScene
+
+        rgb = render_print(planned, self.size, self.seed)
+        # One seed for every scene and the references: it is the simulated camera's
+        # identity (its fixed-pattern gain), which the white reference must share.
+        scene = PrintedScene(rgb, rig=self.rig, seed=self.seed)
+        rng = np.random.default_rng([self.seed, planned.index])
+        raws = {nm: scene.capture(nm, rng, motion=None) for nm in self.rig.leds}
+        return planned, raws, scene.ground_truth(mode=self.truth)
+
+
+def _one_thread_each() -> None:
+    # N workers on N cores: OpenCV's own thread pool in each would only fight over them.
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+@contextlib.contextmanager
+def _rendering(renderer, prints, workers: int):
+    """An iterator of renderer(p) for each planned print, in plan order, on `workers`
+    processes; the pool is started on entry, before any progress-bar thread exists."""
+    if workers <= 1 or len(prints) <= 1:
+        yield map(renderer, prints)
+        return
+    # fork where the OS has it: workers start in milliseconds and share the imported modules.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if method == "fork":
+        import colour  # noqa: F401  (slow to import: once here, not once per worker)
+    with multiprocessing.get_context(method).Pool(min(workers, len(prints)),
+                                                  initializer=_one_thread_each) as pool:
+        yield pool.imap(renderer, prints, chunksize=2)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, seed=0,
+                           truth="human", leds=None, force=False, progress=True, mix=None,
+                           held_out=False, test_only=False, workers=1) -> Path:
+    """Render a capture set on the simulated rig; returns its folder (identical for any
+    `workers`)."""
     from tqdm import tqdm
 
-    from device.content import iter_prints
-    from device.content.prints import list_prints
+    from device.content.prints import plan_prints
     from device.sim import DATASET_LEDS, PrintedScene, RigSpec
 
     leds = tuple(leds or DATASET_LEDS)
     if truth == "paper" and not set(PAPER_TRUTH_NM) <= set(leds):
         raise UserError(f"--truth paper merges the {'/'.join(map(str, PAPER_TRUTH_NM))} nm "
                         "captures as R/G/B, so --leds must include those LEDs.")
+    if prints is not None and (mix is not None or held_out):
+        raise UserError(f"--{'mix' if mix is not None else 'held-out'} chooses bundled content, "
+                        "so it cannot be combined with --prints.")
     if prints is None and count is None:
         count = DEFAULT_BUNDLED_COUNT
-    artwork = iter_prints(prints, count, size, seed)  # checks --prints before writing anything
+    plan = plan_prints(prints, count, seed, mix, held_out)  # checks --prints before writing
     rig = RigSpec(leds=leds)
-    source = f"device capture --rig sim --prints {prints}" if prints else \
-        "device capture --rig sim (bundled photos and generated scenes)"
+    source = f"device capture --rig sim, {plan.description}"
     rig_description = {"kind": "sim", "spec": rig.to_dict(), "seed": seed}
-    with CaptureSetWriter(out, leds, rig_description, truth, source, force=force) as writer:
+    with CaptureSetWriter(out, leds, rig_description, truth, source, force=force,
+                          split_unit=plan.split_unit, test_only=test_only or held_out) as writer:
         blank = PrintedScene(np.full((size, size, 3), 255, np.uint8), rig=rig, seed=seed)
         rng = np.random.default_rng([seed, 0xDA7A])
         writer.set_references(
             mean_reference(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: mean_reference(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
-        total = count if count is not None else len(list_prints(Path(prints)))
-        for i, (name, rgb) in enumerate(tqdm(artwork, total=total, desc="capture", unit="scene",
-                                             disable=not progress)):
-            # One seed for every scene and the references: it is the simulated camera's
-            # identity (its fixed-pattern gain), which the white reference must share.
-            scene = PrintedScene(rgb, rig=rig, seed=seed)
-            rng = np.random.default_rng([seed, i])
-            writer.add_scene(name, {nm: scene.capture(nm, rng, motion=None) for nm in leds},
-                             scene.ground_truth(mode=truth))
+        with _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
+            for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), unit="scene",
+                                                 desc="capture", disable=not progress):
+                writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
         writer.finish()
     return Path(out)
 
 
 def _capture_with_rig(args) -> Path:
     given = [f"--{opt}" for opt in SIM_ONLY if getattr(args, opt) is not None]
+    given += [f"--{opt.replace('_', '-')}" for opt in ("held_out", "test_only")
+              if getattr(args, opt)]
     if given:  # (--rig and --config are already exclusive in the parser)
         raise UserError(f"{', '.join(given)} cannot be combined with --config: the real rig "
                         "takes its LEDs and camera from the config file.")
@@ -115,7 +180,9 @@ def run(args) -> int:
             args.out, prints=args.prints, count=args.count,
             size=args.size if args.size is not None else DEFAULT_SIZE,
             seed=args.seed if args.seed is not None else 0,
-            truth=args.truth or "human", leds=args.leds, force=args.force)
+            truth=args.truth or "human", leds=args.leds, force=args.force, mix=args.mix,
+            held_out=args.held_out, test_only=args.test_only,
+            workers=args.workers if args.workers is not None else default_workers())
     print(f"capture set written to {out}")
     return 0
 
@@ -146,6 +213,17 @@ def register(subparsers) -> None:
                         "(447/529/604 nm captures as B/G/R)")
     p.add_argument("--leds", type=_leds, default=None, metavar="NM,NM,...",
                    help="LED wavelengths in nm, comma-separated (default: 447,529,604,718,777,807)")
+    p.add_argument("--mix", type=_mix, default=None, metavar="KIND=W,...",
+                   help="weights of the bundled content's kinds (default: "
+                        + ",".join(f"{k}={w:g}" for k, w in DEFAULT_MIX.items()) + ")")
+    p.add_argument("--held-out", action="store_true",
+                   help="print only the held-out photos (never in training content), all "
+                        "into the test split")
+    p.add_argument("--test-only", action="store_true",
+                   help="put every scene in the test split (an evaluation set)")
+    p.add_argument("--workers", type=_int_option(1), default=None, metavar="N",
+                   help="scenes rendered at once, in N processes (default: all cores); the "
+                        "set is the same for every N")
     p.add_argument("--force", action="store_true",
                    help="replace the capture set in a non-empty --out")
     p.set_defaults(func=run)

@@ -1,6 +1,7 @@
 """`device demo`: the whole viewer on the simulated rig with the shipped edge model.
 
-A print (a bundled photograph by default) lies under the simulated camera, held by a slightly
+A print (by default a held-out bundled photograph, one the shipped model never trained on)
+lies under the simulated camera, held by a slightly
 shaking hand; the three NIR LEDs strobe, the model colorizes every triplet, and the result is
 written to DIR/demo.mp4 with a side-by-side still DIR/demo.png: what the NIR camera sees | what
 nightcolor shows | what the eye would see in daylight (the simulator's ground truth). It
@@ -14,13 +15,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from device.common.files import atomic_output
 from device.common.errors import UserError
+from device.common.files import atomic_output
+from device.content.photos import HELD_OUT_PHOTOS
+from device.procedures.calibration import measure_calibration
+from device.simulated.presets import SHIPPED_MODEL, mean_delta_e00, sim_config, truth_for
 from device.viewer.colorize import ColorFrame
 from device.viewer.displays import overlay_text
 from device.viewer.loop import Pipeline
-from device.procedures.calibration import measure_calibration
-from device.simulated.presets import SHIPPED_MODEL, mean_delta_e00, sim_config, truth_for
 
 SCORE_EVERY = 5
 
@@ -75,8 +77,10 @@ def register(subparsers) -> None:
     p.add_argument("--width", type=int, default=192)
     p.add_argument("--height", type=int, default=144)
     p.add_argument("--fps", type=float, default=30.0, help="simulated camera rate")
-    p.add_argument("--scene", default="astronaut",
-                   help="the print: a bundled photo (astronaut, coffee, chelsea...), chart, skin, "
-                        "gradient, or an image file")
+    p.add_argument("--scene", default=HELD_OUT_PHOTOS[0],
+                   help=f"the print: a bundled photo (default {HELD_OUT_PHOTOS[0]}, held out from "
+                        "training like " + ", ".join(HELD_OUT_PHOTOS[1:]) + "; chelsea, rocket"
+                        "...), a generated chart, skin, gradient, deadleaves, smooth, foliage, "
+                        "sky, or an image file")
     p.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="ONNX model (with its card)")
     p.set_defaults(func=run)

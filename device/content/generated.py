@@ -1,10 +1,14 @@
-"""Print artwork generated from a random generator: smooth gradients, skin-toned faces and
-saturated colour charts. Each maker takes (rng, size) and returns an HxWx3 uint8 sRGB image;
-the same generator state always draws the same picture.
+"""Print artwork generated from a random generator: dead-leaves textures, smooth fields,
+foliage, skies, skin-toned faces and colour charts. Each maker takes (rng, size) and returns an
+HxWx3 uint8 sRGB image; the same generator state always draws the same picture.
 
-They cover what the bundled photos cover poorly: slow colour ramps (where a model's banding
-shows), the skin tones of the paper's face dataset, and saturated patches at the edge of what
-CMYK ink can print.
+They are the training content that teaches the physics rather than particular pictures:
+dead leaves (the ISO 19567-2 texture model: opaque discs with power-law radii) put every
+colour next to every other at every scale, with colours drawn either to fill the gamut or to
+follow natural-photo statistics; smooth fields give slow ramps (where a model's banding shows);
+foliage and sky give the textures of outdoor photos; faces span the skin tones of the paper's
+face dataset with varied clothes and backgrounds; charts hold saturated patches at the edge of
+what CMYK ink can print.
 """
 from __future__ import annotations
 
@@ -75,16 +79,35 @@ def _paint(img, r2, colour, size, edge_px=1.5):
     img += alpha * colour
 
 
+def _clothes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A plain colour, or stripes / checks of two colours, as HxWx3 float."""
+    a, b = natural_colours(rng, 1)[0], gamut_colours(rng, 1)[0]
+    if rng.random() < 0.5:
+        return np.broadcast_to(a if rng.random() < 0.5 else b, (size, size, 3)).copy()
+    x, y = _grid(size)
+    period = rng.uniform(0.02, 0.08)
+    stripes = (np.floor(x / period) % 2 if rng.random() < 0.5
+               else (np.floor(x / period) + np.floor(y / period)) % 2)[..., None]
+    return a * stripes + b * (1 - stripes)
+
+
+BACKGROUNDS = ("gradient", "deadleaves", "foliage", "sky", "smooth")
+
+
 def skin_faces(rng: np.random.Generator, size: int) -> np.ndarray:
-    """One to three face-like figures (hair, shaded skin, eyes, lips, clothes) on a gradient."""
-    img = _gradient_field(rng, size) * rng.uniform(0.5, 1.0)
+    """One to three face-like figures (hair, shaded skin, eyes, lips, plain or striped clothes)
+    on a varied background: a gradient, dead leaves, foliage, sky or a smooth field."""
+    background = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    img = (_gradient_field(rng, size) if background == "gradient"
+           else GENERATORS[background](rng, size).astype(np.float32) / 255)
+    img = img * rng.uniform(0.5, 1.0)
     for _ in range(int(rng.integers(1, 4))):
         cx, cy = rng.uniform(0.25, 0.75), rng.uniform(0.3, 0.6)
         a = rng.uniform(0.12, 0.25)
         b, tilt = a * rng.uniform(1.2, 1.45), rng.uniform(-0.25, 0.25)
         skin = np.array(SKIN_TONES[rng.integers(len(SKIN_TONES))], np.float32) / 255
         skin = np.clip(skin * rng.uniform(0.9, 1.1, 3), 0, 1)
-        shirt = _hsv(rng.random(), rng.uniform(0.1, 0.9), rng.uniform(0.2, 0.9))
+        shirt = _clothes(rng, size)
         _paint(img, _ellipse_r2(size, cx, cy + 2.3 * b, 2.2 * a, 1.3 * b), shirt, size)
         _paint(img, _ellipse_r2(size, cx, cy + 1.1 * b, 0.45 * a, 0.6 * b), skin * 0.85, size)
         hair = np.array(HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))], np.float32) / 255
@@ -131,4 +154,162 @@ def colour_chart(rng: np.random.Generator, size: int) -> np.ndarray:
     return _to_uint8(img)
 
 
-GENERATORS = {"skin": skin_faces, "chart": colour_chart, "gradient": gradient}
+# --- colour distributions -------------------------------------------------------------------
+
+def _lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) -> sRGB in [0, 1], unclipped, so out-of-gamut colours can be told apart."""
+    import colour
+
+    return colour.XYZ_to_sRGB(colour.Lab_to_XYZ(lab))
+
+
+def _in_gamut_lab(rng: np.random.Generator, n: int, draw) -> np.ndarray:
+    """`n` sRGB colours from `draw(rng, m) -> m x 3 Lab`, keeping those inside the sRGB gamut
+    (rejection sampling, so the distribution is `draw`'s restricted to the gamut)."""
+    kept, have = [], 0
+    while have < n:
+        rgb = _lab_to_srgb(draw(rng, 2 * (n - have) + 16))
+        rgb = rgb[np.all((rgb >= 0.0) & (rgb <= 1.0), axis=1)]
+        kept.append(rgb)
+        have += len(rgb)
+    return np.concatenate(kept)[:n].astype(np.float32)
+
+
+def _uniform_lab(rng: np.random.Generator, m: int) -> np.ndarray:
+    return np.stack([rng.uniform(0, 100, m), rng.uniform(-100, 100, m),
+                     rng.uniform(-110, 100, m)], axis=1)
+
+
+def _natural_lab(rng: np.random.Generator, m: int) -> np.ndarray:
+    # Photographs are mostly dull: chroma falls off roughly exponentially (mean ~20) and
+    # lightness sits in the middle of the range; hue is left uniform. An assumption of this
+    # project fitted by eye to photos, not a published model.
+    lightness = np.clip(rng.normal(55, 22, m), 2, 98)
+    chroma = rng.exponential(20.0, m)
+    hue = rng.uniform(0, 2 * np.pi, m)
+    return np.stack([lightness, chroma * np.cos(hue), chroma * np.sin(hue)], axis=1)
+
+
+def gamut_colours(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n x 3 sRGB colours uniform in CIELAB over the whole sRGB gamut."""
+    return _in_gamut_lab(rng, n, _uniform_lab)
+
+
+def natural_colours(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n x 3 sRGB colours with natural-photo statistics (low chroma common, vivid rare)."""
+    return _in_gamut_lab(rng, n, _natural_lab)
+
+
+# --- dead leaves (ISO 19567-2) ------------------------------------------------------------
+
+DEAD_LEAVES_EXPONENT = 3.0   # p(r) ~ r^-3: the scale-invariant dead-leaves texture
+DEAD_LEAVES_LAYERS = 4.0     # discs cover the picture ~4 times over: < 2 % left uncovered
+
+
+def power_law_radii(rng: np.random.Generator, n: int, r_min: float, r_max: float,
+                    exponent: float = DEAD_LEAVES_EXPONENT) -> np.ndarray:
+    """`n` radii with density proportional to r^-exponent on [r_min, r_max] (inverse CDF)."""
+    a = 1.0 - exponent
+    u = rng.random(n)
+    return (r_min ** a + u * (r_max ** a - r_min ** a)) ** (1.0 / a)
+
+
+def _mean_disc_area(r_min: float, r_max: float, exponent: float) -> float:
+    r = power_law_radii(np.random.default_rng(0), 4096, r_min, r_max, exponent)
+    return float(np.pi * np.mean(r ** 2))
+
+
+def dead_leaves_field(rng: np.random.Generator, size: int, colours,
+                      exponent: float = DEAD_LEAVES_EXPONENT, shape: str = "disc") -> np.ndarray:
+    """uint8 HxWx3: opaque discs (or leaf-shaped ellipses), later ones on top, radii from the
+    power law between ~1 pixel and a quarter of the picture, colours from `colours(rng, n)`."""
+    r_min, r_max = max(1.0, size / 200), size / 4
+    count = int(min(60000, np.ceil(DEAD_LEAVES_LAYERS * size * size
+                                   / _mean_disc_area(r_min, r_max, exponent))))
+    # Drawn in random order, later on top: the stationary dead-leaves texture (what shows is
+    # the top layer of a pile deep enough that little of the first colour shows through).
+    radii = power_law_radii(rng, count, r_min, r_max, exponent)
+    centres = rng.uniform(-0.05 * size, 1.05 * size, (count, 2))
+    paint = _to_uint8(colours(rng, count + 1))
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = paint[-1]
+    shift = 4   # sub-pixel centres and radii (cv2 fixed point)
+    angles = rng.uniform(0, 180, count)
+    for (cx, cy), r, c, angle in zip(centres * 16, radii * 16, paint, angles):
+        colour = tuple(int(v) for v in c)
+        if shape == "disc":
+            cv2.circle(img, (int(cx), int(cy)), max(1, int(r)), colour, -1, cv2.LINE_AA, shift)
+        else:
+            cv2.ellipse(img, (int(cx), int(cy)), (max(1, int(r)), max(1, int(r * 0.45))),
+                        float(angle), 0, 360, colour, -1, cv2.LINE_AA, shift)
+    return img
+
+
+def dead_leaves(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Dead leaves with gamut-filling colours or natural-photo colours (half of each)."""
+    colours = gamut_colours if rng.random() < 0.5 else natural_colours
+    return _print_blur(dead_leaves_field(rng, size, colours), size)
+
+
+def _print_blur(img: np.ndarray, size: int) -> np.ndarray:
+    sigma = max(0.5, size / 256)  # printed ink spreads a little; no razor-sharp drawing edges
+    return cv2.GaussianBlur(img, (0, 0), sigma)
+
+
+# --- smooth fields, foliage, sky ----------------------------------------------------------
+
+def _low_frequency(rng: np.random.Generator, size: int, cells: int, channels: int = 3):
+    """Float HxWxC: random values on a coarse grid, smoothly interpolated."""
+    coarse = rng.random((cells, cells, channels)).astype(np.float32)
+    field = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
+    return cv2.GaussianBlur(field, (0, 0), size / cells / 2).reshape(size, size, channels)
+
+
+def smooth_field(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A two-colour ramp, or a low-frequency blend of a few natural colours."""
+    if rng.random() < 0.5:
+        return gradient(rng, size)
+    k = int(rng.integers(3, 6))
+    palette = natural_colours(rng, k)
+    weights = _low_frequency(rng, size, int(rng.integers(2, 5)), k) ** 3 + 1e-3
+    weights /= weights.sum(axis=2, keepdims=True)
+    return _to_uint8(weights @ palette)
+
+
+def _foliage_colours(rng: np.random.Generator, n: int) -> np.ndarray:
+    # Leaves: yellow-green to blue-green, some autumn browns, sunlit or in shade.
+    hue = np.where(rng.random(n) < 0.85, rng.uniform(0.17, 0.42, n), rng.uniform(0.03, 0.12, n))
+    sat = rng.uniform(0.35, 0.9, n)
+    val = rng.uniform(0.12, 0.85, n) ** 1.3
+    return np.array([colorsys.hsv_to_rgb(h, s, v) for h, s, v in zip(hue, sat, val)], np.float32)
+
+
+def foliage(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Overlapping leaf-shaped ellipses in greens and browns with dark gaps between them."""
+    img = dead_leaves_field(rng, size, _foliage_colours, shape="leaf").astype(np.float32)
+    light = 0.55 + 0.45 * _low_frequency(rng, size, 3, 1)   # patches of sun and shade
+    return _print_blur(_to_uint8(img / 255 * light), size)
+
+
+def sky(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A blue sky paling to the horizon, clouds, and (most of the time) land beneath."""
+    x, y = _grid(size)
+    top = _hsv(rng.uniform(0.55, 0.65), rng.uniform(0.4, 0.9), rng.uniform(0.45, 0.95))
+    horizon = _hsv(rng.uniform(0.5, 0.62), rng.uniform(0.05, 0.35), rng.uniform(0.8, 1.0))
+    img = top * (1 - y[..., None]) + horizon * y[..., None]
+    cover = rng.uniform(0.0, 0.8)
+    clouds = _low_frequency(rng, size, 6, 1) * 0.6 + _low_frequency(rng, size, 16, 1) * 0.4
+    alpha = np.clip((clouds - (1 - cover)) * 4, 0, 1)
+    shade = rng.uniform(0.75, 1.0) - 0.25 * _low_frequency(rng, size, 10, 1)
+    img = img * (1 - alpha) + alpha * shade
+    if rng.random() < 0.7:
+        line = rng.uniform(0.5, 0.85) + 0.05 * np.sin(x * rng.uniform(3, 12) + rng.random() * 6)
+        land = (foliage(rng, size).astype(np.float32) / 255 if rng.random() < 0.6
+                else _gradient_field(rng, size) * 0.7)
+        below = np.clip((y - line) * size / 2, 0, 1)[..., None]
+        img = img * (1 - below) + land * below
+    return _print_blur(_to_uint8(img), size)
+
+
+GENERATORS = {"skin": skin_faces, "chart": colour_chart, "gradient": gradient,
+              "deadleaves": dead_leaves, "smooth": smooth_field, "foliage": foliage, "sky": sky}

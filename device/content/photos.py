@@ -28,6 +28,14 @@ BUNDLED_PHOTOS = {
     "hubble": "hubble_deep_field.jpg",
 }
 
+# Reserved for testing: never printed as training content by `device capture` (only with
+# --held-out), and the demo's default print is the first of them, so what a new user sees
+# first is a picture the shipped model never trained on. Three everyday photographs of
+# different kinds: a person (skin, fabric), food (browns, cream, a blue-grey table) and a
+# saturated object (a red motorcycle against a grey studio).
+HELD_OUT_PHOTOS = ("astronaut", "coffee", "motorcycle")
+TRAINING_PHOTOS = tuple(name for name in BUNDLED_PHOTOS if name not in HELD_OUT_PHOTOS)
+
 
 def _skimage_data_dir() -> Path:
     spec = importlib.util.find_spec("skimage")

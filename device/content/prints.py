@@ -1,13 +1,27 @@
 """The artwork a capture run prints: the user's images, or the bundled and generated content.
 
-`iter_prints(prints_dir, count, size, seed)` yields `(scene_name, rgb_uint8)` with every image
-cropped to a random square and resized to `size` x `size`; the same arguments always yield the
-same images. With a folder, every image under it (recursively, so an unpacked LFW tree works)
-is printed once; `count` picks a seeded subset. Without one, scenes cycle through
-photo, skin, chart, gradient, photo, ... so any count mixes all four kinds.
+A run is planned first (`plan_prints`: one `PlannedPrint` per scene, naming its source, cheap
+and picklable), then each print is rendered on its own (`render_print`) from a generator seeded
+by (seed, scene index) alone, so a scene's picture does not depend on the scenes before it nor
+on which worker process draws it.
+
+- With a folder, every image under it (recursively, so an unpacked LFW tree works) is printed
+  once; `count` picks a seeded subset. Each file is its own source, unless every file is named
+  like LFW's `Name_0001.jpg`: then the person is the source, so one person's photos never land
+  in two splits.
+- Without one, the scenes follow the mix (`--mix`, default `DEFAULT_MIX`): dead leaves, faces,
+  charts, smooth fields, foliage, skies and the bundled photos that are not held out, in
+  proportion for any count. Each generated scene is its own source; each photo is one source
+  whatever the number of its crops.
+- `held_out=True` prints only the held-out photos (`HELD_OUT_PHOTOS`): a test set.
+
+Photos are cropped to a random square and resized to `size` x `size`.
 """
 from __future__ import annotations
 
+import functools
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,12 +31,71 @@ import numpy as np
 from device.common.errors import UserError
 from device.captures.format import safe_scene_name
 from device.content.generated import GENERATORS
-from device.content.photos import BUNDLED_PHOTOS, load_bundled_photo
+from device.content.photos import HELD_OUT_PHOTOS, TRAINING_PHOTOS, load_bundled_photo
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-KINDS = ("photo", "skin", "chart", "gradient")
 # Crops keep at least this share of the shorter side: enough of a face to still be a face.
 MIN_CROP = 0.6
+# Mix kind -> generator in device.content.generated (photos are the bundled training photos).
+MIX_KINDS = {"deadleaves": "deadleaves", "faces": "skin", "charts": "chart", "smooth": "smooth",
+             "foliage": "foliage", "sky": "sky", "photos": None}
+DEFAULT_MIX = {"deadleaves": 4.0, "faces": 2.0, "charts": 1.0, "smooth": 1.0, "foliage": 1.0,
+               "sky": 1.0, "photos": 1.0}
+# LFW names files <First>_<Last>_<4 digits>: the person is what must not straddle two splits.
+_PERSON_FILE = re.compile(r"^(.+)_\d{4}$")
+
+
+@dataclass(frozen=True)
+class PlannedPrint:
+    index: int       # position in the run: with the seed, it seeds the picture
+    name: str        # scene name
+    source: str      # split unit: a photo, a generated scene, a file or a person
+    kind: str        # a MIX_KINDS key, or "file"
+    ref: str = ""    # the bundled photo's name or the user file's path
+
+
+@dataclass(frozen=True)
+class Plan:
+    prints: list[PlannedPrint]
+    split_unit: str  # what `source` is: "source" (bundled), "file" or "person"
+    description: str
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """'deadleaves=4,faces=2' -> {'deadleaves': 4.0, 'faces': 2.0}; UserError otherwise."""
+    known = ", ".join(MIX_KINDS)
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        kind, eq, weight = part.strip().partition("=")
+        if not eq or kind not in MIX_KINDS:
+            raise UserError(f"--mix {text!r}: each item must be KIND=WEIGHT with KIND one of "
+                            f"{known}; {part.strip()!r} is not.")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = float("nan")
+        if not np.isfinite(value) or value < 0 or kind in mix:
+            raise UserError(f"--mix {text!r}: {kind} needs one weight >= 0, not {weight!r}.")
+        mix[kind] = value
+    if sum(mix.values()) <= 0:
+        raise UserError(f"--mix {text!r}: at least one weight must be above 0.")
+    return mix
+
+
+def mix_sequence(mix: dict[str, float], count: int) -> list[str]:
+    """`count` kinds in proportion to the weights for every prefix (smooth weighted round
+    robin), so a small set still mixes every kind and a large one matches the weights."""
+    kinds = [k for k, w in mix.items() if w > 0]
+    total = sum(mix[k] for k in kinds)
+    credit = dict.fromkeys(kinds, 0.0)
+    out = []
+    for _ in range(count):
+        for k in kinds:
+            credit[k] += mix[k]
+        pick = max(kinds, key=lambda k: credit[k])   # ties go to the first listed
+        credit[pick] -= total
+        out.append(pick)
+    return out
 
 
 def random_square(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -55,11 +128,21 @@ def _read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _user_prints(prints_dir: Path, files: list[Path], size: int, rng) -> Iterator:
+def _plan_user_prints(prints_dir: Path, count: int | None, seed: int) -> Plan:
+    files = list_prints(prints_dir)  # checked now, before the caller creates any output
+    if count is not None:
+        if count > len(files):
+            raise UserError(f"{prints_dir}: --count {count} asks for more prints than the "
+                            f"{len(files)} images in the folder.")
+        rng = np.random.default_rng(seed)
+        files = [files[i] for i in sorted(rng.choice(len(files), count, replace=False))]
+    people = [_PERSON_FILE.match(p.stem) for p in files]
+    by_person = all(people)
     # Names from the path under the folder, so lfw/Aaron_Eckhart/Aaron_Eckhart_0001.jpg and a
     # same-named file elsewhere stay distinct scenes.
     seen: set[str] = set()
-    for path in files:
+    prints = []
+    for i, (path, person) in enumerate(zip(files, people)):
         stem = str(path.relative_to(prints_dir).with_suffix("")).replace("/", "_")
         name = safe_scene_name(stem)
         k = 1
@@ -67,38 +150,60 @@ def _user_prints(prints_dir: Path, files: list[Path], size: int, rng) -> Iterato
             k += 1
             name = f"{safe_scene_name(stem)[:120]}-{k}"
         seen.add(name)
-        yield name, random_square(_read_rgb(path), size, rng)
+        source = f"person:{person.group(1)}" if by_person else f"file:{name}"
+        prints.append(PlannedPrint(i, name, source, "file", str(path)))
+    return Plan(prints, "person" if by_person else "file", f"--prints {prints_dir}")
 
 
-def _bundled_prints(count: int, size: int, rng) -> Iterator:
-    photos = list(BUNDLED_PHOTOS)
-    cache: dict[str, np.ndarray] = {}
-    for i in range(count):
-        kind = KINDS[i % len(KINDS)]
-        if kind == "photo":
-            photo = photos[(i // len(KINDS)) % len(photos)]
-            if photo not in cache:
-                cache[photo] = load_bundled_photo(photo)
-            yield f"{i:04d}-photo-{photo}", random_square(cache[photo], size, rng)
+def _plan_bundled(count: int, mix: dict[str, float], held_out: bool) -> Plan:
+    if held_out:
+        photos = HELD_OUT_PHOTOS
+        kinds = ["photos"] * count
+        description = f"the held-out photos ({', '.join(HELD_OUT_PHOTOS)})"
+    else:
+        photos = TRAINING_PHOTOS
+        kinds = mix_sequence(mix, count)
+        description = "mix " + ",".join(f"{k}={w:g}" for k, w in mix.items())
+    prints, photo_count = [], 0
+    for i, kind in enumerate(kinds):
+        if kind == "photos":
+            photo = photos[photo_count % len(photos)]
+            photo_count += 1
+            prints.append(PlannedPrint(i, f"{i:05d}-photo-{photo}", f"photo:{photo}", kind, photo))
         else:
-            yield f"{i:04d}-{kind}", GENERATORS[kind](rng, size)
+            name = f"{i:05d}-{kind}"
+            prints.append(PlannedPrint(i, name, f"generated:{name}", kind))
+    return Plan(prints, "source", description)
 
 
-def iter_prints(prints_dir, count: int | None, size: int, seed: int) -> Iterator:
-    """Yield `(scene_name, HxWx3 uint8 sRGB)`, size x size, deterministic in (dir, count, seed).
+def plan_prints(prints_dir=None, count: int | None = None, seed: int = 0,
+                mix: dict[str, float] | None = None, held_out: bool = False) -> Plan:
+    """What a run prints, scene by scene. `prints_dir=None` uses the bundled content (the mix,
+    or the held-out photos) and needs a `count`."""
+    if prints_dir is not None:
+        return _plan_user_prints(Path(prints_dir), count, seed)
+    if count is None:
+        raise ValueError("count is required for the bundled content")
+    return _plan_bundled(count, dict(mix or DEFAULT_MIX), held_out)
 
-    `prints_dir=None` uses the bundled photos and generated scenes and needs a `count`.
-    """
-    rng = np.random.default_rng(seed)
-    if prints_dir is None:
-        if count is None:
-            raise ValueError("count is required for the bundled content")
-        return _bundled_prints(count, size, rng)
-    prints_dir = Path(prints_dir)
-    files = list_prints(prints_dir)  # checked now, before the caller creates any output
-    if count is not None:
-        if count > len(files):
-            raise UserError(f"{prints_dir}: --count {count} asks for more prints than the "
-                            f"{len(files)} images in the folder.")
-        files = [files[i] for i in sorted(rng.choice(len(files), count, replace=False))]
-    return _user_prints(prints_dir, files, size, rng)
+
+@functools.lru_cache(maxsize=len(TRAINING_PHOTOS) + len(HELD_OUT_PHOTOS))
+def _bundled_photo(name: str) -> np.ndarray:
+    return load_bundled_photo(name)
+
+
+def render_print(planned: PlannedPrint, size: int, seed: int) -> np.ndarray:
+    """The HxWx3 uint8 sRGB picture of one planned print, a function of (print, size, seed)."""
+    rng = np.random.default_rng([seed, planned.index, 0xA27])
+    if planned.kind == "file":
+        return random_square(_read_rgb(Path(planned.ref)), size, rng)
+    if planned.kind == "photos":
+        return random_square(_bundled_photo(planned.ref), size, rng)
+    return GENERATORS[MIX_KINDS[planned.kind]](rng, size)
+
+
+def iter_prints(prints_dir, count: int | None, size: int, seed: int,
+                mix: dict[str, float] | None = None, held_out: bool = False) -> Iterator:
+    """Yield `(scene_name, HxWx3 uint8 sRGB)`, size x size, deterministic in the arguments."""
+    plan = plan_prints(prints_dir, count, seed, mix, held_out)
+    return ((p.name, render_print(p, size, seed)) for p in plan.prints)

@@ -7,7 +7,7 @@ in the NIR); `device calibrate` measures those whites on the rig and saves them 
 The viewer does the per-pixel part of this in the model's viewer graph (convert/viewer_graph.py);
 here it keeps the calibration (as the graph's resident planes, `CalibrationPlanes`) and the
 alignment estimate at reduced scale. `Normaliser`, `warp_onto`, `to_network` and `to_srgb8` are
-the classic per-pixel path (device/runtime/classic.py), the reference the graph is held to.
+the classic per-pixel path (device/viewer/classic.py), the reference the graph is held to.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import torch
 from device.common.errors import UserError
 from train.fid import FidUnavailable, fid, frechet_distance
 from train.inception import FidInception, fid_features
-from train.metrics import angular_error, delta_e00, mse, psnr, ssim
+from train.metrics import angular_error, delta_e00, mse, psnr, sharpness, ssim
 
 torch.set_num_threads(1)
 
@@ -120,3 +120,15 @@ def test_fid_inception_loads_a_weights_file_by_its_standard_names(tmp_path):
     feats = fid_features([rng.uniform(0, 1, (40, 40, 3)), np.zeros((64, 48, 3))],
                          tmp_path / "fid.pth")
     assert feats.shape == (2, 2048) and np.isfinite(feats).all()
+
+
+def test_sharpness_is_one_for_the_truth_and_below_one_when_blurred():
+    import cv2
+
+    truth = np.random.default_rng(0).random((48, 48, 3))
+    assert sharpness(truth, truth) == pytest.approx(1.0)
+    blurred = cv2.GaussianBlur(truth, (0, 0), 1.0)
+    assert sharpness(truth, blurred) < 0.5
+    noisy = np.clip(truth + np.random.default_rng(1).normal(0, 0.2, truth.shape), 0, 1)
+    assert sharpness(truth, noisy) > 1.0
+    assert np.isnan(sharpness(np.full((8, 8, 3), 0.5), truth[:8, :8]))

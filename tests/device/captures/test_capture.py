@@ -137,3 +137,33 @@ def test_scenes_and_references_come_from_one_camera(tmp_path):
     a, b = (nir[..., i].ravel() - nir[..., i].mean() for i in range(2))
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.2
     np.testing.assert_allclose(nir.mean(axis=(0, 1)), 1.0, atol=0.02)
+
+
+def test_workers_render_the_same_set_as_one_process(tmp_path):
+    for workers in (1, 2):
+        render_sim_capture_set(tmp_path / f"w{workers}", count=5, size=16, seed=2,
+                               leds=NIR_LEDS, workers=workers, progress=False)
+    a, b = CaptureSet.open(tmp_path / "w1"), CaptureSet.open(tmp_path / "w2")
+    assert a.scenes == b.scenes and a.split == b.split and a.sources == b.sources
+    for scene in a.scenes:
+        np.testing.assert_array_equal(a.load_truth(scene), b.load_truth(scene))
+        for nm in a.wavelengths:
+            np.testing.assert_array_equal(a.load_raw(scene, nm), b.load_raw(scene, nm))
+
+
+def test_held_out_set_is_all_test_and_only_held_out_photos(tmp_path):
+    from device.content.photos import HELD_OUT_PHOTOS
+
+    render_sim_capture_set(tmp_path / "h", count=4, size=16, held_out=True, leds=NIR_LEDS,
+                           progress=False)
+    cs = CaptureSet.open(tmp_path / "h")
+    assert cs.split["train"] == [] and cs.split["val"] == [] and len(cs.split["test"]) == 4
+    assert {s.split(":")[1] for s in cs.sources.values()} == set(HELD_OUT_PHOTOS)
+
+
+def test_refuses_a_bad_mix_and_mix_with_prints(tmp_path, cli, refused):
+    out = tmp_path / "x"
+    refused(cli("capture", "--mix", "deadleaves=4,dogs=1", "--out", out), "--mix", "dogs")
+    with pytest.raises(UserError, match="--mix"):
+        render_sim_capture_set(out, prints=tmp_path, mix={"faces": 1.0}, progress=False)
+    assert not out.exists()

@@ -50,7 +50,8 @@ def test_paper_white_normalises_to_one_and_dark_to_zero():
 def test_manifest_records_the_contract_fields(synthetic_set):
     out, _ = synthetic_set
     m = json.loads((out / "manifest.json").read_text())
-    assert m["version"] == FORMAT_VERSION == 1
+    assert m["version"] == FORMAT_VERSION == 2
+    assert m["split_unit"] == "scene" and m["scenes"]["scene-0"]["source"] == "scene-0"
     assert m["bit_depth"] == 16 and m["truth_mode"] == "human" and m["source"] == "tests"
     assert m["created"].endswith("Z")
     assert m["scenes"]["scene-0"]["captures"]["718"] == "scenes/scene-0/718nm.png"
@@ -98,3 +99,30 @@ def test_a_failed_write_leaves_no_capture_set_behind(tmp_path):
             w.add_scene("a", {718: np.zeros((8, 8), np.uint16)}, np.zeros((8, 8, 3)))
             raise RuntimeError("camera unplugged")
     assert not out.exists()
+
+
+def test_sources_are_the_split_unit_and_version_1_still_reads(tmp_path):
+    out = tmp_path / "s"
+    frame = np.zeros((8, 8), np.uint16)
+    with CaptureSetWriter(out, (718,), {}, "human", "tests", split_unit="person") as w:
+        w.set_references(frame, {718: frame + 1000})
+        for i in range(30):   # 10 people with 3 photos each
+            w.add_scene(f"p{i % 10}-{i}", {718: frame}, np.zeros((8, 8, 3)), source=f"p{i % 10}")
+        w.finish()
+    cs = CaptureSet.open(out)
+    assert cs.split_unit == "person" and cs.sources["p3-13"] == "p3"
+    part_of = {}
+    for part, scenes in cs.split.items():
+        for scene in scenes:
+            assert part_of.setdefault(cs.sources[scene], part) == part   # no person in two
+    assert {k: len(v) for k, v in cs.split.items()} == {k: 3 * n for k, n in
+                                                        split_counts(10).items()}
+    # The same set as a version 1 manifest (no sources): still read, each scene its own unit.
+    m = json.loads((out / "manifest.json").read_text())
+    m["version"] = 1
+    del m["split_unit"]
+    for entry in m["scenes"].values():
+        del entry["source"]
+    (out / "manifest.json").write_text(json.dumps(m))
+    old = CaptureSet.open(out)
+    assert old.split_unit == "scene" and old.sources["p3-13"] == "p3-13"

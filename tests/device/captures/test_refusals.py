@@ -38,8 +38,17 @@ def test_unparseable_manifest(synthetic_set, cli, refused):
 
 def test_unknown_version(synthetic_set, cli, refused):
     out, _ = synthetic_set
-    _edit_manifest(out, version=2, new_field_of_version_2={"x": 1})
-    refused(cli(out, module="device.captures"), "manifest.json", "version 2", "version 1")
+    _edit_manifest(out, version=3, new_field_of_version_3={"x": 1})
+    refused(cli(out, module="device.captures"), "manifest.json", "version 3", "versions 1, 2")
+
+
+def test_a_source_in_two_splits(synthetic_set, cli, refused):
+    out, _ = synthetic_set
+    m = json.loads((out / "manifest.json").read_text())
+    a, b = m["split"]["train"][0], m["split"]["test"][0]
+    m["scenes"][a]["source"] = m["scenes"][b]["source"] = "photo:same"
+    (out / "manifest.json").write_text(json.dumps(m))
+    refused(cli(out, module="device.captures"), "manifest.json", "photo:same", "train", "test")
 
 
 def test_missing_wavelength_file(synthetic_set, cli, refused):

@@ -31,3 +31,19 @@ def test_assignment_depends_on_names_only():
     assert sorted(a["train"] + a["val"] + a["test"]) == names
     # Not simply the first 140 names in order: the hash mixes them.
     assert a["train"] != names[:140]
+
+
+def test_no_source_has_scenes_in_two_splits():
+    # 20 photos with 1 to 12 crops each: sources, not scenes, are what is split.
+    crops = {f"{p:02d}-{k}": f"photo-{p}" for p in range(20) for k in range(1 + p % 12)}
+    split = assign_split(list(crops), crops)
+    where = {}
+    for part, scenes in split.items():
+        for scene in scenes:
+            assert where.setdefault(crops[scene], part) == part, crops[scene]
+    assert sorted(s for v in split.values() for s in v) == sorted(crops)
+    units = {part: {crops[s] for s in scenes} for part, scenes in split.items()}
+    assert {k: len(v) for k, v in units.items()} == split_counts(20)
+    # One scene per source is the old split by scene name, unchanged.
+    names = list(crops)
+    assert assign_split(names, {n: n for n in names}) == assign_split(names)

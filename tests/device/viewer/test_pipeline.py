@@ -190,22 +190,24 @@ uri = "file://out.mp4"
 @pytest.mark.slow
 def test_dark_phase_cancels_room_light(tmp_path, model_onnx):
     """Under room light, an all-off phase measures the ambient picture live and subtracts it."""
-    scores = {}
-    for dark_phase in (False, True):
+    scores, inputs = {}, {}
+    for room, dark_phase in (("dark", False), ("lit", False), ("lit", True)):
         config = sim_config(tmp_path, engine=model_onnx, width=128, height=96, fps=200,
                             exposure_ms=4.0, scene="astronaut", margin_ms=5.0)
-        config.sim.ambient = 300.0            # a quarter of the LEDs' photon flux
+        config.sim.ambient = 300.0 if room == "lit" else 0.0   # a quarter of the LEDs' flux
         config.strobe.dark_phase = dark_phase
         calibrated(config)
-        frames, darks = [], []
+        frames, darks, nirs = [], [], []
 
         def score(frame):
             frames.append(mean_delta_e00(frame.rgb, truth_for(frame, pipeline.camera)))
             darks.append(frame.triplet.dark)
+            nirs.append(np.mean(frame.nir, axis=(1, 2)))
 
         pipeline = Pipeline(config, Recorder(), on_color=score)
         pipeline.run(max_frames=30)
-        scores[dark_phase] = np.mean(frames)
+        scores[room, dark_phase] = np.mean(frames)
+        inputs[room, dark_phase] = np.mean(nirs[2:], axis=0)
         if dark_phase:        # from the first dark phase on, each frame subtracts an
             # exposure taken with every LED off
             first = next(i for i, d in enumerate(darks) if d is not None)
@@ -214,5 +216,11 @@ def test_dark_phase_cancels_room_light(tmp_path, model_onnx):
                 for d in darks[first:])
         else:
             assert darks == [None] * len(darks)
-    # measured: 17.7 without the dark phase, 11.8 with it (10.3 in a dark room)
-    assert scores[True] < 0.8 * scores[False]
+    # What the model is fed: with the dark phase, the dark room's readings (measured: within
+    # 0.01 of them, against 0.11-0.21 off without it), whatever the model.
+    error = {dp: np.abs(inputs["lit", dp] - inputs["dark", False]).max() for dp in (False, True)}
+    assert error[True] < 0.2 * error[False]
+    # And the colours improve. Measured, dark room / lit / lit + dark phase: 10.1 / 17.5 / 12.5
+    # with the model trained on the bundled photos, 10.0 / 13.6 / 12.7 with the shipped one
+    # (more robust to the light, less to the noise the subtraction adds).
+    assert scores["lit", True] < scores["lit", False]
