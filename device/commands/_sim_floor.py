@@ -111,9 +111,9 @@ def _image_files(path_text: str, option: str) -> list[Path]:
 
 
 def _load(files: list[Path]) -> list[np.ndarray]:
-    from device.content.prints import _read_rgb   # the one image reader of the content module
+    from device.content.prints import read_rgb   # the one image reader of the content module
 
-    return [_read_rgb(f) for f in files]
+    return [read_rgb(f) for f in files]
 
 
 @dataclass

@@ -108,12 +108,18 @@ def _rendering(renderer, prints, workers: int):
     if workers <= 1 or len(prints) <= 1:
         yield map(renderer, prints)
         return
-    # fork where the OS has it: workers start in milliseconds and share the imported modules.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    if method == "fork":
-        import colour  # noqa: F401  (slow to import: once here, not once per worker)
-    with multiprocessing.get_context(method).Pool(min(workers, len(prints)),
-                                                  initializer=_one_thread_each) as pool:
+    # Not plain fork: a process that has already used OpenCV (or onnxruntime) holds thread
+    # pools whose locks a forked child inherits locked, and the child then hangs in its first
+    # OpenCV call (seen: workers stuck in cv2.setNumThreads after earlier work in the same
+    # process). forkserver forks each worker from a clean server process that has only imported
+    # the renderer's modules (preloaded once, so workers still start in milliseconds); spawn
+    # where the OS has no forkserver.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        context.set_forkserver_preload(["device.commands.capture", "device.content.prints",
+                                        "device.sim", "colour"])
+    with context.Pool(min(workers, len(prints)), initializer=_one_thread_each) as pool:
         yield pool.imap(renderer, prints, chunksize=2)
 
 

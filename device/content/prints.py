@@ -121,7 +121,7 @@ def list_prints(prints_dir: Path) -> list[Path]:
     return files
 
 
-def _read_rgb(path: Path) -> np.ndarray:
+def read_rgb(path: Path) -> np.ndarray:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)  # grey images come back as 3 equal channels
     if bgr is None:
         raise UserError(f"{path}: not a readable image.")
@@ -196,7 +196,7 @@ def render_print(planned: PlannedPrint, size: int, seed: int) -> np.ndarray:
     """The HxWx3 uint8 sRGB picture of one planned print, a function of (print, size, seed)."""
     rng = np.random.default_rng([seed, planned.index, 0xA27])
     if planned.kind == "file":
-        return random_square(_read_rgb(Path(planned.ref)), size, rng)
+        return random_square(read_rgb(Path(planned.ref)), size, rng)
     if planned.kind == "photos":
         return random_square(_bundled_photo(planned.ref), size, rng)
     return GENERATORS[MIX_KINDS[planned.kind]](rng, size)
