@@ -12,7 +12,9 @@ before = {m.split('.')[0] for m in sys.modules}
 for info in pkgutil.walk_packages(device.__path__, 'device.'):
     if not info.name.endswith('__main__'):      # __main__ runs the command line
         importlib.import_module(info.name)
-new = {m.split('.')[0] for m in sys.modules} - before - set(sys.stdlib_module_names)
+# '__mp_main__' is the standard library's alias of __main__, set when multiprocessing loads.
+new = ({m.split('.')[0] for m in sys.modules} - before - set(sys.stdlib_module_names)
+       - {'__mp_main__'})
 print(' '.join(sorted(new)))
 """
 
