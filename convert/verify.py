@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from convert.bounds import FP16_MIN_PSNR_DB, worst_sample
 from device.common.errors import UserError
 from device.engines.model_card import Affine
 
 FP32_MAX_ABS = 1e-4
-FP16_MIN_PSNR_DB = 40.0
 REAL_CROP = 256        # side of the centre crop taken from each real capture
 REAL_SCENES = 4        # real captures used at most
 
@@ -124,12 +124,8 @@ def fp16_psnr(fp32_onnx: Path, infer: Callable[[np.ndarray], np.ndarray], sample
     """Lowest PSNR of `infer` (an FP16 model) against the FP32 ONNX over the samples;
     UserError under FP16_MIN_PSNR_DB."""
     reference = onnx_session(fp32_onnx)
-    worst, worst_label = float("inf"), ""
-    for sample in samples:
-        value = psnr_db(run_onnx(reference, sample.nir), infer(sample.nir), to_srgb)
-        value = value if np.isfinite(value) else -float("inf")   # NaN output: worst possible
-        if value <= worst:
-            worst, worst_label = value, sample.label
+    worst, worst_label = worst_sample(
+        samples, lambda s: psnr_db(run_onnx(reference, s.nir), infer(s.nir), to_srgb))
     if not worst >= FP16_MIN_PSNR_DB:
         raise UserError(f"{what} reaches only {worst:.1f} dB PSNR against the FP32 ONNX (on "
                         f"{worst_label}), under the {FP16_MIN_PSNR_DB:g} dB required.")

@@ -26,6 +26,7 @@ import numpy as np
 import onnx
 
 from convert import viewer_graph
+from convert.bounds import FP16_MIN_PSNR_DB, worst_sample
 from device.common.command_line import run_cli
 from device.common.errors import UserError
 from device.common.files import atomic_output
@@ -35,7 +36,6 @@ from device.viewer.classic import classic_srgb
 from device.viewer.preprocess import Calibration, CalibrationPlanes, Normaliser, brightest_paper
 
 MIN_WITHIN_ONE_CODE = 0.999
-FP16_MIN_PSNR_DB = 40.0
 SAMPLE_SIZE = (64, 80)          # H, W: differ, so a swapped axis shows
 ODD_SAMPLE_SIZE = (57, 75)      # odd: the viewer graph must pad to the network's multiple
 REAL_SCENES = 3
@@ -173,12 +173,11 @@ def fp16_viewer_psnr(fp32_infer, fp16_infer, samples: list[ViewerSample], wavele
                      what: str) -> float:
     """Lowest PSNR of the FP16 viewer graph's sRGB against the FP32 one's; UserError under
     FP16_MIN_PSNR_DB."""
-    worst, worst_label = float("inf"), ""
-    for sample in samples:
+    def score(sample: ViewerSample) -> float:
         feeds = feeds_for(sample, wavelengths)
-        value = srgb_psnr_db(fp32_infer(feeds), fp16_infer(feeds))
-        if value <= worst:
-            worst, worst_label = value, sample.label
+        return srgb_psnr_db(fp32_infer(feeds), fp16_infer(feeds))
+
+    worst, worst_label = worst_sample(samples, score)
     if not worst >= FP16_MIN_PSNR_DB:
         raise UserError(f"{what} reaches only {worst:.1f} dB PSNR against the FP32 viewer graph "
                         f"(on {worst_label}), under the {FP16_MIN_PSNR_DB:g} dB required.")

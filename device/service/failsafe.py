@@ -64,19 +64,14 @@ def leds_off_from_config(config_path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from device.common.errors import UserError
+    from device.common.command_line import run_cli
 
     parser = argparse.ArgumentParser(
         prog="python -m device.service.failsafe",
         description="Switch every LED of the configured bank off (the unit's ExecStopPost).")
     parser.add_argument("--config", required=True, help="the viewer's TOML config")
     args = parser.parse_args(argv)
-    try:
-        leds_off_from_config(args.config)
-    except UserError as exc:
-        print(f"failsafe: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("failsafe", lambda: leds_off_from_config(args.config))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from device.common.command_line import run_cli
 from device.common.errors import UserError
 from device.common.files import atomic_output
 from device.engines.model_card import FORMAT, file_sha256, load_model_card, write_model_card
@@ -113,16 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("source")
     p.add_argument("--to", type=Path, required=True, help="the model card path to install as")
     args = parser.parse_args(argv)
-    try:
+
+    def work() -> None:
         if args.command == "check":
             print(check(args.source))
         else:
             for path in install(args.source, args.to):
                 print(path)
-    except UserError as exc:
-        print(f"model_files: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli("model_files", work)
 
 
 if __name__ == "__main__":
