@@ -42,7 +42,6 @@ from device.viewer.strobe import Strobe, try_realtime_priority
 from device.viewer.window import TripletWindow
 
 log = logging.getLogger(__name__)
-NO_SIGNAL = object()        # capture -> display: the camera is lost
 POLL_S = 0.1
 # The strobe thread must react within a fraction of a millisecond, but by default a thread that
 # wants the GIL may wait 5 ms for it: long enough to hold an LED past its exposure.
@@ -94,6 +93,14 @@ class Pipeline:
         self._errors: list[BaseException] = []
         self._latency = [0.0, 0]                       # sum, count over the run
         self._recent_latency: deque[float] = deque(maxlen=200)
+        # "No signal" is a state the display shows, not a queued frame: a marker in the
+        # drop-oldest queue could be pushed out by frames still in the align and colorize stages,
+        # or be followed on screen by them. So the capture thread counts losses and stamps the
+        # time; the display shows "no signal" once per loss and discards every frame exposed
+        # before the latest loss (counted as stale).
+        self._losses_shown = 0
+        self._lost_at = float("-inf")       # time.monotonic() of the latest camera loss
+        self._stale = 0
 
     def stop(self, reloading: bool = False) -> None:
         """Ask the threads to wind down (safe from a signal handler); LEDs off at once.
@@ -217,8 +224,10 @@ class Pipeline:
         """Camera lost: LEDs off, "no signal" on screen, reopen with doubling back-off."""
         p = self.config.pipeline
         self.leds.off()
+        if self._stop.is_set():    # the run ended while the camera was timing out: no loss to
+            return                 # show or count (the display has stopped)
+        self._lost_at = time.monotonic()    # the clock of exposure_end stamps
         self.report.camera_losses += 1
-        self.shown.put(NO_SIGNAL)
         self.camera.close()
         delay = p.reconnect_min_s
         while True:
@@ -262,11 +271,14 @@ class Pipeline:
         c = self.config
         rate = Rate()
         while not self._stop.is_set():
+            while self._losses_shown < self.report.camera_losses:
+                self._losses_shown += 1
+                self.display.no_signal((c.camera.height, c.camera.width))
             item = self.shown.get(POLL_S)
             if item is None:
                 continue
-            if item is NO_SIGNAL:
-                self.display.no_signal((c.camera.height, c.camera.width))
+            if item.triplet.newest.exposure_end <= self._lost_at:
+                self._stale += 1             # exposed before the camera was lost
                 continue
             t0 = time.perf_counter()
             fps = rate.tick()
@@ -309,5 +321,6 @@ class Pipeline:
         r.dropped = {"triplets": self.triplets.dropped + self.aligned.dropped,
                      "color frames": self.shown.dropped,
                      "across LED switch": self.strobe.dropped_across_switch,
-                     "spoiled by fail-safe": self.strobe.spoiled}
+                     "spoiled by fail-safe": self.strobe.spoiled,
+                     "stale after camera loss": self._stale}
         r.failsafe_fired = self.strobe.failsafe.fired
