@@ -5,7 +5,9 @@ Every process uses one BLAS/OpenMP and one OpenCV thread (as `--workers` sets in
 so --workers 1 runs on one core and the ratio measures the process-level parallelism of
 `--workers`, not the libraries' threads. The two sets are also
 compared file by file: the set must not depend on the number of workers.
-Run: .venv/bin/python bench/bench_capture.py [--count 100] [--size 128] [--workers 1 2]
+Run: .venv/bin/python bench/bench_capture.py [--count 100] [--size 256] [--workers 1 2]
+(--size defaults to `device capture`'s own; each worker pool pays a fixed ~1.7 s to start its
+forkserver, so at small sizes and counts it cannot win.)
 """
 import os
 
@@ -20,7 +22,7 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 
-from device.commands.capture import render_sim_capture_set  # noqa: E402
+from device.commands.capture import DEFAULT_SIZE, render_sim_capture_set  # noqa: E402
 
 cv2.setNumThreads(1)
 
@@ -34,7 +36,7 @@ def same_scenes(a: Path, b: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     seconds = {}

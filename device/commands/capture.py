@@ -151,17 +151,18 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
     source = f"device capture --rig sim, {plan.description}"
     rig_description = {"kind": "sim", "spec": rig.to_dict(), "seed": seed}
     with CaptureSetWriter(out, leds, rig_description, truth, source, force=force,
-                          split_unit=plan.split_unit, test_only=test_only or held_out) as writer:
+                          split_unit=plan.split_unit, test_only=test_only or held_out) as writer, \
+            _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
+        # Worker processes start (and begin on the scenes) while this one renders the references.
         blank = PrintedScene(np.full((size, size, 3), 255, np.uint8), rig=rig, seed=seed)
         rng = np.random.default_rng([seed, 0xDA7A])
         writer.set_references(
             mean_reference(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: mean_reference(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
-        with _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
-            for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), unit="scene",
-                                                 desc="capture", disable=not progress):
-                writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
+        for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), unit="scene",
+                                             desc="capture", disable=not progress):
+            writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
         writer.finish()
     return Path(out)
 
