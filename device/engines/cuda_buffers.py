@@ -51,7 +51,7 @@ class DeviceBuffer:
 
 
 def cuda_memory():
-    """The CUDA helpers: pycuda where it imports (JetPack images), else cuda-python.
+    """The CUDA helpers: pycuda where it imports (install.sh --with-pycuda), else cuda-python.
     ImportError when neither is installed; RuntimeError when there is no usable GPU."""
     try:
         import pycuda.driver  # noqa: F401

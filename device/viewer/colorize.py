@@ -8,7 +8,7 @@ network and the conversion to 8-bit sRGB. Calibration planes are resident in the
 again only when they change (a recalibration, or a new live dark frame with a dark phase).
 
 The work is split in two so the viewer runs it in two threads: `prepare` (the CPU part, about
-5 ms per color frame at 1280x720 here, most of it the ECC estimate; see `device bench`) for
+8 ms per color frame at 1280x720 here, most of it the ECC estimate; see `device bench`) for
 triplet N+1 overlaps `render` (the engine call) for triplet N. Each half keeps its own state:
 `prepare` the sub-frames and the aligner, `render` the engine and what is resident in it.
 """

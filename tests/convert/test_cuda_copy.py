@@ -17,7 +17,7 @@ def test_round_trip_through_gpu_memory():
     try:
         cuda = cuda_memory()
     except ImportError:
-        pytest.skip("neither pycuda nor cuda-python is installed (JetPack images have pycuda)")
+        pytest.skip("neither pycuda nor cuda-python is installed (on a Jetson: install.sh --with-pycuda, or cuda-python)")
     except RuntimeError as exc:
         pytest.skip(f"no usable GPU here ({exc})")
     data = np.random.default_rng(0).uniform(-1, 1, (1, 3, 64, 80)).astype(np.float32)
