@@ -31,6 +31,9 @@ def start() -> Process:
     device = torch.device(f"cuda:{local}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
+        # Training crops have one fixed size: let cuDNN time its algorithms once and keep the
+        # fastest (the default picks by heuristics).
+        torch.backends.cudnn.benchmark = True
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if cuda else "gloo")
     return Process(rank, world, device)

@@ -39,8 +39,10 @@ MIN_CROP = 0.6
 # Mix kind -> generator in device.content.generated (photos are the bundled training photos).
 MIX_KINDS = {"deadleaves": "deadleaves", "faces": "skin", "charts": "chart", "smooth": "smooth",
              "foliage": "foliage", "sky": "sky", "photos": None}
+# Photos at half weight: a few pictures seen hundreds of times are learned by heart (the
+# generalisation gap issue 11 measured), while the generated kinds never repeat.
 DEFAULT_MIX = {"deadleaves": 4.0, "faces": 2.0, "charts": 1.0, "smooth": 1.0, "foliage": 1.0,
-               "sky": 1.0, "photos": 1.0}
+               "sky": 1.0, "photos": 0.5}
 # LFW names files <First>_<Last>_<4 digits>: the person is what must not straddle two splits.
 _PERSON_FILE = re.compile(r"^(.+)_\d{4}$")
 

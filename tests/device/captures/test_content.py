@@ -6,7 +6,8 @@ import pytest
 from device.common.errors import UserError
 from device.content import iter_prints
 from device.content.generated import (SKIN_TONES, colour_chart, dead_leaves_field,
-                                      gamut_colours, gradient, power_law_radii, skin_faces)
+                                      gamut_colours, gradient, natural_colours,
+                                      power_law_radii, skin_faces)
 from device.content.photos import (BUNDLED_PHOTOS, HELD_OUT_PHOTOS, TRAINING_PHOTOS,
                                    load_bundled_photo)
 from device.content.prints import DEFAULT_MIX, parse_mix, plan_prints
@@ -140,3 +141,17 @@ def test_user_prints_are_all_printed_and_count_picks_a_subset(tmp_path):
     assert len(subset) == 3 and set(subset) <= set(names)
     with pytest.raises(UserError, match="--count 6"):
         iter_prints(tmp_path, 6, 16, seed=0)
+
+
+def test_natural_colours_favour_warm_hues_and_keep_every_hue_and_chroma():
+    lab = srgb_to_lab(natural_colours(np.random.default_rng(3), 8000)[None])[0]
+    hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1])) % 360
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
+    coloured = chroma > 10                      # a grey's hue angle means nothing
+    share = np.histogram(hue[coloured], bins=12, range=(0, 360))[0] / coloured.sum()
+    warm, pink = share[[1, 2]].sum(), share[[10, 11]].sum()   # 30-90 deg against 300-360 deg
+    # Orange and pink read almost alike in the NIR: the prior must say which is commoner.
+    assert warm > 2 * pink, share.round(3)
+    assert share.min() > 0.01, share.round(3)  # yet no hue is missing
+    # Dull colours commonest, vivid ones not rare (the gamut rejects many vivid draws).
+    assert 0.1 < (chroma > 40).mean() < 0.5
