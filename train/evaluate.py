@@ -32,7 +32,7 @@ FIGURE_SCENES = 4
 
 @dataclass
 class Evaluated:
-    """One checkpoint's results on the test split."""
+    """One checkpoint's results on the evaluated scenes (the test split by default)."""
     label: str
     summary: dict[str, Any]
     per_image: list[dict[str, Any]]
@@ -55,8 +55,10 @@ def _with_floor(row: dict[str, Any], floor: float | None) -> dict[str, Any]:
 
 
 def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
-                        fid_weights: str | None, floors=None) -> Evaluated:
-    """`floors(inputs) -> SetFloor` gives the floor for the model's input wavelengths."""
+                        fid_weights: str | None, floors=None,
+                        scenes: Sequence[str] | None = None) -> Evaluated:
+    """`floors(inputs) -> SetFloor` gives the floor for the model's input wavelengths;
+    `scenes` defaults to the test split."""
     model, config = load_checkpoint(path)
     inputs = tuple(config.get("inputs", ()))
     missing = [nm for nm in inputs if nm not in cs.wavelengths]
@@ -72,7 +74,7 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     rows, preds, truths = [], {}, []
-    for scene in check_split(cs, "test"):
+    for scene in (check_split(cs, "test") if scenes is None else scenes):
         nir = cs.load_nir(scene, inputs) * FROM_REFLECTANCE["scale"] + FROM_REFLECTANCE["offset"]
         x = torch.from_numpy(np.ascontiguousarray(nir.transpose(2, 0, 1)))[None]
         start = time.perf_counter()
@@ -102,12 +104,22 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     return Evaluated(label, summary, rows, preds)
 
 
+def evaluation_scenes(cs: CaptureSet, split: str = "test", limit: int | None = None) -> list[str]:
+    """The first `limit` scenes (all by default) of a split. A bundled capture interleaves its
+    kinds in proportion (`device.content.prints.mix_sequence`), so a prefix is a fair sample."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--scenes must be at least 1, got {limit}.")
+    return check_split(cs, split)[:limit]
+
+
 def evaluate(cs: CaptureSet, paths: Sequence[Path], tile: int, fid_weights: str | None,
-             floor_pixels: int = FLOOR_PIXELS) -> list[Evaluated]:
+             floor_pixels: int = FLOOR_PIXELS, scenes: Sequence[str] | None = None
+             ) -> list[Evaluated]:
     if tile < 16:
         raise UserError(f"--tile {tile} is too small (at least 16 pixels).")
     if floor_pixels < 0:
         raise UserError(f"--floor-pixels must be 0 (no floor) or more, got {floor_pixels}.")
+    scenes = list(check_split(cs, "test") if scenes is None else scenes)
     cache: dict[tuple[int, ...], SetFloor] = {}
 
     def floors(inputs: tuple[int, ...]) -> SetFloor:
@@ -115,21 +127,24 @@ def evaluate(cs: CaptureSet, paths: Sequence[Path], tile: int, fid_weights: str 
         if inputs not in cache:
             cache[inputs] = (SetFloor(None, "n/a: not computed (--floor-pixels 0)")
                              if floor_pixels == 0 else
-                             capture_set_floor(cs, check_split(cs, "test"), inputs, floor_pixels))
+                             capture_set_floor(cs, scenes, inputs, floor_pixels))
         return cache[inputs]
 
-    return [evaluate_checkpoint(cs, p, _label(p, paths), tile, fid_weights, floors)
+    return [evaluate_checkpoint(cs, p, _label(p, paths), tile, fid_weights, floors, scenes)
             for p in paths]
 
 
-def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> None:
+def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path,
+                 split: str = "test") -> None:
     out.mkdir(parents=True, exist_ok=True)
     summaries = [r.summary for r in results]
     write_csv(out / "summary.csv", summaries, SUMMARY_COLUMNS)
     write_csv(out / "per_image.csv", [row for r in results for row in r.per_image], IMAGE_COLUMNS)
-    md = [f"# Evaluation on {cs.root} (test split, {len(results[0].per_image)} images, "
+    md = [f"# Evaluation on {cs.root} ({split} split, {len(results[0].per_image)} images, "
           f"{cs.truth_mode} truth)\n",
-          "Means over whole test images. PSNR, SSIM: higher is better; MSE, angular error "
+          ("" if split == "test" else f"The {split} split: scenes the models may have "
+                                      "trained on, not a test. ")
+          + "Means over whole images. PSNR, SSIM: higher is better; MSE, angular error "
           "(degrees), ΔE00, FID: lower is better. Floor ΔE00: the least mean ΔE00 an "
           "estimator reaches from each pixel's own readings (no context); a model below 1.0 × "
           "floor has learned context. Sharpness: the output's gradient energy over the truth's "
@@ -151,9 +166,10 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path) -> Non
 
 def run_eval(args) -> int:
     cs = CaptureSet.open(args.data)
+    scenes = evaluation_scenes(cs, args.split, args.scenes)
     results = evaluate(cs, [Path(p) for p in args.ckpt], args.tile, args.fid_weights,
-                       args.floor_pixels)
-    write_report(cs, results, Path(args.out))
+                       args.floor_pixels, scenes)
+    write_report(cs, results, Path(args.out), args.split)
     print(markdown_table([r.summary for r in results], SUMMARY_COLUMNS, headers=HEADERS), end="")
     print(f"wrote {args.out}/report.md, summary.csv, per_image.csv, grid.png, patches.png")
     return 0
@@ -170,6 +186,11 @@ def register(subparsers) -> None:
                         "(pt_inception-2015-12-05-6726825d.pth); without it FID is unavailable")
     parser.add_argument("--tile", type=int, default=512,
                         help="images larger than this run in overlapping tiles")
+    parser.add_argument("--split", choices=("test", "val", "train"), default="test",
+                        help="which split to evaluate (default test; train measures what the "
+                             "models saw, e.g. for a seen / unseen ratio)")
+    parser.add_argument("--scenes", type=int, metavar="N",
+                        help="only the first N scenes of the split (a proportional sample)")
     parser.add_argument("--floor-pixels", type=int, default=FLOOR_PIXELS, metavar="N",
                         help="pixels sampled per test image for the per-pixel Bayes floor "
                              "column (default %(default)s; 0 leaves the floor out)")

@@ -142,3 +142,18 @@ def test_floor_pixels_zero_leaves_the_floor_out(tiny_capture_set, two_runs, tmp_
     (row,) = rows(report / "summary.csv")
     assert row["floor_delta_e00"] == row["delta_e00_over_floor"] == "n/a"
     assert "n/a: not computed (--floor-pixels 0)" in (report / "report.md").read_text()
+
+
+def test_eval_of_a_prefix_of_another_split(tiny_capture_set, two_runs, tmp_path):
+    from device.captures import CaptureSet
+
+    report = tmp_path / "report"
+    assert main(["eval", "--data", str(tiny_capture_set), "--ckpt",
+                 str(two_runs / "linear" / "best.pt"), "--out", str(report), "--tile", "32",
+                 "--split", "train", "--scenes", "2", "--floor-pixels", "64"]) == 0
+    train_scenes = CaptureSet.open(tiny_capture_set).split["train"]
+    assert [r["scene"] for r in rows(report / "per_image.csv")] == train_scenes[:2]
+    assert "(train split, 2 images" in (report / "report.md").read_text()
+    assert main(["eval", "--data", str(tiny_capture_set), "--ckpt",
+                 str(two_runs / "linear" / "best.pt"), "--out", str(tmp_path / "r2"),
+                 "--scenes", "0"]) == 2
