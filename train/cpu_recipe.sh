@@ -4,8 +4,8 @@
 # 2000 iterations at lr 1e-3 instead of 100 000 at 1e-4 (1000 left linear and the networks
 # tied on PSNR/ΔE00), unet and unet-gan at base width 16 instead of 64.
 # Content: the default mix of `device capture` (dead leaves, faces, charts, smooth fields,
-# foliage, skies, the bundled photos that are not held out), split by source, so the test
-# split holds only sources no model trained on; the held-out photos are a second test set.
+# foliage, skies; no photos), split by source, so the test split holds only sources no model
+# trained on; the held-out photos are a second test set.
 # Usage: bash train/cpu_recipe.sh [OUT]   (OUT must not hold an earlier run)
 set -euo pipefail
 OUT=${1:-runs/cpu-recipe}
