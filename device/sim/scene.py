@@ -11,7 +11,7 @@ from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
 from device.sim.led_spectra import led_emission
 from device.sim.printing import PrintedSpectra, Printer, SpectralProjection
 from device.sim.rig_spec import RigSpec
-from device.sim.spectra import WAVELENGTHS, paper_reflectance
+from device.sim.spectra import WAVELENGTHS
 
 TRUTH_MODES = ("human", "paper")
 
@@ -56,6 +56,7 @@ class PrintedScene:
         self._flat = flat_field(self.shape, rig.vignetting, rig.prnu,
                                 np.random.default_rng([seed, 0xF1A7]))
         self._qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
+        self._paper = printer.inks.paper(WAVELENGTHS)   # what the print is printed on
         self._radiance: dict[int | None, np.ndarray] = {}   # blurred print, electrons, no fall-off
         self._signal: dict[int | None, np.ndarray] = {}
         self._truth: dict[str, np.ndarray] = {}
@@ -89,10 +90,9 @@ class PrintedScene:
 
     def _white_electrons(self, nm: int | None) -> np.ndarray:
         """Blank paper: uniform, so blur does nothing and the spectrum is the paper's."""
-        paper = paper_reflectance(WAVELENGTHS)
-        electrons = float(self._sensor_weight(nm) @ paper)
+        electrons = float(self._sensor_weight(nm) @ self._paper)
         if nm is not None and self.rig.ambient > 0:
-            electrons += float(self._sensor_weight(None) @ paper)
+            electrons += float(self._sensor_weight(None) @ self._paper)
         return self._flat * np.float32(electrons)
 
     # -- the contract -------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class PrintedScene:
         weights = xyz_weights()
         xyz = self.print.project(SpectralProjection.from_density(weights))
         xyz = np.stack([lens_blur(xyz[..., i], self.rig.blur) for i in range(3)], axis=-1)
-        return xyz_to_srgb(xyz, paper_reflectance(WAVELENGTHS) @ weights)
+        return xyz_to_srgb(xyz, self._paper @ weights)
 
     def _paper_truth(self) -> np.ndarray:
         missing = [nm for nm in PAPER_TRUTH_NM if nm not in self.rig.leds]

@@ -39,6 +39,22 @@ def test_paper_white_normalises_to_one_everywhere():
         assert norm[:8, :8].mean() == pytest.approx(1.0, abs=0.03)
 
 
+def test_a_measured_paper_is_the_white_of_the_references_and_the_truth():
+    """A printer with its own paper (e.g. `device sim floor --inks`) normalises to that paper."""
+    from device.sim.printing import Printer
+    from device.sim.spectra import INKS, SIM_INKS, WAVELENGTHS, InkSpectra
+
+    tables = {name: SIM_INKS.ink(name, WAVELENGTHS) for name in INKS}
+    tables["paper"] = 0.6 * SIM_INKS.paper(WAVELENGTHS)    # a darker, grey paper
+    scene = PrintedScene(np.full((16, 16, 3), 255, np.uint8), QUIET,
+                         printer=Printer(inks=InkSpectra("grey paper", tables)))
+    offset = np.full((16, 16), QUIET.dark_offset, np.float32)
+    for nm in NIR_LEDS:
+        print_of_white = normalise(scene.signal(nm), offset, scene.white(nm, None))
+        assert np.allclose(print_of_white, 1.0, atol=2e-3)
+    assert np.allclose(scene.ground_truth("human"), 1.0, atol=2e-3)
+
+
 def test_fixed_pattern_gain_belongs_to_the_camera_and_normalises_away():
     rgb = np.full((16, 16, 3), 255, np.uint8)
     rig = RigSpec(noise=False, prnu=0.02)
