@@ -1,7 +1,9 @@
-"""The parity bounds every converted file is held to, and the worst-sample rule that applies
-them. Torch-free: `python -m convert.viewer` uses them on a machine without torch."""
+"""The parity bounds every converted file is held to, the worst-sample rule that applies
+them, and the onnxruntime session they are measured against. Torch-free: `python -m
+convert.viewer` uses them on a machine without torch."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -20,3 +22,12 @@ def worst_sample(samples: Iterable, score: Callable) -> tuple[float, str]:
         if value <= worst:
             worst, worst_label = value, sample.label
     return worst, worst_label
+
+
+def onnx_session(onnx_path: str | Path):
+    """A CPU onnxruntime session: the reference everything else is compared with."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3   # the CPU provider's notes about FP16 Casts are not errors
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from device.common.command_line import run_cli
+from device.engines.viewer_io import OUTPUT_DTYPES
 
 _SHAPE = re.compile(r"^(?:(?P<name>[A-Za-z_][\w.]*):)?(?P<dims>\d+(?:x\d+){3})$")
 
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Set workspace size in MiB (default = 1024)")
     build.add_argument("--timing-cache", "--timingCacheFile", dest="timing_cache", type=Path,
                         metavar="<file>", help="Save/load the serialized global timing cache")
-    model.add_argument("--viewer-output", choices=("uint8", "float32"), default="uint8",
+    model.add_argument("--viewer-output", choices=OUTPUT_DTYPES, default="uint8",
                         help="The viewer graph's sRGB output type: uint8 (default), or float32 "
                              "codes for TensorRT 8.5 (JetPack 5), which has no uint8 outputs")
     checks.add_argument("--data", type=Path, metavar="DIR",

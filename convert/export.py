@@ -1,15 +1,16 @@
 """PyTorch network -> FP32 ONNX (`nir` -> `rgb`, dynamic N/H/W, BatchNorm folded), and the
-FP16 ONNX derived from it (float16 inside, float32 at the edges)."""
+FP16 ONNX derived from it (float16 inside, float32 at the edges). torch is imported by
+`export_onnx` only: `to_fp16` runs without it (`python -m convert.viewer --fp16`)."""
 from __future__ import annotations
 
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import onnx
-import torch
-from torch import nn
 
-from train.models.fold import fold_batchnorm
+if TYPE_CHECKING:
+    from torch import nn
 
 INPUT_NAME, OUTPUT_NAME = "nir", "rgb"
 MIN_OPSET = 17   # the contract's floor
@@ -33,6 +34,10 @@ def export_onnx(model: nn.Module, in_channels: int, opset: int) -> onnx.ModelPro
     TensorRT 8.5 (JetPack 5) parses at most opset 17, so the TorchScript exporter, which
     writes opset 17 natively, is the one used.
     """
+    import torch
+
+    from train.models.fold import fold_batchnorm
+
     # BatchNorm folded into its conv in PyTorch (running statistics, eval mode); `simplify`
     # checks none is left. Parity is measured against the unfolded model, so it covers this.
     model = fold_batchnorm(model)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convert.bounds import FP16_MIN_PSNR_DB, worst_sample
+from convert.bounds import FP16_MIN_PSNR_DB, onnx_session, worst_sample
 from device.common.errors import UserError
 from device.engines.model_card import Affine
 
@@ -75,15 +75,6 @@ def _centre_crop(image: np.ndarray, side: int, multiple: int) -> np.ndarray:
                         f"{multiple} px the network needs.")
     top, left = (image.shape[0] - h) // 2, (image.shape[1] - w) // 2
     return image[top:top + h, left:left + w]
-
-
-def onnx_session(onnx_path: str | Path):
-    """A CPU onnxruntime session: the reference everything else is compared with."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3   # the CPU provider's notes about FP16 Casts are not errors
-    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
 def run_onnx(session, x: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 
 from convert import viewer_graph
-from convert.bounds import FP16_MIN_PSNR_DB, worst_sample
+from convert.bounds import FP16_MIN_PSNR_DB, onnx_session, worst_sample
 from device.common.command_line import run_cli
 from device.common.errors import UserError
 from device.common.files import atomic_output
@@ -147,15 +147,14 @@ def within_one_code(viewer_infer: Callable[[dict], np.ndarray], network_infer,
                     samples: list[ViewerSample], mappings: Mappings, what: str) -> float:
     """Lowest fraction of pixel channels within one code of the classic path over the samples;
     UserError under MIN_WITHIN_ONE_CODE."""
-    worst, worst_label = 1.0, ""
-    for sample in samples:
+    def score(sample: ViewerSample) -> float:
         got = viewer_infer(feeds_for(sample, mappings.wavelengths_nm)).astype(np.int16)
         expected = classic_reference(sample, network_infer, mappings).astype(np.int16)
         if got.shape != expected.shape:
             raise UserError(f"{what} gives {got.shape} on {sample.label}, not {expected.shape}.")
-        fraction = float(np.mean(np.abs(got - expected) <= 1))
-        if fraction <= worst:
-            worst, worst_label = fraction, sample.label
+        return float(np.mean(np.abs(got - expected) <= 1))
+
+    worst, worst_label = worst_sample(samples, score)
     if worst < MIN_WITHIN_ONE_CODE:
         raise UserError(f"{what} is within one code of the classic path on only "
                         f"{100 * worst:.2f} % of pixels (on {worst_label}), under the "
@@ -185,8 +184,6 @@ def fp16_viewer_psnr(fp32_infer, fp16_infer, samples: list[ViewerSample], wavele
 
 
 def session_runner(path: Path):
-    from convert.verify import onnx_session
-
     session = onnx_session(path)
     return lambda feeds: session.run([viewer_io.OUTPUT], feeds)[0]
 
@@ -203,8 +200,6 @@ def engine_runner(runner) -> Callable[[dict], np.ndarray]:
 
 
 def _network_runner(path: Path):
-    from convert.verify import onnx_session
-
     session = onnx_session(path)
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})[0]
@@ -252,15 +247,9 @@ def upgrade_card(card_path: Path, fp16: bool, data_dir: Path | None = None,
     beside it; with `fp16` also the FP16 network where the card lacks it. Rewrites the card as
     the current version; nothing is written unless every check passes."""
     card_path = Path(card_path)
-    try:
-        raw = json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{card_path}: not a readable JSON model card ({exc}).") from None
-    if not isinstance(raw, dict) or raw.get("format") != model_card.FORMAT \
-            or raw.get("version") not in (1, model_card.VERSION):
-        raise UserError(f"{card_path}: not a nightcolor model card of version 1 or "
-                        f"{model_card.VERSION}.")
-    card = model_card.load_model_card(card_path, network_only=True)   # every field, sha256
+    # Format, version (1 or current), every field and sha256; `raw` is then the same valid card.
+    card = model_card.load_model_card(card_path, network_only=True)
+    raw = json.loads(card_path.read_text())
     raw["version"] = model_card.VERSION
     raw.pop("viewer", None)
     mappings = Mappings(card.wavelengths_nm, card.from_reflectance, card.to_srgb,

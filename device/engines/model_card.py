@@ -17,6 +17,7 @@ from typing import Any
 
 from device.common.files import atomic_output
 from device.common.errors import UserError
+from device.engines.viewer_io import OUTPUT_DTYPES
 
 FORMAT = "nightcolor-model-card"
 VERSION = 2     # 2: names the viewer graph (convert/viewer_graph.py); 1 named the network only
@@ -185,8 +186,9 @@ def _viewer_fields(path: Path, reader: "_Fields") -> dict:
     viewer = reader.dict("viewer")
     sub = _Fields(path, viewer, prefix="viewer.")
     output_dtype = viewer.get("output_dtype", "uint8")
-    if output_dtype not in ("uint8", "float32"):
-        raise UserError(f"{path}: viewer.output_dtype must be \"uint8\" or \"float32\".")
+    if output_dtype not in OUTPUT_DTYPES:
+        raise UserError(f"{path}: viewer.output_dtype must be "
+                        f"{' or '.join(map(json.dumps, OUTPUT_DTYPES))}.")
     fp16 = "fp16_onnx" in viewer
     pads = viewer.get("pads", False)
     if not isinstance(pads, bool):

@@ -110,3 +110,23 @@ def test_version_1_card_without_its_network_says_convert_again(converted):
     with pytest.raises(UserError, match=r"network ONNX is missing; convert the checkpoint "
                                         r"again \(`python -m convert --fp16 ckpt.pt`\)\.$"):
         load_model_card(converted.card)
+
+
+@pytest.mark.slow
+def test_upgrade_needs_neither_the_checkpoint_nor_torch(converted):
+    """`python -m convert.viewer --fp16` on a version 1 card that lacks even its FP16 network,
+    in a Python where torch cannot be imported and with no checkpoint beside the card."""
+    import subprocess
+    import sys
+
+    _as_version_1(converted.card)
+    _edit(converted.card, lambda c: (c.pop("fp16_onnx"), c.pop("fp16_onnx_sha256")))
+    converted.fp16_onnx.unlink()
+    converted.card.with_suffix(".pt").unlink()
+    code = ("import sys; sys.modules['torch'] = None; from convert.viewer import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, str(converted.card), "--fp16"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    card = load_model_card(converted.card)
+    assert card.fp16_onnx.is_file() and card.viewer_fp16_onnx.is_file()
