@@ -122,8 +122,9 @@ MEMORY_EFFICIENCY = (0.60, 0.80)
 # clock the VM gets is unknown).
 HOST_CPU_GHZ = 2.45
 # Work per clock of a Cortex-A78AE core relative to this Zen 3 core. NOT FOUND in a stored
-# source: an assumption. The viewer's remaining CPU work (alignment estimate, warp) runs on
-# one core per frame, so CPU ms on the module = host ms x HOST_CPU_GHZ / module GHz / this.
+# source: an assumption. The viewer's remaining CPU work (the fused path's prepare, align, feed
+# and postprocess stages) runs on one core per frame, so CPU ms on the module = host ms x
+# HOST_CPU_GHZ / module GHz / this.
 A78AE_WORK_PER_CLOCK_VS_HOST = 0.75
 
 # =============================================================================================
@@ -275,9 +276,9 @@ def main() -> int:
     parser.add_argument("--sizes", nargs="+", default=[f"{w}x{h}" for w, h in SIZES],
                         help="frame sizes WxH (default 1280x720 1920x1080)")
     parser.add_argument("--cpu-ms", type=float, default=None,
-                        help="fallback until `device bench --json` reports the fused path: the "
-                             "viewer's CPU ms per 1280x720 color frame outside the engine, "
-                             "measured on this machine (scaled by pixels to other sizes)")
+                        help="instead of running `device bench --json`: the viewer's CPU ms "
+                             "per 1280x720 color frame outside the engine, measured on this "
+                             "machine (scaled by pixels to other sizes)")
     parser.add_argument("--bench-frames", type=int, default=30,
                         help="color frames per `device bench` run (default 30)")
     args = parser.parse_args()

@@ -101,13 +101,17 @@ class CudaPycuda:
     def copy_to_host(self, host: np.ndarray, device: DeviceBuffer) -> None:
         self._driver.memcpy_dtoh_async(host, device.ptr, self._stream)
 
-    def record(self):
-        event = self._driver.Event()
+    def new_event(self):
+        return self._driver.Event()
+
+    def record(self, event) -> None:
         event.record(self._stream)
-        return event
 
     def wait(self, event) -> None:
         event.synchronize()
+
+    def free_event(self, event) -> None:
+        pass   # pycuda destroys an Event when it is garbage collected
 
     def synchronize(self) -> None:
         self._stream.synchronize()
@@ -171,13 +175,16 @@ class CudaPython:
             host.ctypes.data, device.ptr, host.nbytes,
             self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, self._stream))
 
-    def record(self):
-        event = self._check(self._rt.cudaEventCreate())
+    def new_event(self):
+        return self._check(self._rt.cudaEventCreate())
+
+    def record(self, event) -> None:
         self._check(self._rt.cudaEventRecord(event, self._stream))
-        return event
 
     def wait(self, event) -> None:
         self._check(self._rt.cudaEventSynchronize(event))
+
+    def free_event(self, event) -> None:
         self._check(self._rt.cudaEventDestroy(event))
 
     def synchronize(self) -> None:

@@ -32,7 +32,6 @@ from device.common.files import atomic_output
 from device.engines import viewer_io
 from device.engines.model_card import ModelCard, file_sha256
 # One runner for convert's parity check and the viewer; importable from here for both.
-from device.engines.cuda_buffers import cuda_memory  # noqa: F401
 from device.engines.trt_runner import EngineRunner  # noqa: F401
 
 SIDECAR_FORMAT = "nightcolor-engine"

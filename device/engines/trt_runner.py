@@ -3,7 +3,8 @@ and inference queued asynchronously. One runner serves `convert`'s parity check 
 
 - Buffers: each I/O tensor gets a host buffer (and, on a discrete GPU, a device buffer) the
   first time it is used, sized for its shape; a later frame reuses it, and a dynamic shape
-  that needs more bytes re-allocates that tensor once. Nothing is allocated per frame.
+  that needs more bytes re-allocates that tensor once. Nothing is allocated per frame (each slot
+  keeps one CUDA event, re-recorded every frame).
 - Memory kind (see device.engines.cuda_buffers): mapped zero-copy host memory where the GPU is
   integrated (Jetson), pinned host memory + device memory + async copies otherwise.
 - Resident inputs (`set_resident`: the calibration's dark and gain planes) are uploaded once
@@ -193,7 +194,9 @@ class EngineRunner:
             for name in self.output_names:
                 tensor = slot.tensors[name]
                 self._cuda.copy_to_host(self._view(tensor, name), tensor.device)
-        slot.event = self._cuda.record()
+        if slot.event is None:            # one event per slot, re-recorded every frame
+            slot.event = self._cuda.new_event()
+        self._cuda.record(slot.event)
         self._pending.append(index)
 
     def collect(self) -> dict[str, np.ndarray]:
@@ -204,18 +207,12 @@ class EngineRunner:
             raise RuntimeError("collect() without a submitted frame")
         slot = self._slots[self._pending.popleft()]
         self._cuda.wait(slot.event)
-        slot.event = None
         return {n: self._view(slot.tensors[n], n).copy() for n in self.output_names}
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One frame, synchronously: outputs by name, in the dtypes the engine declares."""
         self.submit(feeds)
         return self.collect()
-
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """A single-input, single-output network (the parity check's): NCHW in, float32 out."""
-        (name_in,), (name_out,) = self.input_names, self.output_names
-        return self.run({name_in: x})[name_out].astype(np.float32, copy=False)
 
     def close(self) -> None:
         """Wait for the stream, free every buffer, release the context and the engine."""
@@ -229,6 +226,9 @@ class EngineRunner:
         self._resident.clear()
         for slot in self._slots:
             slot.tensors.clear()
+            if slot.event is not None:
+                self._cuda.free_event(slot.event)
+                slot.event = None
         self._pending.clear()
         self._cuda.close()
         # TensorRT 10 removed destroy(); dropping the last reference frees the objects.

@@ -605,8 +605,9 @@ def install_stand_ins(monkeypatch):
 
 def viewer_like_onnx() -> onnx.ModelProto:
     """raw (int32 counts, per frame) - dark (float32, resident) times gain (float16, resident):
-    an 8-bit image and a float16 one, on dynamic H x W. The shape of the fused viewer graph's
-    interface: integer sub-frames in, calibration planes resident, uint8 out."""
+    an 8-bit image and a float16 one, on dynamic H x W. Shaped like the viewer graph's
+    interface (sub-frames per frame, calibration planes resident, uint8 out); its int32 and
+    float16 inputs, which the viewer graph does not have, exercise the runner's dtype casts."""
     hw = ["H", "W"]
     inputs = [helper.make_tensor_value_info("raw", TensorProto.INT32, [1, 3, *hw]),
               helper.make_tensor_value_info("dark", TensorProto.FLOAT, [1, 3, *hw]),

@@ -33,20 +33,26 @@ def check(models, outputs, raw, dark, gain):
                                    atol=1, rtol=1e-3)
 
 
+def calibrated_runner(engine_file, models, rng):
+    """A runner of the viewer-like engine with a random calibration resident."""
+    runner = EngineRunner(engine_file(models.viewer_like()))
+    dark, gain = calibration(rng)
+    runner.set_resident("dark", dark)
+    runner.set_resident("gain", gain)
+    return runner, dark, gain
+
+
 def allocations(gpu):
     return gpu.count("alloc_host") + gpu.count("alloc_device")
 
 
 def test_twenty_frames_allocate_once_and_copy_only_pinned(gpu, engine_file, models):
     rng = np.random.default_rng(0)
-    runner = EngineRunner(engine_file(models.viewer_like()))
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
     assert runner._cuda.name == gpu.flavour
     assert runner.mapped is gpu.integrated
     assert runner.input_names == ["raw", "dark", "gain"]
     assert runner.output_names == ["rgb8", "half"]
-    dark, gain = calibration(rng)
-    runner.set_resident("dark", dark)
-    runner.set_resident("gain", gain)
 
     after_warmup = None
     for i in range(FRAMES):
@@ -71,15 +77,15 @@ def test_twenty_frames_allocate_once_and_copy_only_pinned(gpu, engine_file, mode
         assert gpu.count("copy_h2d") == 2 + FRAMES          # calibration once, raw per frame
         assert gpu.count("copy_d2h") == 2 * FRAMES
         assert all(pinned for _, _, pinned in copies)     # never through pageable memory
+    assert gpu.count("event_create") == 2                 # one per slot, re-recorded per frame
     runner.close()
+    # cuda-python destroys them at close; pycuda's Event frees itself when collected.
+    assert gpu.count("event_destroy") == (2 if gpu.flavour == "cuda-python" else 0)
 
 
 def test_a_shape_change_reallocates_once(gpu, engine_file, models):
     rng = np.random.default_rng(1)
-    runner = EngineRunner(engine_file(models.viewer_like()))
-    dark, gain = calibration(rng)
-    runner.set_resident("dark", dark)
-    runner.set_resident("gain", gain)
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
     for _ in range(4):
         raw = frame(rng)
         check(models, runner.run({"raw": raw}), raw, dark, gain)
@@ -106,10 +112,7 @@ def test_a_shape_change_reallocates_once(gpu, engine_file, models):
 
 def test_resident_inputs_upload_once_and_recalibrate_in_place(gpu, engine_file, models):
     rng = np.random.default_rng(2)
-    runner = EngineRunner(engine_file(models.viewer_like()))
-    dark, gain = calibration(rng)
-    runner.set_resident("dark", dark)
-    runner.set_resident("gain", gain)
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
     uploads = gpu.count("copy_h2d")
     assert uploads == (0 if gpu.integrated else 2)
     raws = [frame(rng) for _ in range(FRAMES)]
@@ -133,10 +136,7 @@ def test_frame_n_plus_1_is_staged_while_frame_n_is_in_flight(gpu, engine_file, m
     """The stand-in runs queued work only at synchronisation: if both frames shared one
     buffer, frame 1 would come back computed from frame 2's input."""
     rng = np.random.default_rng(3)
-    runner = EngineRunner(engine_file(models.viewer_like()))
-    dark, gain = calibration(rng)
-    runner.set_resident("dark", dark)
-    runner.set_resident("gain", gain)
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
     raws = [frame(rng) for _ in range(6)]
     runner.submit({"raw": raws[0]})
     for i in range(1, len(raws)):
@@ -153,10 +153,7 @@ def test_frame_n_plus_1_is_staged_while_frame_n_is_in_flight(gpu, engine_file, m
 
 def test_close_frees_every_buffer_and_the_stream(gpu, engine_file, models):
     rng = np.random.default_rng(4)
-    runner = EngineRunner(engine_file(models.viewer_like()))
-    dark, gain = calibration(rng)
-    runner.set_resident("dark", dark)
-    runner.set_resident("gain", gain)
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
     for h, w in ((8, 12), (16, 24)):
         runner.set_resident("dark", calibration(rng, h, w)[0])
         runner.run({"raw": frame(rng, h, w)})
@@ -174,11 +171,12 @@ def test_close_frees_every_buffer_and_the_stream(gpu, engine_file, models):
 
 
 @pytest.mark.parametrize("flavour", ["pycuda", "cuda-python", "cuda-python<12.6"])
-def test_infer_runs_a_single_input_network(install_stand_ins, engine_file, models, flavour):
+def test_a_single_input_network_runs_through_each_cuda_module(install_stand_ins, engine_file,
+                                                              models, flavour):
     install_stand_ins(flavour, integrated=False, version="11.0.0")
     x = np.random.default_rng(5).uniform(-2, 2, (2, 3, 8, 16)).astype(np.float32)
     with EngineRunner(engine_file(models.single_input())) as runner:
-        y = runner.infer(x)
+        y = runner.run({"nir": x})["rgb"]
         assert y.dtype == np.float32
         np.testing.assert_allclose(y, np.tanh(x), rtol=1e-6)
 
@@ -204,18 +202,20 @@ def test_bad_feeds_and_engines_are_refused_in_one_sentence(install_stand_ins, en
         EngineRunner(broken)
 
 
-def test_converts_parity_check_runs_through_the_same_runner(install_stand_ins, engine_file):
-    """convert's engine check (verify.fp16_psnr on runner.infer) with the shipped edge network
-    as the stand-in engine: batches and shapes change between samples, buffers follow."""
-    from convert import verify
+def test_converts_engine_check_runs_through_the_same_runner(install_stand_ins, engine_file):
+    """convert's engine check as pipeline.build_engine runs it (viewer.fp16_viewer_psnr through
+    viewer.engine_runner, calibration planes resident) with the shipped model's viewer graph as
+    the stand-in engine: frame sizes change between samples, buffers follow."""
+    from convert import viewer
     from device.engines.model_card import load_model_card
     from device.simulated.presets import SHIPPED_MODEL
 
     gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
     card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
-    samples = verify.random_samples(card.in_channels, card.spatial_multiple) + \
-        [verify.random_sample_of_shape((1, card.in_channels, 32, 32), seed=1)]
-    with EngineRunner(engine_file(onnx.load(str(card.onnx)))) as runner:
-        psnr = verify.fp16_psnr(card.onnx, runner.infer, samples, card.to_srgb, "stand-in")
-    assert psnr >= verify.FP16_MIN_PSNR_DB
+    samples = viewer.default_samples(card.wavelengths_nm)       # 64x80 and 57x75 frames
+    with EngineRunner(engine_file(onnx.load(str(card.viewer_onnx)))) as runner:
+        psnr = viewer.fp16_viewer_psnr(viewer.session_runner(card.viewer_onnx),
+                                       viewer.engine_runner(runner), samples,
+                                       card.wavelengths_nm, "stand-in")
+    assert psnr >= viewer.FP16_MIN_PSNR_DB
     assert gpu.count("launch") == len(samples) and gpu.live() == 0
