@@ -18,7 +18,7 @@ from device.viewer.colorize import Colorizer
 from device.viewer.config import Config
 from device.viewer.leds import open_leds
 from device.viewer.loop import Pipeline, RunReport
-from device.viewer.preprocess import Normaliser, estimate_shift
+from device.viewer.preprocess import Calibration, Normaliser, estimate_shift
 from device.viewer.stats import StageTimes
 from device.viewer.strobe import Strobe
 from device.viewer.window import TripletWindow
@@ -51,10 +51,8 @@ class PathTimes:
                 "stages_ms": dict(self.stages_ms)}
 
 
-def ensure_calibration(config: Config):
+def ensure_calibration(config: Config) -> Calibration:
     """The simulated rig's calibration (measured once per folder)."""
-    from device.viewer.preprocess import Calibration
-
     path = config.resolve(config.preprocess.calibration)
     if not path.exists():
         measure_calibration(config, 4).save(path)

@@ -68,13 +68,8 @@ class Colorizer:
         """`clock`: what the stage timings read (the benchmark passes CPU time)."""
         self.card, self.times, self.clock = card, times, clock
         self.align = Aligner(align, align_scale, prescaled=True)
-        self.planes = CalibrationPlanes(calibration, card.wavelengths_nm, shape, align_scale)
-        self._prepared: dict[int, _Prepared] = {}     # seq -> sub-frame: the window reuses them
-        self._dark_seq: int | None = None             # newest live dark frame, if any
-        self._dark_small: np.ndarray = self.planes.small_dark
-        self._dark = self.planes.dark
-        self._engine_dark: tuple[int | None, np.ndarray] = (None, self.planes.dark)  # render's
-        self.use_engine(engine)
+        self.engine = engine
+        self._use_planes(CalibrationPlanes(calibration, card.wavelengths_nm, shape, align_scale))
 
     def use_engine(self, engine: Engine) -> None:
         """Run on `engine` from now on (a fallback): its resident planes are set here."""
@@ -85,13 +80,18 @@ class Colorizer:
     def recalibrate(self, calibration: Calibration | None) -> None:
         """New calibration planes into the same engine: no rebuild, no new session. (Between
         frames: neither half may be running.)"""
-        shape = self.planes.dark.shape
-        self.planes = CalibrationPlanes(calibration, self.card.wavelengths_nm, shape,
-                                        self.planes.scale)
-        self._prepared.clear()
-        self._dark_seq, self._dark, self._dark_small = None, self.planes.dark, \
-            self.planes.small_dark
-        self._engine_dark = (None, self.planes.dark)
+        self._use_planes(CalibrationPlanes(calibration, self.card.wavelengths_nm,
+                                           self.planes.dark.shape, self.planes.scale))
+
+    def _use_planes(self, planes: CalibrationPlanes) -> None:
+        """Start over from `planes`: no sub-frame prepared, no live dark frame yet, and the
+        planes resident in the engine."""
+        self.planes = planes
+        self._prepared: dict[int, _Prepared] = {}     # seq -> sub-frame: the window reuses them
+        self._dark_seq: int | None = None             # newest live dark frame, if any
+        self._dark: np.ndarray = planes.dark
+        self._dark_small: np.ndarray = planes.small_dark
+        self._engine_dark: tuple[int | None, np.ndarray] = (None, planes.dark)   # render's
         self.use_engine(self.engine)
 
     def __call__(self, triplet: Triplet) -> ColorFrame:

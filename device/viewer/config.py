@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from device.common.errors import UserError
-from device.common.uri import parse_uri
 from device.engines.engine_backends import ENGINES
 from device.viewer.camera_backends import CAMERAS
 from device.viewer.display_backends import DISPLAYS
@@ -21,12 +20,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # JetPack 6 ships Python 3.10, which has no tomllib: its backport (a dependency there)
     import tomli as tomllib
-
-# Each role's schemes come from its backend table, so adding a backend is one edit there.
-CAMERA_SCHEMES = CAMERAS.schemes
-LED_SCHEMES = LEDS.schemes
-ENGINE_SCHEMES = ENGINES.schemes
-DISPLAY_SCHEMES = DISPLAYS.schemes
 
 
 @dataclass
@@ -88,7 +81,7 @@ class PipelineConfig:
 @dataclass
 class SimConfig:
     """The simulated rig (`sim://` camera and LEDs, or `--rig sim`)."""
-    scene: str = "astronaut"        # a bundled photo, "chart", "skin", "gradient" or a path
+    scene: str = "astronaut"        # a bundled photo, a generated kind, "paper" or a path
     seed: int = 0
     motion_px: float = 1.0          # hand-held jitter between sub-frames
     motion_deg: float = 0.2
@@ -115,8 +108,7 @@ class Config:
     def model_card_path(self) -> Path:
         if self.engine.model_card:
             return self.resolve(self.engine.model_card)
-        return model_card_beside(self.resolve(parse_uri(self.engine.uri, "engine.uri",
-                                                        ENGINE_SCHEMES).target))
+        return model_card_beside(self.resolve(ENGINES.parse(self.engine.uri).target))
 
     def with_sim_rig(self) -> "Config":
         """The same config with the simulated camera and LEDs (`--rig sim`)."""
@@ -190,12 +182,11 @@ def _read_section(name: str, table: dict, errors: list[str]):
 
 
 def _check_values(c: Config, errors: list[str]) -> None:
-    for role, uri, schemes in (("camera.uri", c.camera.uri, CAMERA_SCHEMES),
-                               ("leds.uri", c.leds.uri, LED_SCHEMES),
-                               ("engine.uri", c.engine.uri, ENGINE_SCHEMES),
-                               ("display.uri", c.display.uri, DISPLAY_SCHEMES)):
+    # Each role's schemes are its backend table's, so adding a backend is one edit there.
+    for table, uri in ((CAMERAS, c.camera.uri), (LEDS, c.leds.uri), (ENGINES, c.engine.uri),
+                       (DISPLAYS, c.display.uri)):
         try:
-            parse_uri(uri, role, schemes)
+            table.parse(uri)
         except UserError as exc:
             errors.append(str(exc).rstrip("."))
     for key, value in (("camera.width", c.camera.width), ("camera.height", c.camera.height),
@@ -225,7 +216,7 @@ def _check_values(c: Config, errors: list[str]) -> None:
 
 
 def _parse_pins(c: Config, errors: list[str]) -> None:
-    uri = parse_uri(c.leds.uri, "leds.uri", LED_SCHEMES)
+    uri = LEDS.parse(c.leds.uri)
     if uri.target not in ("jetson", "rpi"):
         errors.append(f"'leds.uri' board must be gpio://jetson or gpio://rpi, not '{uri.target}'")
     unknown = set(uri.params) - {"pins", "trigger"}
@@ -257,7 +248,8 @@ def _parse_pins(c: Config, errors: list[str]) -> None:
     missing = [nm for nm in c.strobe.wavelengths if nm not in c.leds.pins]
     if missing:
         errors.append(f"'leds.uri' has no pin for {', '.join(map(str, missing))} nm")
-    if c.strobe.sync == "trigger" and c.leds.trigger_pin is None and c.camera.uri != "sim://":
+    if c.strobe.sync == "trigger" and c.leds.trigger_pin is None \
+            and not c.camera.uri.startswith("sim://"):
         errors.append("'strobe.sync' is \"trigger\" but 'leds.uri' names no trigger=PIN")
 
 

@@ -159,7 +159,8 @@ class VideoWriterDisplay(Display):
 
 
 class Mp4Display(VideoWriterDisplay):
-    """`file://out.mp4`: written beside the target and renamed on a clean close."""
+    """`file://out.mp4`: written beside the target and renamed over it at close, so no reader
+    ever sees a half-written file (a failed run still leaves what it wrote until then)."""
 
     def __init__(self, path: Path, fps: float, uri: str):
         self._atomic = contextlib.ExitStack()

@@ -170,11 +170,11 @@ class Pipeline:
         switch = sys.getswitchinterval()
         sys.setswitchinterval(GIL_SWITCH_S)
         try:
-            self._run_and_join(max_frames)
+            self._run_and_join()
         finally:
             sys.setswitchinterval(switch)
 
-    def _run_and_join(self, max_frames: int | None) -> None:
+    def _run_and_join(self) -> None:
         threads = [threading.Thread(target=self._guard, args=(loop,), name=name, daemon=True)
                    for name, loop in (("capture", self._capture_loop),
                                       ("align", self._align_loop),

@@ -32,6 +32,11 @@ class Calibration:
     dark: np.ndarray
     whites: dict[int, np.ndarray]
 
+    def gain(self, nm: int) -> np.ndarray:
+        """Per-pixel 1 / (white - dark) of LED `nm`: raw - dark times it is reflectance (paper
+        white = 1); floored at one code so a dead pixel does not divide by zero."""
+        return 1.0 / np.maximum(self.whites[nm] - self.dark, 1.0)
+
     def save(self, path: str | Path) -> None:
         arrays = {"dark": self.dark} | {f"white_{nm}": w for nm, w in self.whites.items()}
         with atomic_output(path) as tmp:
@@ -65,8 +70,7 @@ class Normaliser:
     def __init__(self, calibration: Calibration | None):
         self.calibration = calibration
         if calibration is not None:
-            self._gain = {nm: 1.0 / np.maximum(w - calibration.dark, 1.0)
-                          for nm, w in calibration.whites.items()}
+            self._gain = {nm: calibration.gain(nm) for nm in calibration.whites}
 
     def __call__(self, raw: np.ndarray, nm: int, live_dark: np.ndarray | None) -> np.ndarray:
         image = raw.astype(np.float32)
@@ -106,7 +110,7 @@ class CalibrationPlanes:
             self.gain = np.ones((len(self.wavelengths), *shape), np.float32)
         else:
             self.dark = calibration.dark.astype(np.float32)
-            self.gain = np.stack([1.0 / np.maximum(calibration.whites[nm] - calibration.dark, 1.0)
+            self.gain = np.stack([calibration.gain(nm)
                                   for nm in self.wavelengths]).astype(np.float32)
         self.scale = align_scale
         self.small_dark = downscale(self.dark, align_scale)

@@ -18,9 +18,24 @@ def test_every_scheme_names_a_factory_that_exists(table):
         assert callable(table.factory(scheme)), f"{scheme}:// -> {table.factories[scheme]}"
 
 
-def test_config_checks_the_schemes_the_tables_hold():
-    assert (config.CAMERA_SCHEMES, config.LED_SCHEMES, config.DISPLAY_SCHEMES,
-            config.ENGINE_SCHEMES) == tuple(t.schemes for t in (CAMERAS, LEDS, DISPLAYS, ENGINES))
+def config_errors(tmp_path, section: str, uri: str) -> str:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[{section}]\nuri = "{uri}"\n')
+    try:
+        config.load_config(path, check_model=False)
+    except UserError as exc:
+        return str(exc)
+    return ""
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.role)
+def test_config_accepts_exactly_the_schemes_its_table_holds(tmp_path, table):
+    section = table.role.split(".")[0]
+    for scheme in table.schemes:
+        assert "unknown scheme" not in config_errors(tmp_path, section, f"{scheme}://x")
+    assert (f"{table.role} 'usb://x' has unknown scheme 'usb'; expected one of "
+            + ", ".join(f"{s}://" for s in table.schemes)) in config_errors(tmp_path, section,
+                                                                            "usb://x")
 
 
 def test_unknown_scheme_is_one_sentence_naming_the_role_and_the_known_schemes():

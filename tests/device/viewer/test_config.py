@@ -99,3 +99,13 @@ def test_cli_refuses_with_one_line_and_exit_2(tmp_path, model_onnx):
     assert result.returncode == 2
     assert result.stderr.startswith("device: error: ") and "Traceback" not in result.stderr
     assert "uses pin 33 twice" in result.stderr
+
+
+@pytest.mark.parametrize("camera", ["sim://", "sim://?stall_after=5"])
+def test_the_sim_camera_needs_no_trigger_pin_but_a_real_one_does(tmp_path, model_onnx, camera):
+    text = GOOD.replace("&trigger=37", "") + '\n[strobe]\nsync = "trigger"\n'
+    config = load_config(write(tmp_path, text.replace('"sim://"', f'"{camera}"'), model_onnx))
+    assert config.leds.trigger_pin is None
+    real = text.replace('uri = "sim://"', 'uri = "v4l2:///dev/video0"')
+    with pytest.raises(UserError, match="names no trigger=PIN"):
+        load_config(write(tmp_path, real, model_onnx))

@@ -71,7 +71,8 @@ def uri_for(flavour: str) -> str:
 
 
 def verify(lib) -> None:
-    """Everything the issue asks of a GPIO bank, over one recording."""
+    """Everything a GPIO bank must do, over one recording: BOARD numbering, every pin set up
+    LOW as an output, one LED at a time, all LOW and released by cleanup() at the end."""
     standin.check_board_numbering(lib)
     standin.check_set_up_low_as_outputs(lib, ALL_PINS)
     standin.check_one_led_at_a_time(lib.header, LED_PINS)

@@ -50,9 +50,8 @@ def intervals(leds):
 
 
 def calibrated(config):
-    import dataclasses
-    paper = dataclasses.replace(config, sim=dataclasses.replace(config.sim, scene="paper"))
-    measure_calibration(paper, 4).save(config.resolve(config.preprocess.calibration))
+    # measure_calibration puts blank paper under the simulated camera itself (on_blank_paper).
+    measure_calibration(config, 4).save(config.resolve(config.preprocess.calibration))
     return config
 
 
