@@ -48,9 +48,9 @@ def capture_set_floor(cs: CaptureSet, scenes: Sequence[str], inputs: Sequence[in
                       pixels: int = FLOOR_PIXELS, references: int | None = None,
                       seed: int = 0) -> SetFloor:
     """The floor of `scenes` read through `inputs` (the model's wavelengths)."""
-    from device.sim.colorimetry import srgb_to_lab
-    from device.sim.floor import (DEFAULT_REFERENCES, camera_noise, delta_e00_lab,
-                                  posterior_mean, print_colours, uniform_rgb)
+    from device.sim.colorimetry import delta_e00_lab, srgb_to_lab
+    from device.sim.floor import (DEFAULT_REFERENCES, camera_noise, posterior_mean,
+                                  print_colours, uniform_rgb)
     from device.sim.rig_spec import RigSpec
 
     why = unavailable_reason(cs)

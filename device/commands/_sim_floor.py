@@ -95,18 +95,13 @@ def _count(value: int | None, default: int, option: str, low: int) -> int:
 
 
 def _image_files(path_text: str, option: str) -> list[Path]:
-    from device.content.prints import IMAGE_SUFFIXES
+    from device.content.prints import list_prints
 
     path = Path(path_text)
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file()
-                       and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-        if not files:
-            raise UserError(f"{option} {path}: the folder holds no image "
-                            f"({', '.join(IMAGE_SUFFIXES)}).")
-        return files
+        return list_prints(path, option)
     raise UserError(f"{option} {path}: no such file or folder.")
 
 

@@ -113,15 +113,15 @@ def random_square(rgb: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
-def list_prints(prints_dir: Path) -> list[Path]:
-    """Every image file under `prints_dir`, in a stable (sorted) order."""
+def list_prints(prints_dir: Path, option: str = "--prints") -> list[Path]:
+    """Every image file under `prints_dir`, in a stable (sorted) order; refusals name `option`."""
     if not prints_dir.is_dir():
-        raise UserError(f"{prints_dir}: --prints folder does not exist.")
+        raise UserError(f"{prints_dir}: {option} folder does not exist.")
     files = sorted(p for p in prints_dir.rglob("*")
                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
                    and not p.name.startswith("."))
     if not files:
-        raise UserError(f"{prints_dir}: --prints folder holds no image "
+        raise UserError(f"{prints_dir}: {option} folder holds no image "
                         f"({', '.join(IMAGE_SUFFIXES)}).")
     return files
 

@@ -56,6 +56,11 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 
 def delta_e00(rgb_a: np.ndarray, rgb_b: np.ndarray) -> np.ndarray:
     """CIEDE2000 colour difference between two sRGB images, per pixel (HxW)."""
+    return delta_e00_lab(srgb_to_lab(rgb_a), srgb_to_lab(rgb_b))
+
+
+def delta_e00_lab(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
+    """CIEDE2000 between CIELAB values, per pixel or row (colour-science)."""
     import colour
 
-    return colour.delta_E(srgb_to_lab(rgb_a), srgb_to_lab(rgb_b), method="CIE 2000")
+    return colour.delta_E(lab_a, lab_b, method="CIE 2000")

@@ -16,7 +16,6 @@ def _flat(value, h=16, w=16):
     return np.broadcast_to(np.asarray(value, dtype=np.float64), (h, w, 3)).copy()
 
 
-@pytest.mark.slow
 def test_mse_and_psnr_of_a_known_error():
     a, b = _flat(0.0), _flat(0.1)
     assert mse(a, b) == pytest.approx(0.01)

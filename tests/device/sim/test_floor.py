@@ -40,8 +40,9 @@ def test_the_visible_leds_see_colour_almost_perfectly(small):
 
 
 def test_the_independent_computation_is_reproduced():
-    """The issue's numbers: a uniform prior on a few thousand random colours gives 11.7 at
-    σ = 0.5 % and 18.0 at σ = 2 % of white (exact sum over 32768 references)."""
+    """An independent computation on this simulator (README: `device sim floor`): a uniform
+    prior on a few thousand random colours gives 11.7 at σ = 0.5 % and 18.0 at σ = 2 % of white
+    (exact sum over 32768 references)."""
     refs = print_colours(uniform_rgb(DEFAULT_REFERENCES, np.random.default_rng(0)), NIR)
     pixels = print_colours(uniform_rgb(3000, np.random.default_rng(1)), NIR)
     assert BayesFloor(refs, pixels, ConstantNoise(0.005)).evaluate(NIR).mean_de00 == \
@@ -88,10 +89,9 @@ def test_mixture_weights_hold_the_masses_whatever_the_counts():
 
 
 # -- measured inks ----------------------------------------------------------------------------
-def test_the_sims_own_inks_round_trip_through_a_csv(tmp_path, small):
+def test_the_sims_own_inks_round_trip_through_a_csv(tmp_path):
     from device.sim.ink_csv import read_inks_csv, write_inks_csv
 
-    refs, pixels = small
     rgb = uniform_rgb(300, np.random.default_rng(3))
     for with_paper in (True, False):
         path = tmp_path / f"inks-{with_paper}.csv"
