@@ -1,8 +1,9 @@
 """Capture benchmark: `device capture --rig sim` of 100 scenes with --workers 1 and --workers 2,
 side by side in one run, and the speed-up (target: --workers 2 faster than --workers 1).
 
-Every process uses one BLAS/OpenMP and one OpenCV thread (as `--workers` sets in its workers),
-so --workers 1 runs on one core and the ratio measures the process-level parallelism of
+Every process uses one BLAS/OpenMP and one OpenCV thread (`--workers` sets OpenCV's in its
+workers; the BLAS/OpenMP setting here reaches them through the environment), so --workers 1
+runs on one core and the ratio measures the process-level parallelism of
 `--workers`, not the libraries' threads. The two sets are also
 compared file by file: the set must not depend on the number of workers.
 Run: .venv/bin/python bench/bench_capture.py [--count 100] [--size 256] [--workers 1 2]

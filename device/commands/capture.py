@@ -144,6 +144,9 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
     if prints is not None and (mix is not None or held_out):
         raise UserError(f"--{'mix' if mix is not None else 'held-out'} chooses bundled content, "
                         "so it cannot be combined with --prints.")
+    if held_out and mix is not None:
+        raise UserError("--held-out prints only the held-out photos, so --mix has nothing to "
+                        "weigh; give one or the other.")
     if prints is None and count is None:
         count = DEFAULT_BUNDLED_COUNT
     plan = plan_prints(prints, count, seed, mix, held_out)  # checks --prints before writing
@@ -206,8 +209,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="capture-set folder to write")
     p.add_argument("--prints", type=Path, default=None, metavar="DIR",
-                   help="folder of RGB images to print (default: bundled photos and generated "
-                        "scenes)")
+                   help="folder of RGB images to print (default: the bundled content, "
+                        "see --mix)")
     p.add_argument("--count", type=_int_option(1), default=None, metavar="N",
                    help=f"number of scenes (default: every image in --prints, or "
                         f"{DEFAULT_BUNDLED_COUNT} bundled ones)")

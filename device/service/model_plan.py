@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from device.common.command_line import run_cli
 from device.common.errors import UserError
 
 
@@ -82,15 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", action="store_true",
                         help="build a missing or stale TensorRT engine now")
     args = parser.parse_args(argv)
-    try:
+
+    def work() -> None:
         checkpoint, verdict, reason = plan(args.config, args.root, args.build)
-    except UserError as exc:
-        print(f"model_plan: error: {exc}", file=sys.stderr)
-        return 2
-    print(checkpoint)
-    print(verdict)
-    print(" ".join(reason.splitlines()))
-    return 0
+        print(checkpoint)
+        print(verdict)
+        print(" ".join(reason.splitlines()))
+    return run_cli("model_plan", work)
 
 
 if __name__ == "__main__":

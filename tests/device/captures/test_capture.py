@@ -166,4 +166,6 @@ def test_refuses_a_bad_mix_and_mix_with_prints(tmp_path, cli, refused):
     refused(cli("capture", "--mix", "deadleaves=4,dogs=1", "--out", out), "--mix", "dogs")
     with pytest.raises(UserError, match="--mix"):
         render_sim_capture_set(out, prints=tmp_path, mix={"faces": 1.0}, progress=False)
+    with pytest.raises(UserError, match="--held-out.*--mix"):
+        render_sim_capture_set(out, held_out=True, mix={"faces": 1.0}, progress=False)
     assert not out.exists()

@@ -125,7 +125,6 @@ def test_sigterm_turns_leds_off_at_once_and_exits_0_before_the_stop_timeout(view
 DELIVERY_SLACK_S = 0.2
 
 
-@pytest.mark.slow
 def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_folder,
                                                                      notify_socket):
     folder, model = viewer_folder
@@ -166,7 +165,6 @@ def test_watchdog_pings_stop_while_the_camera_stalls_and_resume_after(viewer_fol
     assert viewer.lit_at_end() == set()
 
 
-@pytest.mark.slow
 def test_an_exception_inside_the_loop_ends_with_every_led_off(viewer_folder, notify_socket):
     folder, model = viewer_folder
     config = write_config(folder, model, "sim://?fail_after=90")
@@ -183,7 +181,6 @@ def test_an_exception_inside_the_loop_ends_with_every_led_off(viewer_folder, not
     assert notify_socket.times_of("READY=1") and notify_socket.times_of("STOPPING=1")
 
 
-@pytest.mark.slow
 def test_sighup_reloads_in_place_and_a_broken_config_keeps_the_running_one(viewer_folder,
                                                                           notify_socket):
     folder, model = viewer_folder
@@ -236,7 +233,6 @@ def test_a_watchdog_abort_leaves_every_threads_stack_in_the_journal(viewer_folde
         assert thread in viewer.stderr
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None,
                     reason="TensorRT is installed here: the engine would load, not fall back")
 def test_a_tensorrt_engine_that_cannot_load_falls_back_to_onnx_and_says_so(viewer_folder,
