@@ -41,7 +41,7 @@ MIX_KINDS = {"deadleaves": "deadleaves", "faces": "skin", "charts": "chart", "sm
              "foliage": "foliage", "sky": "sky", "photos": None}
 # No photos by default. A handful of pictures, each cropped hundreds of times, is learned by
 # heart, and what an `edge` learns from them does not carry over: trained side by side on 4000
-# scenes (README, "GPU recipe"), the same model with the photos at weight 0.5 scored 7.8 ΔE00 on
+# scenes (docs/training.md, "GPU recipe"), the same model with the photos at weight 0.5 scored 7.8 ΔE00 on
 # the held-out photos against 6.9 without, and 7.4 against 6.4 on the two non-held-out photos
 # neither saw. `--mix ...,photos=W` puts them back.
 DEFAULT_MIX = {"deadleaves": 4.0, "faces": 2.0, "charts": 1.0, "smooth": 1.0, "foliage": 1.0,

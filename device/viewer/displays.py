@@ -15,7 +15,7 @@ session. Why DRM rather than the framebuffer, per JetPack:
   (github.com/balena-os/balena-jetson-orin/issues/352), so `fb://` is for older boards only.
 - A desktop session holds the DRM master: NVIDIA's DRM samples say "must be run without
   desktop" and stop gdm first (Jetson Linux API reference, 08_video_dec_drm). So the device
-  boots to multi-user.target (README, "On the Jetson").
+  boots to multi-user.target (docs/jetson.md, "The HDMI output").
 """
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def test_the_visible_leds_see_colour_almost_perfectly(small):
 
 
 def test_the_independent_computation_is_reproduced():
-    """An independent computation on this simulator (README: `device sim floor`): a uniform
+    """An independent computation on this simulator (docs/simulator.md: `device sim floor`): a uniform
     prior on a few thousand random colours gives 11.7 at σ = 0.5 % and 18.0 at σ = 2 % of white
     (exact sum over 32768 references)."""
     refs = print_colours(uniform_rgb(DEFAULT_REFERENCES, np.random.default_rng(0)), NIR)
