@@ -213,12 +213,43 @@ def test_converts_engine_check_runs_through_the_same_runner(install_stand_ins, e
     gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
     card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
     samples = viewer.default_samples(card.wavelengths_nm)       # 64x80 and 57x75 frames
+    reference = viewer.session_runner(card.viewer_onnx)
     with EngineRunner(engine_file(onnx.load(str(card.viewer_onnx)))) as runner:
-        psnr = viewer.fp16_viewer_psnr(viewer.session_runner(card.viewer_onnx),
-                                       viewer.engine_runner(runner), samples,
-                                       card.wavelengths_nm, "stand-in")
-    assert psnr >= viewer.FP16_MIN_PSNR_DB
-    assert gpu.count("launch") == len(samples) and gpu.live() == 0
+        engine = viewer.engine_runner(runner)
+        psnr = viewer.fp16_viewer_psnr(reference, engine, samples, card.wavelengths_nm,
+                                       "stand-in")
+        # The same graph on the same runtime behind the runner: bit-exact, not just >= 40 dB
+        # (200 dB is psnr's floor for identical images). A byte lost or misplaced in a buffer,
+        # a stale resident plane or a frame of the wrong size would show here.
+        for sample in samples:
+            feeds = viewer.feeds_for(sample, card.wavelengths_nm)
+            assert np.array_equal(engine(feeds), reference(feeds)), sample.label
+    assert psnr == 200.0
+    assert gpu.count("launch") == 2 * len(samples) and gpu.live() == 0
+
+
+def test_converts_engine_check_refuses_an_engine_off_by_four_codes(install_stand_ins,
+                                                                   engine_file):
+    """The engine bound (>= 40 dB against the FP32 viewer graph) on an engine whose sRGB
+    mapping is off by 4/255: 20 log10(255 / 4) = 36.1 dB where nothing clips."""
+    from convert import viewer
+    from convert.viewer_graph import build_viewer_graph
+    from device.engines.model_card import Affine, load_model_card
+    from device.simulated.presets import SHIPPED_MODEL
+
+    install_stand_ins("cuda-python", integrated=False, version="8.5.2.2")
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    off = build_viewer_graph(onnx.load(str(card.onnx)), card.wavelengths_nm,
+                             card.from_reflectance,
+                             Affine(card.to_srgb.scale, card.to_srgb.offset + 4 / 255),
+                             spatial_multiple=card.spatial_multiple)
+    samples = viewer.default_samples(card.wavelengths_nm)
+    with EngineRunner(engine_file(off, "off.engine")) as runner:
+        with pytest.raises(UserError, match=r"TensorRT engine off\.engine reaches only "
+                                            r"3[6-9]\.\d dB PSNR against the FP32 viewer graph"):
+            viewer.fp16_viewer_psnr(viewer.session_runner(card.viewer_onnx),
+                                    viewer.engine_runner(runner), samples,
+                                    card.wavelengths_nm, "TensorRT engine off.engine")
 
 
 # -- refusals: what the runner does when TensorRT says no ---------------------------------------
