@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tarfile
 import tempfile
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from worktree_copy import copy_tree   # tools/ is the script's folder, first on sys.path
 
 
 @dataclass(frozen=True)
@@ -45,23 +43,6 @@ DEFECTS = (
            "device/commands/capture.py", "    if workers <= 1 or len(prints) <= 1:\n",
            "    if True:\n", ("tests/device/captures",)),
 )
-
-
-def copy_tree(ref: str | None, into: Path) -> None:
-    if ref is None:   # the work tree as it is: tracked and untracked files git does not ignore
-        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                               check=True, capture_output=True).stdout.split(b"\0")
-        for name in filter(None, files):
-            source = ROOT / name.decode()
-            if source.is_file():
-                target = into / name.decode()
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(source.read_bytes())
-        return
-    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
 
 
 def main() -> int:
