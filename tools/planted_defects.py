@@ -33,8 +33,8 @@ class Defect:
 DEFECTS = (
     Defect("a NaN output passes the FP16 bound (NaN counted as the best sample)",
            "convert/bounds.py",
-           'value = value if np.isfinite(value) else -float("inf")',
-           'value = value if np.isfinite(value) else float("inf")',
+           "value = value if np.isfinite(value) else -math.inf",
+           "value = value if np.isfinite(value) else math.inf",
            ("tests/convert",)),
     Defect("the TensorRT runner ignores an input shape outside the optimisation profile",
            "device/engines/trt_runner.py", "        if ok is False:\n", "        if False:\n",
