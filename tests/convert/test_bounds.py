@@ -253,3 +253,43 @@ def test_fp16_viewer_bound_is_40_db_and_refuses_nan(mappings, samples_and_classi
                                         rf"{samples[-1].label}\)"):
         viewer.fp16_viewer_psnr(fp32, nan_on_the_last, samples, mappings.wavelengths_nm,
                                 "FP16")
+
+
+# -- the samples the bounds are measured on -----------------------------------------------------
+def test_random_samples_are_two_batches_at_the_networks_multiple():
+    samples = verify.random_samples(3, 16, seed=4)
+    assert [s.label for s in samples] == ["random 2x3x48x80", "ramp 1x3x48x80"]
+    uniform, ramp = (s.nir for s in samples)
+    assert uniform.dtype == ramp.dtype == np.float32 and uniform.shape == (2, 3, 48, 80)
+    assert -1 <= uniform.min() < -0.99 and 0.99 < uniform.max() <= 1     # the whole range
+    assert np.array_equal(uniform, verify.random_sample_of_shape((2, 3, 48, 80), 4).nir)
+    assert np.array_equal(ramp[0, 2, 17], np.linspace(-1, 1, 80, dtype=np.float32))
+    assert ramp.flags.c_contiguous
+    assert verify.random_samples(3, 5)[0].nir.shape == (2, 3, 50, 80)   # H, W rounded up
+    assert verify.random_samples(1, 1)[0].nir.shape == (2, 1, 48, 80)
+
+
+def test_capture_samples_are_centre_crops_mapped_to_the_networks_range(tiny_capture_set):
+    from device.captures import CaptureSet
+
+    mapping = Affine(2.0, -1.0)
+    captures = CaptureSet.open(tiny_capture_set)
+    samples = verify.capture_samples(tiny_capture_set, [807, 718, 777], mapping, 16)
+    split = captures.split
+    order = split.get("test", []) + split.get("val", []) + split.get("train", [])
+    assert [s.label for s in samples] == [f"capture {scene}"
+                                          for scene in order[:verify.REAL_SCENES]]
+    first = samples[0]
+    nir = captures.load_nir(order[0], [807, 718, 777])         # 64 x 64: no crop needed
+    assert first.nir.shape == (1, 3, 64, 64) and first.nir.dtype == np.float32
+    np.testing.assert_allclose(first.nir[0], (nir * 2.0 - 1.0).transpose(2, 0, 1), rtol=1e-6)
+    # A multiple that does not divide 64: the centred 48 x 48.
+    crop = verify.capture_samples(tiny_capture_set, [718], mapping, 24)[0].nir[0, 0]
+    np.testing.assert_allclose(crop, captures.load_nir(order[0], [718])[8:56, 8:56, 0] * 2 - 1,
+                               rtol=1e-6)
+    with pytest.raises(UserError, match=r"capture set has no 850 nm captures, which the "
+                                        r"checkpoint takes as input"):
+        verify.capture_samples(tiny_capture_set, [718, 850], mapping, 16)
+    with pytest.raises(UserError, match=r"captures of 64x64 px are smaller than the 128 px the "
+                                        r"network needs"):
+        verify.capture_samples(tiny_capture_set, [718], mapping, 128)
