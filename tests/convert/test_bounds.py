@@ -293,3 +293,13 @@ def test_capture_samples_are_centre_crops_mapped_to_the_networks_range(tiny_capt
     with pytest.raises(UserError, match=r"captures of 64x64 px are smaller than the 128 px the "
                                         r"network needs"):
         verify.capture_samples(tiny_capture_set, [718], mapping, 128)
+
+
+def test_psnr_is_of_the_images_as_shown_clipped_to_the_srgb_range():
+    """Values the display clips (below 0 or above 1 in sRGB) differ only where they show."""
+    reference = np.array([-3.0, -2.0, 0.0, 2.0, 3.0])          # sRGB -1, -0.5, 0.5, 1.5, 2
+    same_on_screen = np.array([-5.0, -1.0, 0.0, 1.0, 9.0])     # sRGB -2, 0, 0.5, 1, 5
+    assert verify.psnr_db(reference, same_on_screen, TO_SRGB) == 200.0
+    one_step = np.array([-3.0, -2.0, 0.02, 2.0, 3.0])          # 0.01 off in one of five
+    assert verify.psnr_db(reference, one_step, TO_SRGB) == pytest.approx(
+        10 * math.log10(5 / 0.01 ** 2))
