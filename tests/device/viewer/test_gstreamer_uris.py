@@ -12,6 +12,7 @@ import cv2
 import pytest
 
 from device.common.errors import UserError
+from device.common.uri import parse_uri
 from device.viewer import gstreamer
 from device.viewer.cameras import APPSINK, gst_capture_pipeline
 from device.viewer.config import load_config
@@ -38,12 +39,27 @@ def test_drm_uri_defaults_to_nvidia_drm_and_refuses_bad_parameters():
             drm_pipeline(uri)
 
 
-def test_config_accepts_the_new_schemes(tmp_path):
+def test_config_keeps_gst_and_drm_uris_whole_and_refuses_a_bad_one(tmp_path):
+    """A pipeline's own `!`, `,` and `=` and a drm query survive the config as written, reach
+    the pipeline builders intact, and a misspelt scheme or drm parameter is refused when the
+    config is loaded, naming the key."""
+    camera = "gst://videotestsrc ! video/x-raw,format=GRAY8,width=64"
+    display = "drm://nvidia-drm?connector=63"
     path = tmp_path / "c.toml"
-    path.write_text('[camera]\nuri = "gst://videotestsrc ! video/x-raw,format=GRAY8"\n'
-                    '[display]\nuri = "drm://nvidia-drm?connector=63"\n')
+    path.write_text(f'[camera]\nuri = "{camera}"\n[display]\nuri = "{display}"\n')
     config = load_config(path, check_model=False)
-    assert config.camera.uri.startswith("gst://") and config.display.uri.startswith("drm://")
+    assert (config.camera.uri, config.display.uri) == (camera, display)
+    # The camera builds its pipeline from the parsed URI's target (cameras.OpenCvCamera).
+    target = parse_uri(config.camera.uri, "camera.uri", ("gst",)).target
+    assert gst_capture_pipeline(target) == \
+        f"videotestsrc ! video/x-raw,format=GRAY8,width=64 ! {APPSINK}"
+    assert drm_pipeline(config.display.uri).endswith(
+        "kmssink driver-name=nvidia-drm connector-id=63 sync=false")
+    for key, uri, words in (("camera", "gts://videotestsrc", "camera.uri"),
+                            ("display", "dmr://nvidia-drm", "display.uri")):
+        path.write_text(f'[{key}]\nuri = "{uri}"\n')
+        with pytest.raises(UserError, match=re.escape(words)):
+            load_config(path, check_model=False)
 
 
 @pytest.mark.skipif(HAS_GSTREAMER, reason="this OpenCV has GStreamer: nothing to refuse")

@@ -73,20 +73,21 @@ def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
         guard.close()
 
 
-def test_failsafe_thread_switches_off_without_being_asked(slack_s):
-    # Real time: what this measures is that the guard's own thread wakes and acts (the logic is
-    # timed exactly above). On a loaded machine the thread may wake late; `slack_s` allows for
-    # that, and the poll waits up to 10 s so a slow wake-up reads as a bound, not a hang.
+def test_failsafe_thread_switches_off_without_being_asked():
+    # Real time: what this measures is that the guard's own thread wakes and acts while the
+    # thread that lit the LED is held up (the timing logic is checked exactly above, on the
+    # fake clock). The bound is measured in the same run, not guessed: the LED went off after
+    # its window and before this thread, asleep for 50 windows as a stalled loop would be,
+    # woke up. However loaded the machine, both wake-ups are equally late.
     leds = SimLeds(NIR)
     guard = FailSafe(leds)
     try:
         t = guard.light(807, 0.02)
-        deadline = time.monotonic() + 10.0
-        while leds.lit is not None and time.monotonic() < deadline:
-            time.sleep(0.005)
+        time.sleep(50 * 0.02)
+        woke = time.monotonic()
         assert leds.lit is None and guard.fired == 1
         off = [e.t for e in leds.edges if e.line == "807" and not e.high][0]
-        assert 0.02 <= off - t < 0.02 + slack_s
+        assert t + 0.02 <= off < woke
     finally:
         guard.close()
 
@@ -189,9 +190,12 @@ def test_strobe_lights_the_simulated_camera_one_led_per_subframe(tmp_path, sync)
 
 
 @pytest.mark.slow
-def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path, slack_s):
-    # Real time, end to end with the simulated camera's 1 s stall; the exact bound is checked on
-    # the fake clock above. `slack_s` allows for the guard thread waking late on a loaded CPU.
+def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path):
+    # Real time, end to end with the simulated camera's stall; the exact bound is checked on
+    # the fake clock above. Here the bound is the stall itself (camera.timeout_s, from the
+    # config): an LED the guard did not switch off burns until the stalled read gives up, at
+    # least that long; the guard's own window is 30 ms, so its thread may wake up to ~0.97 s
+    # late on a loaded machine before this fails.
     config = sim_config(tmp_path, width=64, height=48, fps=100, exposure_ms=3.0, sync="frame",
                         margin_ms=5.0, scene="chart")
     config.camera.timeout_s = 1.0
@@ -205,7 +209,6 @@ def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path, sla
         assert leds.lit is None
     finally:
         strobe.close()
-    hold = config.strobe.settle_ms / 1e3 + 2 / 100 + 3e-3 + 5e-3
     longest = max(off - on for _, on, off in lit_intervals(leds))
-    assert longest < hold + slack_s, f"an LED stayed on {longest * 1e3:.0f} ms"
+    assert longest < config.camera.timeout_s, f"an LED stayed on {longest * 1e3:.0f} ms"
     assert strobe.failsafe.fired >= 1
