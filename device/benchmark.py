@@ -12,13 +12,12 @@ from device.engines.model_card import load_model_card
 from device.procedures.calibration import measure_calibration
 from device.simulated.sim_camera import SimCamera
 from device.simulated.sim_leds import SimLeds
-from device.viewer.cameras import open_camera
 from device.viewer.classic import ClassicColorizer
 from device.viewer.colorize import Colorizer
 from device.viewer.config import Config
-from device.viewer.leds import open_leds
 from device.viewer.loop import Pipeline, RunReport
 from device.viewer.preprocess import Calibration, Normaliser, estimate_shift
+from device.viewer.rig import camera_options, open_camera, open_leds
 from device.viewer.stats import StageTimes
 from device.viewer.strobe import Strobe
 from device.viewer.window import TripletWindow
@@ -62,7 +61,7 @@ def ensure_calibration(config: Config) -> Calibration:
 
 def record_triplets(config: Config, count: int) -> list:
     """`count` sliding-window triplets strobed on the simulated rig (the hand-held print)."""
-    leds = open_leds(config.leds, config.strobe.wavelengths)
+    leds = open_leds(config)
     camera = open_camera(config, leds)
     c = config.camera
     strobe = Strobe(leds, camera, config.strobe, c.exposure_ms / 1e3, 1.0 / c.fps)
@@ -107,7 +106,7 @@ def compare_paths(config: Config, frames: int) -> dict[str, PathTimes]:
 def run_sim(config: Config, frames: int, sliding: bool = True) -> RunReport:
     """Calibrate the simulated rig (once per folder) and run `frames` color frames."""
     ensure_calibration(config)
-    return Pipeline(config, sliding=sliding).run(max_frames=frames)
+    return Pipeline(config, sliding=sliding).run(max_frames=frames).report_or_raise()
 
 
 def stage_bound_fps(report: RunReport, sliding: bool) -> tuple[str, float]:
@@ -124,8 +123,7 @@ def stage_bound_fps(report: RunReport, sliding: bool) -> tuple[str, float]:
 
 def align_ms(config: Config, method: str, repeats: int = 10) -> float:
     """Milliseconds to estimate one sub-frame pair's motion, on two simulated frames."""
-    leds = SimLeds(config.strobe.wavelengths)
-    camera = SimCamera(config, leds, None)
+    camera = SimCamera(camera_options(config, SimLeds(config.strobe.wavelengths)), None)
     a = camera.expose({718: 1.0}, 0.0).astype(np.float32)
     b = camera.expose({777: 1.0}, 0.0).astype(np.float32)
     start = time.perf_counter()

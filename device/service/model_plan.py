@@ -42,13 +42,15 @@ def check_environment(config) -> None:
 
 def plan(config_path: Path, root: Path = Path("/"), build: bool = False) -> tuple[Path, str, str]:
     """(checkpoint, verdict, reason) for the config at `config_path` (already rerooted)."""
+    from device.engines.engine import ENGINES
     from device.engines.model_card import load_model_card
-    from device.engines.engine_backends import ENGINES
     from device.engines.trt_build import (card_engine_source, engine_is_stale, ensure_engine,
                                           installed_tensorrt_version)
     from device.viewer.config import load_config, model_card_beside
 
-    config = load_config(config_path, check_model=False)
+    # check_schemes=False: this process does not import device.simulated (the service layer may
+    # not), so sim:// and file:// are no schemes here; the viewer checks them at start.
+    config = load_config(config_path, check_model=False, check_schemes=False)
     check_environment(config)
     uri = ENGINES.parse(config.engine.uri)
     model = _config_path(config, uri.target, root)

@@ -15,7 +15,8 @@ from device.common.errors import UserError
 from device.viewer import gstreamer
 from device.viewer.cameras import APPSINK, gst_capture_pipeline
 from device.viewer.config import load_config
-from device.viewer.displays import drm_pipeline, open_display
+from device.viewer.displays import DISPLAYS, drm_pipeline
+from device.viewer.rig import open_display
 
 HAS_GSTREAMER = re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not None
 
@@ -28,14 +29,14 @@ def test_gst_camera_pipeline_gets_an_appsink_unless_it_ends_in_one():
 
 
 def test_drm_uri_defaults_to_nvidia_drm_and_refuses_bad_parameters():
-    assert drm_pipeline("drm://") == ("appsrc ! videoconvert ! video/x-raw,format=BGRx ! "
+    assert drm_pipeline(DISPLAYS.parse("drm://")) == ("appsrc ! videoconvert ! video/x-raw,format=BGRx ! "
                                       "kmssink driver-name=nvidia-drm sync=false")
-    assert "driver-name=tegra" in drm_pipeline("drm://tegra")
+    assert "driver-name=tegra" in drm_pipeline(DISPLAYS.parse("drm://tegra"))
     for uri, words in (("drm://?conector=1", "unknown parameter(s) conector"),
                        ("drm://?connector=HDMI", "connector must be a whole number"),
                        ("drm://?width=640", "give width and height together")):
         with pytest.raises(UserError, match=re.escape(words)):
-            drm_pipeline(uri)
+            drm_pipeline(DISPLAYS.parse(uri))
 
 
 def test_config_accepts_the_new_schemes(tmp_path):
@@ -76,9 +77,9 @@ def test_the_example_config_shows_hdmi_through_drm():
 @pytest.mark.skipif(HAS_GSTREAMER, reason="this OpenCV has GStreamer: nothing to refuse")
 @pytest.mark.parametrize("uri", ["csi://0", "gst://videotestsrc"])
 def test_viewer_refuses_a_gstreamer_camera_in_one_sentence(uri):
-    from device.viewer.cameras import OpenCvCamera
+    from device.viewer.cameras import CAMERAS, OpenCvCamera
     from device.viewer.config import CameraConfig
 
     with pytest.raises(UserError, match=re.escape(f"camera.uri '{uri}' needs OpenCV with "
                                                   "GStreamer")):
-        OpenCvCamera(CameraConfig(uri=uri))
+        OpenCvCamera(CAMERAS.parse(uri), CameraConfig(uri=uri))
