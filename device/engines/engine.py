@@ -27,7 +27,9 @@ from device.engines import viewer_io
 from device.engines.model_card import ModelCard
 
 log = logging.getLogger(__name__)
-Array = NDArray[np.generic]
+# Arrays in and out of a graph: float32 inputs (raw planes, scales, warps, the network's nir),
+# an 8-bit sRGB frame or the network's float output (FP16 in an FP16 graph).
+Array = NDArray[np.uint8] | NDArray[np.float16] | NDArray[np.float32]
 
 
 class Engine(Protocol):
@@ -133,14 +135,17 @@ class TrtEngine:
 
         # One staleness rule for `convert` and the viewer: on TensorRT 10.12+/11 the engine is
         # built from the FP16 ONNX, so comparing it against the FP32 one would rebuild forever.
-        engine_path = trt_build.ensure_engine(
-            card, engine_path, log=lambda line: (log.info(line), status(line)))
+        def say(line: str) -> None:
+            log.info(line)
+            status(line)
+
+        engine_path = trt_build.ensure_engine(card, engine_path, log=say)
         self._runner = trt_build.EngineRunner(engine_path)
         self.input_names = tuple(self._runner.input_names)
         self.output_names = tuple(self._runner.output_names)
         wanted = set(viewer_io.input_names(card.wavelengths_nm))
         if set(self.input_names) != wanted or viewer_io.OUTPUT not in self.output_names:
-            raise UserError(f"{engine_path}: not an engine of {card.viewer_onnx.name} (its inputs "
+            raise UserError(f"{engine_path}: not an engine of {card.viewer_graph.name} (its inputs "
                             f"are {', '.join(self.input_names)}); delete it to have it rebuilt.")
         self.name = f"TensorRT ({Path(engine_path).name})"
 
@@ -157,7 +162,7 @@ def viewer_onnx(card: ModelCard, named: Path | None = None) -> Path:
     if named is not None and card.viewer_fp16_onnx is not None \
             and named.resolve() == card.viewer_fp16_onnx:
         return card.viewer_fp16_onnx
-    return card.viewer_onnx
+    return card.viewer_graph
 
 
 def onnx_fallback(card: ModelCard, status: Callable[[str], None], why: str) -> OnnxEngine:

@@ -82,10 +82,10 @@ class OpenCvCamera:
     def _configure_v4l2(self, c: CameraConfig) -> None:
         cap = self._cap
         if c.bit_depth == 16:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"Y16 "))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"Y16 "))
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)     # keep the raw 16-bit mono samples
         else:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"GREY"))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"GREY"))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, c.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, c.height)
         cap.set(cv2.CAP_PROP_FPS, c.fps)

@@ -95,11 +95,11 @@ class FrameDisplay:
     def close(self) -> None:
         pass
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         raise NotImplementedError
 
 
-def overlay_text(rgb: np.ndarray, text: str, centre: bool = False) -> np.ndarray:
+def overlay_text(rgb: Rgb8, text: str, centre: bool = False) -> Rgb8:
     out = rgb.copy()
     h, w = out.shape[:2]
     scale = max(0.3, h / 480)
@@ -110,7 +110,7 @@ def overlay_text(rgb: np.ndarray, text: str, centre: bool = False) -> np.ndarray
     return out
 
 
-def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+def letterbox(rgb: Rgb8, width: int, height: int) -> Rgb8:
     """Scale to fit width x height keeping the aspect ratio; black bars fill the rest."""
     h, w = rgb.shape[:2]
     scale = min(width / w, height / h)
@@ -121,7 +121,7 @@ def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def to_pixel_format(rgb: np.ndarray, bits_per_pixel: int) -> np.ndarray:
+def to_pixel_format(rgb: Rgb8, bits_per_pixel: int) -> NDArray[np.uint8]:
     """RGB888 -> the framebuffer's little-endian pixels: RGB565, BGR888 or BGRA8888."""
     if bits_per_pixel == 16:
         r, g, b = (rgb[..., i].astype(np.uint16) for i in range(3))
@@ -130,7 +130,7 @@ def to_pixel_format(rgb: np.ndarray, bits_per_pixel: int) -> np.ndarray:
     if bits_per_pixel == 24:
         return rgb[..., ::-1].reshape(rgb.shape[0], -1)
     if bits_per_pixel == 32:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA).reshape(rgb.shape[0], -1)
+        return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA), np.uint8).reshape(rgb.shape[0], -1)
     raise UserError(f"framebuffer has {bits_per_pixel} bits per pixel; 16, 24 or 32 are supported.")
 
 
@@ -159,7 +159,7 @@ class FramebufferDisplay(FrameDisplay):
         log.info("framebuffer %s: %dx%d, %d bpp, stride %d", device, self.width, self.height,
                  self.bits_per_pixel, self.stride)
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         pixels = to_pixel_format(letterbox(rgb, self.width, self.height), self.bits_per_pixel)
         buffer = np.zeros((self.height, self.stride), np.uint8)   # rows padded to the stride
         buffer[:, :pixels.shape[1]] = pixels
@@ -178,7 +178,7 @@ class VideoWriterDisplay(FrameDisplay):
         self._target, self._fps, self._api, self._fourcc, self._uri = target, fps, api, fourcc, uri
         self._writer: cv2.VideoWriter | None = None
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         if self._writer is None:
             h, w = rgb.shape[:2]
             self._writer = cv2.VideoWriter(self._target, self._api, self._fourcc, self._fps, (w, h))
@@ -198,7 +198,7 @@ class Mp4Display(VideoWriterDisplay):
     def __init__(self, path: Path, fps: float, uri: str):
         self._atomic = contextlib.ExitStack()
         tmp = self._atomic.enter_context(atomic_output(path))
-        super().__init__(str(tmp), fps, cv2.CAP_ANY, cv2.VideoWriter_fourcc(*"mp4v"), uri)
+        super().__init__(str(tmp), fps, cv2.CAP_ANY, cv2.VideoWriter.fourcc(*"mp4v"), uri)
 
     def close(self) -> None:
         super().close()
@@ -214,7 +214,7 @@ class PngFolderDisplay(FrameDisplay):
             raise UserError(f"{folder}: output folder does not exist.")
         self._folder = folder
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         with atomic_output(self._folder / f"frame_{self.frames + 1:06d}.png") as tmp:
             if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
                 raise UserError(f"{self._folder}: cannot write PNG frames there.")
@@ -229,7 +229,7 @@ class WindowDisplay(FrameDisplay):
         super().__init__()
         self._open = True
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         try:
             cv2.imshow(self.NAME, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
             key = cv2.waitKey(1)
@@ -248,7 +248,7 @@ class WindowDisplay(FrameDisplay):
 
 
 class NullDisplay(FrameDisplay):
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         pass
 
 
