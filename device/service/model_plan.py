@@ -29,11 +29,16 @@ def _config_path(config, text: str, root: Path) -> Path:
 
 def check_environment(config) -> None:
     """Refuse (UserError) a config naming URIs this OpenCV / GStreamer cannot open."""
+    from device.viewer.cameras import CAMERAS
+    from device.viewer.displays import DISPLAYS
     from device.viewer.gstreamer import gstreamer_refusal, missing_elements
 
-    refusals = [r for r in (gstreamer_refusal("camera.uri", config.camera.uri),
-                            gstreamer_refusal("display.uri", config.display.uri)) if r]
-    if not refusals and config.display.uri.startswith("drm://") and missing_elements(("kmssink",)):
+    # Form only: this process does not register sim:// and file:// (see plan()).
+    camera = CAMERAS.parse(config.camera.uri, registered=False)
+    display = DISPLAYS.parse(config.display.uri, registered=False)
+    refusals = [r for r in (gstreamer_refusal("camera.uri", camera),
+                            gstreamer_refusal("display.uri", display)) if r]
+    if not refusals and display.scheme == "drm" and missing_elements(("kmssink",)):
         refusals.append(f"display.uri '{config.display.uri}' needs GStreamer's kmssink, which "
                         "is not installed; apt-get install gstreamer1.0-plugins-bad")
     if refusals:

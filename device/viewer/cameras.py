@@ -70,7 +70,7 @@ class OpenCvCamera:
             self._cap = cv2.VideoCapture(uri.target, cv2.CAP_V4L2)
             self._configure_v4l2(config)
         else:
-            require_gstreamer("camera.uri", uri.text)
+            require_gstreamer("camera.uri", uri)
             pipeline = (gst_capture_pipeline(uri.target) if uri.scheme == "gst"
                         else csi_pipeline(int(uri.target or 0), config))
             self._cap = cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)

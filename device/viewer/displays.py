@@ -287,12 +287,12 @@ def open_framebuffer_display(uri: Uri, options: DisplayOptions) -> FramebufferDi
 
 
 def open_gstreamer_display(uri: Uri, options: DisplayOptions) -> VideoWriterDisplay:
-    require_gstreamer("display.uri", uri.text)
+    require_gstreamer("display.uri", uri)
     return VideoWriterDisplay(uri.target, options.fps, cv2.CAP_GSTREAMER, 0, uri.text)
 
 
 def open_drm_display(uri: Uri, options: DisplayOptions) -> VideoWriterDisplay:
-    require_gstreamer("display.uri", uri.text)
+    require_gstreamer("display.uri", uri)
     pipeline = drm_pipeline(uri)
     if missing_elements(("kmssink",)):
         raise UserError(f"display.uri '{uri.text}' needs GStreamer's kmssink, which is not "

@@ -61,12 +61,14 @@ def test_viewer_refuses_a_gstreamer_display_in_one_sentence(tmp_path, uri):
 
 
 def test_refusal_only_for_the_schemes_that_need_gstreamer(monkeypatch):
+    from device.viewer.cameras import CAMERAS
+
     monkeypatch.setattr(gstreamer, "opencv_gstreamer", lambda: (False, "/x/cv2.so"))
-    assert gstreamer.gstreamer_refusal("camera.uri", "v4l2:///dev/video0") is None
-    assert gstreamer.gstreamer_refusal("display.uri", "fb:///dev/fb0") is None
-    assert "(/x/cv2.so)" in gstreamer.gstreamer_refusal("camera.uri", "csi://0")
+    assert gstreamer.gstreamer_refusal("camera.uri", CAMERAS.parse("v4l2:///dev/video0")) is None
+    assert gstreamer.gstreamer_refusal("display.uri", DISPLAYS.parse("fb:///dev/fb0")) is None
+    assert "(/x/cv2.so)" in gstreamer.gstreamer_refusal("camera.uri", CAMERAS.parse("csi://0"))
     monkeypatch.setattr(gstreamer, "opencv_gstreamer", lambda: (True, "/usr/lib/cv2.so"))
-    assert gstreamer.gstreamer_refusal("camera.uri", "csi://0") is None
+    assert gstreamer.gstreamer_refusal("camera.uri", CAMERAS.parse("csi://0")) is None
 
 
 def test_the_example_config_shows_hdmi_through_drm():
