@@ -56,20 +56,21 @@ class BackendTable(Generic[O, R]):
         return tuple(self._backends)
 
     def backends(self) -> tuple[Backend[O, R], ...]:
-        return tuple(self._backends.values())
+        """Every backend, the real hardware's first, each group in registration order."""
+        return tuple(sorted(self._backends.values(), key=lambda b: b.simulated))
 
     def get(self, scheme: str) -> Backend[O, R] | None:
         return self._backends.get(scheme)
 
     def expected(self) -> str:
         """The usage of every scheme, as the end of a refusal."""
-        return "one of " + ", ".join(f"{b.form} ({b.summary})" for b in self._backends.values())
+        return "one of " + ", ".join(f"{b.form} ({b.summary})" for b in self.backends())
 
     def usage(self) -> str:
         """One line per scheme, for --help."""
-        width = max((len(b.form) for b in self._backends.values()), default=0)
+        width = max((len(b.form) for b in self.backends()), default=0)
         return "\n".join([f"{self.role}:"] + [f"  {b.form.ljust(width)}  {b.summary}"
-                                              for b in self._backends.values()])
+                                              for b in self.backends()])
 
     def parse(self, text: str, registered: bool = True) -> Uri:
         """The URI, or a UserError naming the role and the usage of its schemes. With

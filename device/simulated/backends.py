@@ -13,7 +13,7 @@ from device.viewer.leds import LEDS
 
 CAMERAS.register("file://CAPTURE-SET?hold=N", "replays a capture set, lit by the simulated LEDs",
                  open_replay_camera, simulated=True)
-CAMERAS.register("sim://", "the simulated camera: a print under the simulated LEDs ([sim])",
+CAMERAS.register("sim://", "the simulated camera: the [sim] print under the simulated LEDs",
                  open_sim_camera, simulated=True)
 LEDS.register("sim://", "the simulated LED bank, every edge recorded", open_sim_leds,
               simulated=True)

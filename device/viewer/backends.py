@@ -16,7 +16,7 @@ from device.viewer.displays import DISPLAYS
 from device.viewer.leds import LEDS, open_gpio_leds
 
 CAMERAS.register("v4l2:///dev/videoN", "a V4L2 camera, through OpenCV", open_opencv_camera)
-CAMERAS.register("csi://N", "CSI sensor N through Argus (nvarguscamerasrc), needs GStreamer",
+CAMERAS.register("csi://N", "CSI sensor N through Argus's nvarguscamerasrc, needs GStreamer",
                  open_opencv_camera)
 CAMERAS.register("gst://PIPELINE", "a whole GStreamer pipeline, an appsink added if it has none",
                  open_opencv_camera)
