@@ -50,7 +50,8 @@ def _log_uncaught(exc_type, exc, tb) -> None:
 
 
 class OurHandler(logging.StreamHandler):
-    """The handler setup_logging installs: told apart from others so that it replaces itself."""
+    """The handler setup_logging installs, marked so that setting up again replaces it."""
+    _nightcolor = True
 
 
 def setup_logging(level: str = "info", stream: TextIO | None = None,
@@ -64,7 +65,7 @@ def setup_logging(level: str = "info", stream: TextIO | None = None,
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, OurHandler)]:
+    for old in [h for h in root.handlers if getattr(h, "_nightcolor", False)]:
         root.removeHandler(old)    # replaced, not stacked, when set up again (e.g. on reload)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -55,6 +55,8 @@ class RunResult:
 
 
 class Pipeline:
+    """One run of the live loop: made for each run (a stop asked for stays asked for)."""
+
     def __init__(self, config: Config, observer: Observer | None = None, sliding: bool = True,
                  stages: Sequence[SubFrameStage] = ()):
         """`stages`: steps run on every sub-frame between the camera and the triplet window."""
@@ -121,9 +123,11 @@ class Pipeline:
             display = open_display(c)
             opened.callback(_close_logging_errors, display)
             camera = open_camera(c, leds)
+            strobe: Strobe | None = None
+            # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
+            opened.callback(lambda: _close_logging_errors(camera if strobe is None
+                                                          else strobe.camera))
             strobe = Strobe(leds, camera, c.strobe, c.camera.exposure_ms / 1e3, 1.0 / c.camera.fps)
-            # The strobe's camera, not `camera`: a reconnection replaces it.
-            opened.callback(lambda: _close_logging_errors(strobe.camera))
             opened.callback(_close_logging_errors, strobe)
             self._parts = Parts(card, colorizer, display, strobe, times)
             yield self._parts
