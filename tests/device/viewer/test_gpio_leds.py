@@ -81,7 +81,8 @@ def verify(lib) -> None:
 
 def strobe_session(backend, lib, clock, clocked_camera, sync="trigger", wavelengths=NIR,
                    subframes=9):
-    """Open `backend` as its factory would, strobe `subframes` sub-frames on the fake clock, close."""
+    """Open `backend` as its factory would, strobe `subframes` sub-frames on the fake clock,
+    close."""
     leds = backend("jetson" if lib.kind == "jetson" else "rpi", PINS, TRIGGER, NIR,
                    uri=uri_for(lib.flavour), sleep=clock.sleep)
     config = StrobeConfig(wavelengths=wavelengths, sync=sync)

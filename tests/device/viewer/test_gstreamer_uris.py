@@ -29,8 +29,8 @@ def test_gst_camera_pipeline_gets_an_appsink_unless_it_ends_in_one():
 
 
 def test_drm_uri_defaults_to_nvidia_drm_and_refuses_bad_parameters():
-    assert drm_pipeline(DISPLAYS.parse("drm://")) == ("appsrc ! videoconvert ! video/x-raw,format=BGRx ! "
-                                      "kmssink driver-name=nvidia-drm sync=false")
+    assert drm_pipeline(DISPLAYS.parse("drm://")) == (
+        "appsrc ! videoconvert ! video/x-raw,format=BGRx ! kmssink driver-name=nvidia-drm sync=false")
     assert "driver-name=tegra" in drm_pipeline(DISPLAYS.parse("drm://tegra"))
     for uri, words in (("drm://?conector=1", "unknown parameter(s) conector"),
                        ("drm://?connector=HDMI", "connector must be a whole number"),
