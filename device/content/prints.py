@@ -155,12 +155,13 @@ def _plan_user_prints(prints_dir: Path, count: int | None, seed: int) -> Plan:
             k += 1
             name = f"{safe_scene_name(stem)[:120]}-{k}"
         seen.add(name)
-        source = f"person:{person.group(1)}" if by_person else f"file:{name}"
+        source = f"person:{person.group(1)}" if by_person and person else f"file:{name}"
         prints.append(PlannedPrint(i, name, source, "file", str(path)))
     return Plan(prints, "person" if by_person else "file", f"--prints {prints_dir}")
 
 
 def _plan_bundled(count: int, mix: dict[str, float], held_out: bool) -> Plan:
+    photos: tuple[str, ...]
     if held_out:
         photos = HELD_OUT_PHOTOS
         kinds = ["photos"] * count
@@ -204,7 +205,9 @@ def render_print(planned: PlannedPrint, size: int, seed: int) -> np.ndarray:
         return random_square(read_rgb(Path(planned.ref)), size, rng)
     if planned.kind == "photos":
         return random_square(_bundled_photo(planned.ref), size, rng)
-    return GENERATORS[MIX_KINDS[planned.kind]](rng, size)
+    generator = MIX_KINDS[planned.kind]
+    assert generator is not None, planned.kind      # "photos" returned above
+    return GENERATORS[generator](rng, size)
 
 
 def iter_prints(prints_dir, count: int | None, size: int, seed: int,

@@ -11,11 +11,13 @@ import functools
 import cv2
 import numpy as np
 
+from numpy.typing import NDArray
+
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
-from device.viewer.config import Config, SimConfig
-from device.viewer.leds import Leds
+from device.viewer.cameras import CameraOptions
+from device.viewer.sections import SimConfig
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
@@ -58,14 +60,14 @@ def _printed_scene(rgb_bytes: bytes, shape: tuple[int, int, int], rig_items: tup
 
 
 class SimCamera(LitBySimLeds):
-    def __init__(self, config: Config, leds: Leds, stall_after: int | None):
-        super().__init__(leds, config.camera, config.strobe.sync, stall_after)
+    def __init__(self, options: CameraOptions, stall_after: int | None):
+        super().__init__(options, stall_after)
         from device.sim.camera import read_out
 
-        c, sim = config.camera, config.sim
+        c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         size = (c.height, c.width)
-        rgb = print_artwork(sim, size, config.resolve)
+        rgb = print_artwork(sim, size, options.resolve)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
         rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
                "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
@@ -81,7 +83,7 @@ class SimCamera(LitBySimLeds):
         self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
-    def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
+    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
         from device.sim import random_motion
 
         electrons = self._ambient_e
@@ -106,8 +108,8 @@ class SimCamera(LitBySimLeds):
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
-def open_sim_camera(uri: Uri, config: Config, leds: Leds) -> SimCamera:
-    camera = SimCamera(config, leds, injected_stall(uri))
+def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:
+    camera = SimCamera(options, injected_stall(uri))
     if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
         camera.fail_after = int(uri.params["fail_after"])
     return camera

@@ -103,14 +103,17 @@ def test_hooks_switch_off_then_hand_over_to_the_previous_hooks(monkeypatch):
     assert (sys.excepthook, threading.excepthook) == before
 
 
-def test_stop_post_failsafe_in_process_switches_the_bank_off_and_refuses_a_bad_config(
+def test_stop_post_failsafe_in_process_passes_over_a_sim_bank_and_refuses_a_bad_config(
         tmp_path, capsys):
+    """A `sim://` bank drove no line (it died with the viewer): exit 0, saying so in one line.
+    The real banks are switched off by the same entry point in test_gpio_leds.py."""
     from device.service import failsafe
 
     config = tmp_path / "nightcolor.toml"
     config.write_text('[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://absent.onnx"\n')
     assert failsafe.main(["--config", str(config)]) == 0
-    assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err
+    assert "leds.uri 'sim://'" in err and "nothing to switch off" in err and len(err.splitlines()) == 1
     assert failsafe.main(["--config", str(tmp_path / "nope.toml")]) == 2
     assert capsys.readouterr().err.strip() == \
         f"failsafe: error: {tmp_path / 'nope.toml'}: config file not found."

@@ -13,7 +13,8 @@ from device.viewer.config import StrobeConfig
 from device.simulated.sim_leds import SimLeds
 from device.simulated.presets import sim_config
 from device.simulated.sim_camera import SimCamera
-from device.viewer.strobe import FailSafe, Strobe
+from device.viewer.rig import camera_options
+from device.viewer.strobe import LedDeadlineGuard, Strobe
 
 NIR = (718, 777, 807)
 EXPOSURE_S, PERIOD_S = 3e-3, 1 / 150
@@ -52,7 +53,7 @@ def test_set_switches_off_before_on_and_on_time_integrates_edges(fake_clock):
 
 def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
     leds = SimLeds(NIR, clock=fake_clock)
-    guard = FailSafe(leds, clock=fake_clock)
+    guard = LedDeadlineGuard(leds, clock=fake_clock)
     try:
         t = guard.light(807, 0.02)
         assert t == fake_clock()
@@ -80,7 +81,7 @@ def test_failsafe_thread_switches_off_without_being_asked():
     # its window and before this thread, asleep for 50 windows as a stalled loop would be,
     # woke up. However loaded the machine, both wake-ups are equally late.
     leds = SimLeds(NIR)
-    guard = FailSafe(leds)
+    guard = LedDeadlineGuard(leds)
     try:
         t = guard.light(807, 0.02)
         time.sleep(50 * 0.02)
@@ -121,7 +122,7 @@ def test_trigger_sync_times_each_phase_exactly_on_the_clock(fake_clock, clocked_
     # Triggers no faster than the camera's frame rate, and no later: the loop costs nothing here.
     assert np.diff(triggers) == pytest.approx(PERIOD_S, abs=1e-12)
     assert max(abs(v) for v in strobe.jitter.values) < 1e-12
-    assert strobe.failsafe.fired == 0 and strobe.spoiled == 0
+    assert strobe.guard.fired == 0 and strobe.spoiled == 0
 
 
 def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_clock,
@@ -139,7 +140,7 @@ def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_cloc
             pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
     # The switch comes right after a frame ends, in the gap before the next exposure starts, so
     # only the very first frame (starting as the first LED switched on) is dropped.
-    assert strobe.dropped_across_switch == 1 and strobe.failsafe.fired == 0
+    assert strobe.dropped_across_switch == 1 and strobe.guard.fired == 0
     assert [s.exposure_start - subs[0].exposure_start for s in subs] == \
         pytest.approx([i * PERIOD_S for i in range(9)])       # no frame lost after that
 
@@ -148,7 +149,7 @@ def test_frame_mode_stalled_camera_cannot_hold_an_led_on(fake_clock, clocked_cam
     fake_clock.step = 1e-4
     leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame", stall_after=6,
                                      timeout_s=1.0)
-    fake_clock.while_asleep.append(strobe.failsafe.check)   # the guard gets the CPU meanwhile
+    fake_clock.while_asleep.append(strobe.guard.check)   # the guard gets the CPU meanwhile
     try:
         with pytest.raises(CameraError):
             for _ in range(20):
@@ -159,7 +160,7 @@ def test_frame_mode_stalled_camera_cannot_hold_an_led_on(fake_clock, clocked_cam
     hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + 2e-3
     longest = max(off - on for _, on, off in lit_intervals(leds))
     assert hold < longest <= hold + fake_clock.step + 1e-9, f"an LED stayed on {longest * 1e3} ms"
-    assert strobe.failsafe.fired == 1
+    assert strobe.guard.fired == 1
 
 
 @pytest.mark.parametrize("sync", ["trigger", "frame"])
@@ -170,7 +171,7 @@ def test_strobe_lights_the_simulated_camera_one_led_per_subframe(tmp_path, sync)
     config = sim_config(tmp_path, width=64, height=48, fps=150, exposure_ms=3.0, sync=sync,
                         margin_ms=20.0, scene="chart")
     leds = SimLeds(NIR)
-    camera = SimCamera(config, leds, None)
+    camera = SimCamera(camera_options(config, leds), None)
     strobe = Strobe(leds, camera, config.strobe, 3e-3, 1 / 150)
     try:
         subs = [strobe.next() for _ in range(30)]
@@ -200,7 +201,7 @@ def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path):
                         margin_ms=5.0, scene="chart")
     config.camera.timeout_s = 1.0
     leds = SimLeds(NIR)
-    camera = SimCamera(config, leds, stall_after=6)
+    camera = SimCamera(camera_options(config, leds), stall_after=6)
     strobe = Strobe(leds, camera, config.strobe, 3e-3, 1 / 100)
     try:
         with pytest.raises(CameraError):
@@ -211,4 +212,4 @@ def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path):
         strobe.close()
     longest = max(off - on for _, on, off in lit_intervals(leds))
     assert longest < config.camera.timeout_s, f"an LED stayed on {longest * 1e3:.0f} ms"
-    assert strobe.failsafe.fired >= 1
+    assert strobe.guard.fired >= 1
