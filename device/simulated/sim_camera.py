@@ -3,10 +3,19 @@
 It renders a print (`device.sim.PrintedScene`) under whatever the simulated LED bank did during
 each exposure: the expected frame under each LED is cached, so a frame costs a mix of those
 (usually one), a warp for the hand-held jitter and the sensor's shot and read noise.
+
+For tests and `device demo` the [sim] section also sets the LEDs' light on the print (`light`,
+changing at a camera frame as a step or a ramp), how the print moves (`motion`: held still, by
+a shaking hand, or sliding across the view) and a scene cut (`cut_at`: the print swapped for
+`cut_to`); every change is keyed to the camera's frame count, so a run is the same however
+fast the viewer keeps up. The camera's analogue gain can be set per frame (`set_gain`, at
+once): it divides the electrons per raw code.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -21,6 +30,7 @@ from device.viewer.sections import SimConfig
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
+FULL_WELL_E = 10500.0    # electrons at the top code at gain 1 (RigSpec's)
 
 
 def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
@@ -51,12 +61,45 @@ def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
     return cv2.resize(rgb[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_AREA)
 
 
-@functools.lru_cache(maxsize=2)   # a reconnecting camera finds its print already rendered
+@functools.lru_cache(maxsize=4)   # a reconnecting camera finds its prints already rendered
 def _printed_scene(rgb_bytes: bytes, shape: tuple[int, int, int], rig_items: tuple, seed: int):
     from device.sim import PrintedScene, RigSpec
 
     rgb = np.frombuffer(rgb_bytes, np.uint8).reshape(shape)
     return PrintedScene(rgb, rig=RigSpec(**dict(rig_items)), seed=seed)
+
+
+class Shot(NamedTuple):
+    """What the simulated camera did for one frame: where the print was, which print, and the
+    LEDs' light on it."""
+    motion: np.ndarray         # 2x3 affine pose of the print
+    scene: int                 # 0: the [sim] scene; 1: `cut_to`, after the cut
+    light: float               # the light factor (1: the demo's)
+    frame: int                 # the camera's frame count
+
+
+class Print:
+    """One print under the rig: electrons per LED at the window's full exposure before the
+    camera's flat field (which stays with the camera when the print moves), and the truth."""
+
+    def __init__(self, scene, wavelengths: tuple[int, ...]):
+        self.scene = scene
+        rig = scene.rig
+        to_e = np.float32(rig.gain_e_per_adu) / scene.flat
+        ambient = scene.signal(None)
+        self.ambient_e = (ambient - np.float32(rig.dark_offset)) * to_e
+        self.led_e = {nm: (scene.signal(nm) - ambient) * to_e for nm in wavelengths}
+
+
+def light_at(sim: SimConfig, frame: int) -> float:
+    """The light factor at camera frame `frame`: `light`, changing from `light_change_at` to
+    `light_change_to`, at once or linearly over `light_change_frames`."""
+    if sim.light_change_at <= 0 or frame < sim.light_change_at:
+        return sim.light
+    if sim.light_change_frames <= 0:
+        return sim.light_change_to
+    done = min(1.0, (frame - sim.light_change_at + 1) / sim.light_change_frames)
+    return sim.light + done * (sim.light_change_to - sim.light)
 
 
 class SimCamera(LitBySimLeds):
@@ -66,46 +109,67 @@ class SimCamera(LitBySimLeds):
 
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
-        size = (c.height, c.width)
-        rgb = print_artwork(sim, size, options.resolve)
+        self.sim = sim
+        self.size = size = (c.height, c.width)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
         rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
-               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
-        self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
-                                    sim.seed)
+               "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient}
+        scenes = [sim] + ([dataclasses.replace(sim, scene=sim.cut_to)] if sim.cut_at > 0 else [])
+        self.prints = [Print(_printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
+                                            sim.seed), tuple(leds.wavelengths))
+                       for rgb in (print_artwork(s, size, options.resolve) for s in scenes)]
+        self.scene = self.prints[0].scene
         self.rig = self.scene.rig
-        self.size = size
+        self.gain = self._opened_gain = c.gain
         self.motion_px, self.motion_deg = sim.motion_px, sim.motion_deg
         self.rng = np.random.default_rng(sim.seed)
-        to_e = np.float32(self.rig.gain_e_per_adu)
-        ambient = self.scene.signal(None)
-        self._ambient_e = (ambient - np.float32(self.rig.dark_offset)) * to_e
-        self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
+        self.shots: dict[float, Shot] = {}      # exposure start -> what was shot then
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
+    def set_gain(self, gain: float) -> None:
+        """The analogue gain of the frames from the next one on (at once, unlike a sensor)."""
+        self.gain = gain
+
     def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
+        shot = Shot(self._pose(), 1 if 0 < self.sim.cut_at <= self.frames else 0,
+                    light_at(self.sim, self.frames), self.frames)
+        lit = self.prints[shot.scene]
+        electrons = lit.ambient_e
+        for nm, f in fractions.items():
+            electrons = electrons + np.float32(f * shot.light) * lit.led_e[nm]
+        self._remember(start, shot)
+        h, w = self.size
+        electrons = cv2.warpAffine(electrons, shot.motion, (w, h), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REFLECT101) * lit.scene.flat
+        rig = self.rig if self.gain == self._opened_gain else \
+            dataclasses.replace(self.rig, full_well_e=FULL_WELL_E / self.gain)
+        return self._read_out(electrons, self.size, rig, self.rng)
+
+    def _pose(self) -> np.ndarray:
+        """The print's pose for the next frame: still, shaken or sliding."""
         from device.sim import random_motion
 
-        electrons = self._ambient_e
-        for nm, f in fractions.items():
-            electrons = electrons + np.float32(f) * self._led_e[nm]
-        motion = random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
-        self.motions[start] = motion
-        if len(self.motions) > MOTION_HISTORY:
-            del self.motions[next(iter(self.motions))]   # the oldest
-        h, w = self.size
-        electrons = cv2.warpAffine(electrons, motion, (w, h), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REFLECT101)
-        return self._read_out(electrons, self.size, self.rig, self.rng)
+        if self.sim.motion == "none":
+            return np.eye(2, 3)
+        if self.sim.motion == "slide":
+            return np.array([[1.0, 0.0, self.sim.slide_px * self.frames], [0.0, 1.0, 0.0]])
+        return random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
+
+    def _remember(self, start: float, shot: Shot) -> None:
+        self.shots[start] = shot
+        self.motions[start] = shot.motion
+        for kept in (self.shots, self.motions):
+            if len(kept) > MOTION_HISTORY:
+                del kept[next(iter(kept))]   # the oldest
 
     def ground_truth(self, exposure_start: float) -> np.ndarray | None:
         """What the eye would see (sRGB float HxWx3) in the pose of the frame exposed then."""
-        motion = self.motions.get(exposure_start)   # one atomic lookup: the capture thread writes
-        if motion is None:
+        shot = self.shots.get(exposure_start)   # one atomic lookup: the capture thread writes
+        if shot is None:
             return None
         h, w = self.size
-        return cv2.warpAffine(self.scene.ground_truth("human"), motion, (w, h),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        return cv2.warpAffine(self.prints[shot.scene].scene.ground_truth("human"), shot.motion,
+                              (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
 def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:

@@ -20,10 +20,13 @@ import logging
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
 
+import numpy as np
+
 from device.engines.model_card import ModelCard, load_model_card
 from device.viewer.cameras import Camera
 from device.viewer.colorize import Colorizer
 from device.viewer.config import Config
+from device.viewer.exposure import WHITE_TARGET, AutoExposure, exposure_limits
 from device.viewer.leds import Leds
 from device.viewer.live_run import LiveRun, Parts, StopReason, StopRequests, SubFrameStage
 from device.viewer.observer import LoggingObserver, Observer
@@ -31,7 +34,7 @@ from device.viewer.preprocess import Calibration
 from device.viewer.report import RunReport
 from device.viewer.rig import open_camera, open_display, open_engine, open_leds
 from device.viewer.stats import StageTimes
-from device.viewer.strobe import Strobe
+from device.viewer.strobe import ExposurePlan, LedExposure, Strobe
 
 log = logging.getLogger(__name__)
 __all__ = ["Pipeline", "RunReport", "RunResult", "StopReason", "SubFrameStage"]
@@ -58,12 +61,16 @@ class Pipeline:
     """One run of the live loop: made for each run (a stop asked for stays asked for)."""
 
     def __init__(self, config: Config, observer: Observer | None = None, sliding: bool = True,
-                 stages: Sequence[SubFrameStage] = ()):
-        """`stages`: steps run on every sub-frame between the camera and the triplet window."""
+                 stages: Sequence[SubFrameStage] = (), lockstep: bool = False):
+        """`stages`: steps run on every sub-frame between the camera and the triplet window;
+        `lockstep`: every triplet is colored (the queues wait instead of dropping), so the
+        strobe runs at the pace of the slowest stage: a measurement that stands for a device
+        that keeps up (`device demo --lockstep`)."""
         self.config = config
         self.observer: Observer = observer or LoggingObserver()
         self.sliding = sliding
         self.stages = tuple(stages)
+        self.lockstep = lockstep
         self._requests = StopRequests()
         self._leds: Leds | None = None         # switched off by stop() at once, from any thread
         self._parts: Parts | None = None
@@ -101,7 +108,7 @@ class Pipeline:
         try:
             with self._open_parts(card, leds) as parts:
                 live = LiveRun(config, parts, self.observer, self._requests, self.stages,
-                               self.sliding, lambda: open_camera(config, leds))
+                               self.sliding, lambda: open_camera(config, leds), self.lockstep)
                 live.run(max_frames)
         finally:
             leds.off()
@@ -117,9 +124,12 @@ class Pipeline:
         with contextlib.ExitStack() as opened:
             opened.callback(leds.off)
             engine = open_engine(c, card, self.observer.status)
-            colorizer = Colorizer(card, engine, self._calibration(), c.preprocess.align,
+            calibration = self._calibration()
+            history = c.temporal.strength if c.temporal.filter else 0.0
+            colorizer = Colorizer(card, engine, calibration, c.preprocess.align,
                                   c.preprocess.align_scale, times,
-                                  (c.camera.height, c.camera.width))
+                                  (c.camera.height, c.camera.width), history=history)
+            meter = self._auto_exposure(calibration)
             display = open_display(c)
             opened.callback(_close_logging_errors, display)
             camera = open_camera(c, leds)
@@ -127,10 +137,33 @@ class Pipeline:
             # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
             opened.callback(lambda: _close_logging_errors(camera if strobe is None
                                                           else strobe.camera))
-            strobe = Strobe(leds, camera, c.strobe, c.camera.exposure_ms / 1e3, 1.0 / c.camera.fps)
+            plan: ExposurePlan | None = meter
+            strobe = Strobe(leds, camera, c.strobe, c.camera.exposure_ms / 1e3, 1.0 / c.camera.fps,
+                            plan=plan, gain=c.camera.gain)
             opened.callback(_close_logging_errors, strobe)
-            self._parts = Parts(card, colorizer, display, strobe, times)
+            self._parts = Parts(card, colorizer, display, strobe, times, meter)
             yield self._parts
+
+    def _auto_exposure(self, calibration: Calibration | None) -> AutoExposure | None:
+        """The exposure meter and plan with `exposure.mode = "auto"`: each LED starts from its
+        white's exposure scaled to the target (a print's bright end is about its paper's), or
+        from the configured window and gain uncalibrated."""
+        c = self.config
+        if c.exposure.mode != "auto":
+            return None
+        limits = exposure_limits(c.camera, c.strobe, c.exposure)
+        start: dict[int, LedExposure] = {nm: LedExposure(c.camera.exposure_ms / 1e3, c.camera.gain)
+                                         for nm in c.strobe.wavelengths}
+        black = 0.0
+        if calibration is not None:
+            black = float(np.median(calibration.dark))
+            start |= {nm: LedExposure(e.on_s * c.exposure.target / WHITE_TARGET, e.gain)
+                      for nm, e in calibration.exposures.items() if nm in start}
+        meter = AutoExposure(tuple(c.strobe.wavelengths), limits, c.exposure, start, black)
+        log.info("automatic exposure: on-time %.2f-%.2f ms, gain 1-%g; starting at %s",
+                 limits.shortest_s * 1e3, limits.longest_s * 1e3, limits.max_gain,
+                 meter.summary())
+        return meter
 
     def _calibration(self) -> Calibration | None:
         c = self.config

@@ -1,13 +1,19 @@
 """The strobe sequencer: one LED per sub-frame (718 -> 777 -> 807 [-> dark]), timed to the camera.
 
 How a phase is timed is the config's `strobe.sync`, one entry of `STROBE_TIMINGS`:
-- `trigger`: LED on, settle, GPIO pulse on the camera's trigger input, expose, LED off, read the
-  frame (`TriggeredExposure`);
+- `trigger`: LED on, settle, GPIO pulse on the camera's trigger input, the LED's on-time, LED
+  off, read the frame once the sensor's exposure window has ended (`TriggeredExposure`);
 - `frame`: the camera runs freely; the LED switches right after a frame arrives and any frame
   whose exposure began before the switch has settled is dropped, it saw two LEDs
   (`FrameSwitchedExposure`).
 A guard thread (`LedDeadlineGuard`) forces the LED off once its window plus a margin has passed,
-so a stalled loop or camera can never leave an LED burning. All read an injected clock
+so a stalled loop or camera can never leave an LED burning.
+
+Each phase is exposed with an `LedExposure` (the LED's on-time within the sensor's exposure
+window, and the camera's analogue gain) that an `ExposurePlan` gives: the configured window
+and gain, or what automatic exposure (device.viewer.exposure) chose. The strobe owns the
+timing: `led_on_time_range` says which on-times a timing mode and camera allow, and it is the
+one place automatic exposure asks. All read an injected clock
 (`device.viewer.clock`), so their timing logic is tested on a clock the test moves.
 """
 from __future__ import annotations
@@ -17,7 +23,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,14 +48,82 @@ def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class LedExposure:
+    """What one sub-frame is exposed with: the LED's on-time within the sensor's exposure
+    window, and the camera's analogue gain. Their product sets the signal."""
+    on_s: float
+    gain: float = 1.0
+
+    @property
+    def product(self) -> float:
+        return self.on_s * self.gain
+
+
 @dataclass
 class SubFrame:
-    """One camera frame taken under one LED (nm None: the dark phase, all LEDs off)."""
+    """One camera frame taken under one LED (nm None: the dark phase, all LEDs off). `led`: the
+    on-time (measured on the strobe's clock) and gain it was taken with; None where unknown,
+    which the viewer reads as the calibration's own."""
     nm: int | None
     image: NDArray[np.uint16]
     exposure_start: float
     exposure_end: float
     seq: int
+    led: LedExposure | None = None
+
+
+@dataclass(frozen=True)
+class OnTimeRange:
+    shortest_s: float
+    longest_s: float
+
+
+# The shortest on-time worth timing: the strobe's sleep-then-spin is good to a few microseconds
+# (device.viewer.clock), a GPIO write takes tens of microseconds on a Jetson header.
+SHORTEST_ON_S = 50e-6
+
+
+def led_on_time_range(sync: str, window_s: float, frame_period_s: float,
+                      settle_s: float) -> OnTimeRange:
+    """The LED on-times a strobe timing mode and its camera allow, per sub-frame: the single
+    place automatic exposure asks (which adds the LEDs' own duty and eye-safety caps).
+
+    - `trigger`: the LED is lit from the trigger pulse for the chosen on-time, inside the
+      sensor's exposure window (`camera.exposure_ms`), and must be off, with the next LED's
+      settle time, before the next trigger a frame period later.
+    - `frame`: the LED is switched between frames of a free-running camera and lit through
+      whole exposures: its on-time is the window, whatever is asked.
+    A rolling shutter (exposure only while every row integrates: the flash window) or a
+    sensor-timed strobe output would narrow this further: add it here."""
+    if sync == "frame":
+        return OnTimeRange(window_s, window_s)
+    longest = max(SHORTEST_ON_S, min(window_s, frame_period_s - settle_s))
+    return OnTimeRange(min(SHORTEST_ON_S, longest), longest)
+
+
+class ExposurePlan(Protocol):
+    """What each phase is exposed with (nm None: the dark phase)."""
+
+    def setting(self, nm: int | None) -> LedExposure: ...
+
+
+class FixedExposure:
+    """The same on-time and gain for every phase (`exposure.mode = "fixed"`)."""
+
+    def __init__(self, setting: LedExposure):
+        self.fixed = setting
+
+    def setting(self, nm: int | None) -> LedExposure:
+        return self.fixed
+
+
+@runtime_checkable
+class GainControl(Protocol):
+    """A camera whose analogue gain the strobe may set per exposure (the simulated camera: at
+    once; V4L2: after the driver's delay)."""
+
+    def set_gain(self, gain: float) -> None: ...
 
 
 class LedDeadlineGuard:
@@ -155,18 +229,20 @@ class ExposureKit:
     jitter: Jitter                     # the mode's timing error, for the statistics line
     clock: Clock
     sleep: Sleep
-    exposure_s: float
+    exposure_s: float                  # the sensor's exposure window (the camera's setting)
     settle_s: float                    # LED rise time before an exposure may start
     margin_s: float                    # the guard fires this long after an LED's window
     frame_period_s: float
 
 
 class StrobeTiming(Protocol):
-    """How one phase is exposed: light `nm` (None: all off) and return a frame of `camera`
-    exposed under it alone, or None when the guard cut the exposure short (it is taken again)."""
+    """How one phase is exposed: light `nm` (None: all off) for `on_s` and return a frame of
+    `camera` exposed under it alone with the on-time it really got, or None when the guard cut
+    the exposure short (it is taken again)."""
     discarded: int                     # frames read but thrown away (they saw two LEDs)
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None: ...
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None: ...
 
 
 class TriggeredExposure:
@@ -177,26 +253,34 @@ class TriggeredExposure:
         self.discarded = 0             # none: every triggered exposure is under one LED
         self._next_trigger = 0.0
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
-        """One triggered exposure under `nm`; None when the guard cut it short (the loop was
-        held up for longer than the margin, so the LED did not span the exposure)."""
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None:
+        """One triggered exposure under `nm`, the LED lit from the trigger for `on_s` (at most
+        the sensor's window); the frame and the on-time measured within the window. None when
+        the guard cut it short (the loop was held up for longer than the margin)."""
         kit = self.kit
-        window = kit.settle_s + kit.exposure_s
+        on_s = min(on_s, kit.exposure_s)
+        window = kit.settle_s + on_s
         # A camera takes triggers no faster than its fps.
         wait_until(self._next_trigger, kit.clock, kit.sleep)
         self._next_trigger = kit.clock() + kit.frame_period_s
         try:
+            # The guard's deadline covers exactly this exposure's on-time: whatever on-time
+            # the plan chose, the LED cannot outlast it by more than the margin.
             t_on = kit.guard.light(nm, window + kit.margin_s)
             wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
-            kit.leds.pulse_trigger()
             t_trigger = kit.clock()
-            wait_until(t_trigger + kit.exposure_s, kit.clock, kit.sleep)
+            kit.leds.pulse_trigger()
+            wait_until(t_trigger + on_s, kit.clock, kit.sleep)
         finally:
             kit.leds.off()
             kit.guard.disarm()
-        kit.jitter.add(kit.clock() - t_on - window)
+        t_off = kit.clock()
+        kit.jitter.add(t_off - t_on - window)
         frame = camera.read()
-        return None if kit.guard.last_fired > t_on else frame
+        if kit.guard.last_fired > t_on:
+            return None
+        return frame, min(t_off - t_trigger, kit.exposure_s)
 
 
 class FrameSwitchedExposure:
@@ -207,9 +291,11 @@ class FrameSwitchedExposure:
         self.discarded = 0             # exposed across a switch
         self._last_frame_end: float | None = None
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
-        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled;
-        None when the guard switched the LED off before one came."""
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None:
+        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled
+        (lit through all of its exposure, whatever `on_s` asks: see led_on_time_range); None
+        when the guard switched the LED off before one came."""
         kit = self.kit
         # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
         # until the next phase switches it, so the guard stays armed across phases.
@@ -231,7 +317,7 @@ class FrameSwitchedExposure:
             raise
         kit.guard.arm(kit.clock() + hold)
         self._last_frame_end = frame.exposure_end
-        return frame
+        return frame, frame.exposure_end - frame.exposure_start
 
 
 # `strobe.sync` -> the timing mode; the config accepts exactly these names.
@@ -242,13 +328,17 @@ STROBE_TIMINGS: dict[str, Callable[[ExposureKit], StrobeTiming]] = {
 
 
 class Strobe:
-    """Runs the phases in turn; `next()` returns the next clean sub-frame."""
+    """Runs the phases in turn; `next()` returns the next clean sub-frame. `plan`: what each
+    phase is exposed with (default: lit for the whole window, at gain `gain`)."""
 
     def __init__(self, leds: Leds, camera: Camera, config: StrobeConfig, exposure_s: float,
                  frame_period_s: float, clock: Clock = time.monotonic,
-                 sleep: Sleep = precise_sleep):
+                 sleep: Sleep = precise_sleep, plan: ExposurePlan | None = None,
+                 gain: float = 1.0):
         self.leds, self.camera, self.config = leds, camera, config
         self.clock = clock
+        self.plan: ExposurePlan = plan or FixedExposure(LedExposure(exposure_s, gain))
+        self._gain = gain                # what the camera was opened with
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
         self.guard = LedDeadlineGuard(leds, config.realtime, clock)
@@ -265,10 +355,11 @@ class Strobe:
     def dropped_across_switch(self) -> int:
         return self.timing.discarded
 
-    def use_camera(self, camera: Camera) -> None:
-        """Strobe `camera` from the next phase on (a reconnected one); the caller has closed
-        the one before."""
+    def use_camera(self, camera: Camera, gain: float = 1.0) -> None:
+        """Strobe `camera` from the next phase on (a reconnected one, opened at `gain`); the
+        caller has closed the one before."""
         self.camera = camera
+        self._gain = gain
 
     def close(self) -> None:
         try:
@@ -278,11 +369,23 @@ class Strobe:
 
     def next(self) -> SubFrame:
         nm = self.phases[self._phase]
+        setting = self.plan.setting(nm)
+        gain = self._set_gain(setting.gain)
         while True:
-            frame = self.timing.expose(nm, self.camera)
-            if frame is not None:
+            exposed = self.timing.expose(nm, self.camera, setting.on_s)
+            if exposed is not None:
                 break
             self.spoiled += 1
+        frame, on_s = exposed
         self._phase = (self._phase + 1) % len(self.phases)
         self._seq += 1
-        return SubFrame(nm, frame.image, frame.exposure_start, frame.exposure_end, self._seq)
+        return SubFrame(nm, frame.image, frame.exposure_start, frame.exposure_end, self._seq,
+                        LedExposure(on_s, gain))
+
+    def _set_gain(self, gain: float) -> float:
+        """The camera's gain for the next exposure: `gain` where the camera takes one, else
+        what it was opened with."""
+        if gain != self._gain and isinstance(self.camera, GainControl):
+            self.camera.set_gain(gain)
+            self._gain = gain
+        return self._gain
