@@ -18,10 +18,14 @@ _BLOCK = 4096     # surfaces per block: n × 621 spectra stay ~20 MB
 
 
 def surface_colours(family: Family, params: np.ndarray, leds: Sequence[int],
-                    rig: RigSpec = RigSpec(), printer: Printer = Printer()) -> PrintedColours:
-    """The surfaces `params` of `family` read under every LED of `leds`. Ink goes through the
+                    rig: RigSpec = RigSpec(), printer: Printer = Printer(),
+                    shade: np.ndarray | None = None) -> PrintedColours:
+    """The surfaces `params` of `family` read under every LED of `leds`, each dimmed by its
+    `shade` (n,; light reaching it, as in a scene's shadows) if given. Ink goes through the
     printer's own path (`print_colours`), so `--material ink` is the floor it always was."""
     if family.name == "ink":
+        if shade is not None:
+            raise ValueError("a print's shading is in its artwork: no shade for ink")
         return print_colours(params, leds, rig, printer)
     paper = printer.inks.paper(WAVELENGTHS)
     qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)
@@ -29,6 +33,8 @@ def surface_colours(family: Family, params: np.ndarray, leds: Sequence[int],
     readings, lab = [], []
     for start in range(0, len(params), _BLOCK):
         spectra = family.reflectance(params[start:start + _BLOCK])
+        if shade is not None:
+            spectra = spectra * np.asarray(shade[start:start + _BLOCK])[:, None]
         readings.append(spectra @ weights / (paper @ weights))
         lab.append(daylight_lab(spectra, paper))
     return PrintedColours(tuple(int(nm) for nm in leds), np.concatenate(readings),
