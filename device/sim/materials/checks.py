@@ -6,7 +6,8 @@
   at 780 nm: the melanin that darkens the visible must fade into the NIR as measured.
 - skin: CIE TCS13 "human complexion" (colour-science), fitted within physiological bounds.
 - leaf: CIE TCS14 "leaf green" (colour-science), PROSPECT-D fitted to its whole 400-830 nm
-  spectrum within the prior's bounds, read at 720, 775 and 810 nm.
+  spectrum within the prior's bounds except brown pigments (up to 2, the prior stops at 1),
+  read at 720, 775 and 810 nm.
 - cloth: the 99 CIE 2017 colour evaluation samples (colour-science's `load_TCS_CIE2017`):
   their median reflectance at 780 nm against the cloth prior's.
 """
@@ -89,7 +90,8 @@ def skin_tcs13() -> list[Check]:
 def leaf_tcs14() -> list[Check]:
     nm, values = _tcs("TCS14")
     keep = nm >= 400
-    # the prior's bounds (leaf.py), brown pigments up to 2
+    # the prior's bounds (leaf.py), but brown pigments up to 2: TCS14's red edge rises more
+    # gently than a fresh leaf's, and brown pigments are what soften it in PROSPECT-D
     model = fit_spectrum(LEAF, nm[keep], values[keep], [1.5, 40, 10, 0.5, 0.2, 0.012, 0.006],
                          [1.2, 1.0, 0.2, 0.0, 0.0, 0.005, 0.002],
                          [2.5, 80.0, 27.0, 15.0, 2.0, 0.03, 0.015])

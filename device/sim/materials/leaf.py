@@ -19,7 +19,7 @@ The reflectance is that of one leaf over black, as leaf spectra are measured (LO
 The prior (`LEAF.sample`): green leaves mostly, some autumn and dry ones: structure N 1.2-2.5;
 chlorophyll a+b 10-80 µg/cm² (a fifth of the leaves 1-15: senescent), carotenoids a fifth to a
 third of it; anthocyanins 0-2 µg/cm² (a tenth up to 15: red leaves); brown pigments 0 (a fifth
-0-2: dry leaves); water 0.005-0.03 g/cm²; dry matter 0.002-0.015 g/cm² (Féret et al. 2017's
+0-1: dry leaves); water 0.005-0.03 g/cm²; dry matter 0.002-0.015 g/cm² (Féret et al. 2017's
 calibration sets span these). Checked against CIE TCS14 "leaf green" at 720/775/810 nm in
 tests/device/sim/test_materials.py.
 """
@@ -110,7 +110,7 @@ class Leaf(Family):
         carotenoids = chlorophyll * (0.2 + (1 / 3 - 0.2) * u[:, 3])
         red = u[:, 4] < 0.1
         anthocyanins = np.where(red, 15.0, 2.0) * u[:, 5]
-        brown = np.where(u[:, 6] < 0.2, 2.0 * u[:, 7], 0.0)
+        brown = np.where(u[:, 6] < 0.2, u[:, 7], 0.0)
         water = 0.005 + 0.025 * rng.random(n)
         dry = 0.002 + 0.013 * u[:, 8]
         return np.stack([structure, chlorophyll, carotenoids, anthocyanins, brown, water, dry],
