@@ -149,10 +149,11 @@ def run_families(args) -> int:
     scenes = evaluation_scenes(cs, args.split, args.scenes)
     paths = [Path(p) for p in args.ckpt]
     labels = [_label(p, paths) for p in paths]
-    if args.floor_pixels < 10:
-        raise UserError(f"--floor-pixels must be at least 10, got {args.floor_pixels}.")
+    if args.floor_pixels < 10 or args.references < 256:
+        raise UserError(f"--floor-pixels must be at least 10 and --references at least 256, "
+                        f"got {args.floor_pixels} and {args.references}.")
     rows, predictions, inputs = family_table(cs, paths, labels, scenes, args.tile,
-                                             args.floor_pixels)
+                                             args.floor_pixels, args.references)
     columns = [*COLUMNS, *labels, *(f"{label} / floor" for label in labels)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,5 +180,8 @@ def register(subparsers) -> None:
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--floor-pixels", type=int, default=FLOOR_PIXELS, metavar="N",
                         help="pixels of each family the floors are measured on (default "
+                             "%(default)s)")
+    parser.add_argument("--references", type=int, default=1 << 15, metavar="N",
+                        help="surfaces of each prior in the floors' posterior sums (default "
                              "%(default)s)")
     parser.set_defaults(func=run_families)

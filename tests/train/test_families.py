@@ -46,7 +46,7 @@ def test_each_family_gets_its_error_and_its_floors(material_set):
 def test_the_command_writes_a_report_and_a_grid(material_set, tmp_path):
     out = tmp_path / "report"
     assert main(["families", "--data", str(material_set), "--ckpt", SHIPPED, "--out", str(out),
-                 "--floor-pixels", "100"]) == 0
+                 "--floor-pixels", "100", "--references", "1024"]) == 0
     with open(out / "families.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["family"] for r in rows][-1] == "all" and float(rows[0]["edge"]) > 0
