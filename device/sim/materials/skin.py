@@ -29,8 +29,9 @@ table; the layering is the usual one for skin colour:
 The prior (`SKIN.sample`): melanin 1.3-43 % (Jacques 1998: light-skinned adults 1.3-6.3 %,
 moderately pigmented 11-16 %, darkly pigmented 18-43 %), log-uniform so every tone gets its
 share; blood 0.5-5 %; oxygen saturation 60-95 %; epidermis 60-100 µm; scattering ×0.8-1.25
-(person-to-person spread of μs'). Daylight lightness L* 25-80: the Monk scale down to about
-MST 8 (its MST 9-10 swatches, L* 15-20, are darker than any measured skin this model reaches).
+(person-to-person spread of μs'). Daylight lightness L* 25-82: the Monk scale's MST 5-8
+(L* 78-31); its MST 1-4 swatches (L* 88-94) are lighter and MST 9-10 (L* 21, 15) darker than
+any skin this model makes, so faces painted in them get the nearest skin it has.
 
 Checks (tests/device/sim/test_materials.py): NIST's 100 forearms (Cooksey, Allen & Tsai, J. Res.
 NIST 122:26, 2017) span 0.43-0.68 at 780 nm and about 3.7x at 550 nm; the model's skins that
