@@ -7,7 +7,7 @@ Run: .venv/bin/python bench/bench_jetson.py [--models edge unet linear]
 Per model (train's registry, default widths: `edge` base 16 is the shipped model) and
 resolution it counts, on this machine:
 - FLOPs per pixel: torch's FlopCounterMode on a real forward pass, the count bench_models.py
-  and the README use (train.models.flops), BatchNorm folded as deployed;
+  and the docs use (train.models.flops), BatchNorm folded as deployed;
 - activation bytes per pixel: the exported ONNX (convert's own export: BN folded, onnxslim)
   with the input fixed to the frame size and ONNX shape inference run over it. Every tensor
   the engine must keep in DRAM counts its elements x 2 bytes (FP16) x 2 (written once, read

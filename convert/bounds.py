@@ -3,6 +3,7 @@ them, and the onnxruntime session they are measured against. Torch-free: `python
 convert.viewer` uses them on a machine without torch."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -14,13 +15,15 @@ FP16_MIN_PSNR_DB = 40.0
 
 def worst_sample(samples: Iterable, score: Callable) -> tuple[float, str]:
     """The lowest `score(sample)` and that sample's label; a NaN score (a NaN output) counts
-    as the worst possible, so it can never pass a bound."""
-    worst, worst_label = float("inf"), ""
+    as the worst possible, so it can never pass a bound. No samples is an error, not a pass."""
+    worst, worst_label = math.inf, None
     for sample in samples:
         value = score(sample)
-        value = value if np.isfinite(value) else -float("inf")
+        value = value if np.isfinite(value) else -math.inf
         if value <= worst:
             worst, worst_label = value, sample.label
+    if worst_label is None:
+        raise ValueError("a parity bound needs at least one sample to hold the model to")
     return worst, worst_label
 
 

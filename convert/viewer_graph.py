@@ -35,6 +35,8 @@ the right pixels (FP16 cannot hold 1280 with any fraction).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -74,12 +76,55 @@ class _Graph:
         return f"{PREFIX}{what}_{self._count}"
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The frame's size as INT32 scalars, and the output pixel grid (padded to the network's
+    multiple, its pad rows and columns clamped onto the last)."""
+    raw_shape: str       # INT64 [H, W]
+    height: str
+    width: str
+    rows: str            # 1 x H' x 1, INT32
+    cols: str            # 1 x 1 x W', INT32
+    rows_f: str
+    cols_f: str
+    one_i: str
+    zero_i: str
+
+
 def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, to_srgb,
                        output_dtype: str = "uint8", *,
                        spatial_multiple: int) -> onnx.ModelProto:
     """The viewer graph around `network` (input `nir`, output `rgb`, float32 at both edges:
     the FP32 or the FP16 network ONNX). `from_reflectance` and `to_srgb` are the card's
     Affine mappings; `spatial_multiple` the card's, what the network's H and W must divide by."""
+    net_in, net_out = _check_network(network, wavelengths, output_dtype, spatial_multiple)
+    g = _Graph()
+    zero_axis = g.const([0], np.int64)
+    flat = _reflectance(g, wavelengths, zero_axis)
+    frame = _frame_grid(g, wavelengths, spatial_multiple, zero_axis)
+    aligned = _warped(g, flat, frame, len(wavelengths))
+    # The card's input mapping, as the network was trained.
+    f32 = np.float32
+    mapped = g.op("Add", g.op("Mul", aligned, g.const(from_reflectance.scale, f32)),
+                  g.const(from_reflectance.offset, f32))
+    g.op("Unsqueeze", mapped, zero_axis, out=net_in)
+    pre_nodes = list(g.nodes)
+    g.nodes.clear()
+    _to_srgb8(g, net_out, frame.raw_shape, to_srgb, output_dtype, zero_axis)
+    inputs, output = _graph_io(wavelengths, output_dtype)
+    graph = helper.make_graph(
+        pre_nodes + list(network.graph.node) + g.nodes, "nightcolor_viewer", inputs, [output],
+        initializer=list(network.graph.initializer) + g.inits)
+    model = helper.make_model(graph, opset_imports=list(network.opset_import),
+                              producer_name="nightcolor convert (viewer graph)")
+    model.ir_version = network.ir_version
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _check_network(network: onnx.ModelProto, wavelengths, output_dtype: str,
+                   spatial_multiple: int) -> tuple[str, str]:
+    """The network's input and output names, once the arguments and its names allow wrapping."""
     if output_dtype not in viewer_io.OUTPUT_DTYPES:
         raise ValueError(f"output_dtype must be one of {viewer_io.OUTPUT_DTYPES}")
     if not isinstance(spatial_multiple, int) or spatial_multiple < 1:
@@ -91,20 +136,22 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
                    or t in viewer_io.input_names(wavelengths) or t == viewer_io.OUTPUT)
     if clash:
         raise ValueError(f"the network already uses tensor names {clash[:3]}")
+    return net_in.name, net_out.name
 
-    g = _Graph()
-    channels = len(wavelengths)
-    f32, i32 = np.float32, np.int32
-    zero_axis = g.const([0], np.int64)
 
-    # Reflectance in sensor pixels: dark and gain belong to the sensor, so they apply first.
+def _reflectance(g: _Graph, wavelengths, zero_axis: str) -> str:
+    """Reflectance in sensor pixels, C x H x W flattened: dark and gain belong to the sensor,
+    so they apply first."""
     planes = [g.op("Unsqueeze", viewer_io.raw_name(nm), zero_axis) for nm in wavelengths]
-    stack = g.op("Concat", *planes, axis=0) if channels > 1 else planes[0]
+    stack = g.op("Concat", *planes, axis=0) if len(wavelengths) > 1 else planes[0]
     reflectance = g.op("Mul", g.op("Mul", g.op("Sub", stack, viewer_io.DARK), viewer_io.GAIN),
                        viewer_io.SCALE)
-    flat = g.op("Reshape", reflectance, g.const([-1], np.int64))
+    return g.op("Reshape", reflectance, g.const([-1], np.int64))
 
-    # Frame size as INT32 scalars, and the output pixel grid.
+
+def _frame_grid(g: _Graph, wavelengths, spatial_multiple: int, zero_axis: str) -> _Frame:
+    """Frame size as INT32 scalars, and the output pixel grid."""
+    i32 = np.int32
     raw_shape = g.op("Shape", viewer_io.raw_name(wavelengths[0]))          # INT64 [H, W]
     shape = g.op("Cast", raw_shape, to=TensorProto.INT32)
     height = g.op("Slice", shape, g.const([0], np.int64), g.const([1], np.int64))
@@ -128,6 +175,13 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
     cols = grid(width, [1, 1, -1])
     rows_f = g.op("Cast", rows, to=TensorProto.FLOAT)
     cols_f = g.op("Cast", cols, to=TensorProto.FLOAT)
+    return _Frame(raw_shape, height, width, rows, cols, rows_f, cols_f, one_i, zero_i)
+
+
+def _warped(g: _Graph, flat: str, frame: _Frame, channels: int) -> str:
+    """Each plane sampled bilinearly where its warp puts the output pixel: C x H' x W'."""
+    f32, i32 = np.float32, np.int32
+    one_i, zero_i = frame.one_i, frame.zero_i
 
     # Each plane's displacement from the output pixel, d = (M - I) [x y 1]^T: small numbers.
     def coefficient(r: int, c: int, minus_one: bool) -> str:
@@ -136,8 +190,8 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
         return g.op("Sub", m, g.const(1.0, f32)) if minus_one else m
 
     def displacement(r: int) -> str:
-        terms = [g.op("Mul", coefficient(r, 0, r == 0), cols_f),
-                 g.op("Mul", coefficient(r, 1, r == 1), rows_f)]
+        terms = [g.op("Mul", coefficient(r, 0, r == 0), frame.cols_f),
+                 g.op("Mul", coefficient(r, 1, r == 1), frame.rows_f)]
         return g.op("Add", g.op("Add", terms[0], terms[1]), coefficient(r, 2, False))
 
     def split(d: str, grid: str, limit: str) -> tuple[str, str, str]:
@@ -149,30 +203,27 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
         clamp = lambda i: g.op("Max", g.op("Min", i, last), zero_i)   # noqa: E731
         return clamp(low), clamp(g.op("Add", low, one_i)), frac
 
-    x0, x1, fx = split(displacement(0), cols, width)
-    y0, y1, fy = split(displacement(1), rows, height)
+    x0, x1, fx = split(displacement(0), frame.cols, frame.width)
+    y0, y1, fy = split(displacement(1), frame.rows, frame.height)
     plane_offset = g.op("Mul", g.const(np.arange(channels).reshape(-1, 1, 1), i32),
-                        g.op("Mul", height, width))
-    row0 = g.op("Add", g.op("Mul", y0, width), plane_offset)
-    row1 = g.op("Add", g.op("Mul", y1, width), plane_offset)
+                        g.op("Mul", frame.height, frame.width))
+    row0 = g.op("Add", g.op("Mul", y0, frame.width), plane_offset)
+    row1 = g.op("Add", g.op("Mul", y1, frame.width), plane_offset)
     v00, v01, v10, v11 = (g.op("Gather", flat, g.op("Add", row, col), axis=0)
                           for row, col in ((row0, x0), (row0, x1), (row1, x0), (row1, x1)))
     one_f = g.const(1.0, f32)
     gx, gy = g.op("Sub", one_f, fx), g.op("Sub", one_f, fy)
     top = g.op("Add", g.op("Mul", v00, gx), g.op("Mul", v01, fx))
     bottom = g.op("Add", g.op("Mul", v10, gx), g.op("Mul", v11, fx))
-    aligned = g.op("Add", g.op("Mul", top, gy), g.op("Mul", bottom, fy))
+    return g.op("Add", g.op("Mul", top, gy), g.op("Mul", bottom, fy))
 
-    # The card's input mapping, as the network was trained.
-    mapped = g.op("Add", g.op("Mul", aligned, g.const(from_reflectance.scale, f32)),
-                  g.const(from_reflectance.offset, f32))
-    g.op("Unsqueeze", mapped, zero_axis, out=net_in.name)
-    pre_nodes = list(g.nodes)
-    g.nodes.clear()
 
-    # Back to the frame's H x W (the pad was only for the network), then the output mapping
-    # and 8-bit sRGB, as the display wants it: H x W x 3.
-    cropped = g.op("Slice", net_out.name, g.const([0, 0], np.int64), raw_shape,
+def _to_srgb8(g: _Graph, net_out: str, raw_shape: str, to_srgb, output_dtype: str,
+              zero_axis: str) -> None:
+    """Back to the frame's H x W (the pad was only for the network), then the output mapping
+    and 8-bit sRGB, as the display wants it: H x W x 3, into the graph's output."""
+    f32 = np.float32
+    cropped = g.op("Slice", net_out, g.const([0, 0], np.int64), raw_shape,
                    g.const([2, 3], np.int64))
     srgb = g.op("Add", g.op("Mul", cropped, g.const(to_srgb.scale, f32)),
                 g.const(to_srgb.offset, f32))
@@ -186,6 +237,11 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
         g.op("Transpose", g.op("Squeeze", codes, zero_axis), perm=[1, 2, 0],
              out=viewer_io.OUTPUT)
 
+
+def _graph_io(wavelengths, output_dtype: str) -> tuple[list[onnx.ValueInfoProto],
+                                                       onnx.ValueInfoProto]:
+    """The graph's inputs (raw planes, dark, gain, scale, warp) and its output."""
+    channels = len(wavelengths)
     hw = ["H", "W"]
     inputs = [helper.make_tensor_value_info(viewer_io.raw_name(nm), TensorProto.FLOAT, hw)
               for nm in wavelengths]
@@ -198,15 +254,7 @@ def build_viewer_graph(network: onnx.ModelProto, wavelengths, from_reflectance, 
                                              [channels, 2, 3])]
     out_type = TensorProto.UINT8 if output_dtype == "uint8" else TensorProto.FLOAT
     output = helper.make_tensor_value_info(viewer_io.OUTPUT, out_type, [*hw, 3])
-
-    graph = helper.make_graph(
-        pre_nodes + list(network.graph.node) + g.nodes, "nightcolor_viewer", inputs, [output],
-        initializer=list(network.graph.initializer) + g.inits)
-    model = helper.make_model(graph, opset_imports=list(network.opset_import),
-                              producer_name="nightcolor convert (viewer graph)")
-    model.ir_version = network.ir_version
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return inputs, output
 
 
 def count_ops(model: onnx.ModelProto) -> set[str]:

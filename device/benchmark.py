@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -12,16 +13,15 @@ from device.engines.model_card import load_model_card
 from device.procedures.calibration import measure_calibration
 from device.simulated.sim_camera import SimCamera
 from device.simulated.sim_leds import SimLeds
-from device.viewer.cameras import open_camera
 from device.viewer.classic import ClassicColorizer
-from device.viewer.colorize import Colorizer
+from device.viewer.colorize import ColorFrame, Colorizer
 from device.viewer.config import Config
-from device.viewer.leds import open_leds
 from device.viewer.loop import Pipeline, RunReport
 from device.viewer.preprocess import Calibration, Normaliser, estimate_shift
+from device.viewer.rig import camera_options, open_camera, open_leds
 from device.viewer.stats import StageTimes
 from device.viewer.strobe import Strobe
-from device.viewer.window import TripletWindow
+from device.viewer.window import Triplet, TripletWindow
 
 COLORIZE_STAGES = ("prepare", "align", "feed", "engine", "postprocess")
 ALIGN_STAGES = ("prepare", "align", "feed")     # the viewer's align thread; the rest colorize
@@ -62,12 +62,12 @@ def ensure_calibration(config: Config) -> Calibration:
 
 def record_triplets(config: Config, count: int) -> list:
     """`count` sliding-window triplets strobed on the simulated rig (the hand-held print)."""
-    leds = open_leds(config.leds, config.strobe.wavelengths)
+    leds = open_leds(config)
     camera = open_camera(config, leds)
     c = config.camera
     strobe = Strobe(leds, camera, config.strobe, c.exposure_ms / 1e3, 1.0 / c.fps)
     window = TripletWindow(config.strobe.wavelengths, sliding=True)
-    triplets = []
+    triplets: list[Triplet] = []
     try:
         while len(triplets) < count:
             triplet = window.add(strobe.next())
@@ -89,10 +89,10 @@ def compare_paths(config: Config, frames: int) -> dict[str, PathTimes]:
     triplets = record_triplets(config, frames + 1)
     p = config.preprocess
     times = {"classic": StageTimes(), "fused": StageTimes()}
-    paths = {
+    paths: dict[str, Callable[[Triplet], ColorFrame]] = {
         "classic": ClassicColorizer(card, OnnxEngine(card.onnx), Normaliser(calibration),
                                     p.align, p.align_scale, times["classic"], CLOCK),
-        "fused": Colorizer(card, OnnxEngine(card.viewer_onnx), calibration, p.align,
+        "fused": Colorizer(card, OnnxEngine(card.viewer_graph), calibration, p.align,
                            p.align_scale, times["fused"],
                            (config.camera.height, config.camera.width), CLOCK),
     }
@@ -107,7 +107,7 @@ def compare_paths(config: Config, frames: int) -> dict[str, PathTimes]:
 def run_sim(config: Config, frames: int, sliding: bool = True) -> RunReport:
     """Calibrate the simulated rig (once per folder) and run `frames` color frames."""
     ensure_calibration(config)
-    return Pipeline(config, sliding=sliding).run(max_frames=frames)
+    return Pipeline(config, sliding=sliding).run(max_frames=frames).report_or_raise()
 
 
 def stage_bound_fps(report: RunReport, sliding: bool) -> tuple[str, float]:
@@ -118,14 +118,13 @@ def stage_bound_fps(report: RunReport, sliding: bool) -> tuple[str, float]:
                  "colorize": sum(ms.get(k, 0.0) for k in COLORIZE_STAGES
                                  if k not in ALIGN_STAGES),
                  "display": ms.get("display", 0.0)}
-    stage = max(per_color, key=per_color.get)
+    stage = max(per_color, key=lambda name: per_color[name])
     return stage, 1e3 / per_color[stage]
 
 
 def align_ms(config: Config, method: str, repeats: int = 10) -> float:
     """Milliseconds to estimate one sub-frame pair's motion, on two simulated frames."""
-    leds = SimLeds(config.strobe.wavelengths)
-    camera = SimCamera(config, leds, None)
+    camera = SimCamera(camera_options(config, SimLeds(config.strobe.wavelengths)), None)
     a = camera.expose({718: 1.0}, 0.0).astype(np.float32)
     b = camera.expose({777: 1.0}, 0.0).astype(np.float32)
     start = time.perf_counter()

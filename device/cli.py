@@ -1,5 +1,7 @@
 """`device`: the viewer's command line. Each sub-command lives in `device/commands/<name>.py`
-and exposes `register(subparsers)`; this module only discovers and dispatches them."""
+and exposes `register(subparsers)`; this module only discovers and dispatches them. Every
+command offers the simulated rig, so its backends are registered here, before any parser or
+config is built."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +9,7 @@ import importlib
 import pkgutil
 import sys
 
+import device.simulated  # noqa: F401  registers the simulated rig (sim://, file://)
 from device.common.command_line import run_cli
 
 

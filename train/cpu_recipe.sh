@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paper's findings on the simulated rig, sized for a 2-core CPU (README: "CPU recipe").
+# The paper's findings on the simulated rig, sized for a 2-core CPU (docs/training.md: "CPU recipe").
 # Smaller than the paper: 128x128 prints instead of 2048x2048, 64x64 crops instead of 256,
 # 2000 iterations at lr 1e-3 instead of 100 000 at 1e-4 (1000 left linear and the networks
 # tied on PSNR/ΔE00), unet and unet-gan at base width 16 instead of 64.

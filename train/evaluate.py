@@ -61,27 +61,12 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     `scenes` defaults to the test split."""
     model, config = load_checkpoint(path)
     inputs = tuple(config.get("inputs", ()))
-    missing = [nm for nm in inputs if nm not in cs.wavelengths]
-    if missing:
-        raise UserError(f"{path}: model needs {missing[0]} nm captures, which capture set "
-                        f"{cs.root} lacks.")
-    if config.get("truth_mode") != cs.truth_mode:
-        raise UserError(f"{path}: trained on {config.get('truth_mode')!r} ground truth but "
-                        f"capture set {cs.root} holds {cs.truth_mode!r} truth.")
-    if config.get("normalisation", {}).get("input") != FROM_REFLECTANCE:
-        raise UserError(f"{path}: input normalisation {config.get('normalisation')} is not "
-                        "the reflectance -> [-1, 1] scaling this code feeds.")
+    _check_fits(cs, path, config, inputs)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     rows, preds, truths = [], {}, []
     for scene in (check_split(cs, "test") if scenes is None else scenes):
-        nir = cs.load_nir(scene, inputs) * FROM_REFLECTANCE["scale"] + FROM_REFLECTANCE["offset"]
-        x = torch.from_numpy(np.ascontiguousarray(nir.transpose(2, 0, 1)))[None]
-        start = time.perf_counter()
-        out = predict(model, x, config["spatial_multiple"], tile=tile)
-        ms = (time.perf_counter() - start) * 1e3
-        rgb = np.clip(out[0].numpy().transpose(1, 2, 0) * TO_SRGB["scale"] + TO_SRGB["offset"],
-                      0.0, 1.0)
+        rgb, ms = _predict_scene(model, cs, scene, inputs, config["spatial_multiple"], tile)
         truth = cs.load_truth(scene)
         truths.append(truth)
         preds[scene] = rgb
@@ -102,6 +87,35 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     except FidUnavailable as why:
         summary["fid"] = f"unavailable: {why}"
     return Evaluated(label, summary, rows, preds)
+
+
+def _check_fits(cs: CaptureSet, path: Path, config: dict[str, Any],
+                inputs: tuple[int, ...]) -> None:
+    """The checkpoint reads wavelengths, truth and normalisation that the capture set has."""
+    missing = [nm for nm in inputs if nm not in cs.wavelengths]
+    if missing:
+        raise UserError(f"{path}: model needs {missing[0]} nm captures, which capture set "
+                        f"{cs.root} lacks.")
+    if config.get("truth_mode") != cs.truth_mode:
+        raise UserError(f"{path}: trained on {config.get('truth_mode')!r} ground truth but "
+                        f"capture set {cs.root} holds {cs.truth_mode!r} truth.")
+    if config.get("normalisation", {}).get("input") != FROM_REFLECTANCE:
+        raise UserError(f"{path}: input normalisation {config.get('normalisation')} is not "
+                        "the reflectance -> [-1, 1] scaling this code feeds.")
+
+
+def _predict_scene(model: torch.nn.Module, cs: CaptureSet, scene: str, inputs: tuple[int, ...],
+                   spatial_multiple: int, tile: int) -> tuple[np.ndarray, float]:
+    """The model's sRGB picture of one scene (H x W x 3 in [0, 1]) and the milliseconds it
+    took."""
+    nir = cs.load_nir(scene, inputs) * FROM_REFLECTANCE["scale"] + FROM_REFLECTANCE["offset"]
+    x = torch.from_numpy(np.ascontiguousarray(nir.transpose(2, 0, 1)))[None]
+    start = time.perf_counter()
+    out = predict(model, x, spatial_multiple, tile=tile)
+    ms = (time.perf_counter() - start) * 1e3
+    rgb = np.clip(out[0].numpy().transpose(1, 2, 0) * TO_SRGB["scale"] + TO_SRGB["offset"],
+                  0.0, 1.0)
+    return rgb, ms
 
 
 def evaluation_scenes(cs: CaptureSet, split: str = "test", limit: int | None = None) -> list[str]:

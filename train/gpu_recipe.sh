@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped `edge` model's recipe on one GPU (README: "GPU recipe"): a large capture of the
+# The shipped `edge` model's recipe on one GPU (docs/training.md: "GPU recipe"): a large capture of the
 # default mix (generated content only) rendered on every core, then `edge` (the shipped model),
 # `unet-gan` at base width 16 (the paper's "sharper patches" finding) and an ablation `edge`
 # trained on a set with the non-held-out photos mixed in (what the photos add), all three

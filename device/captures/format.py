@@ -161,6 +161,21 @@ def validate_manifest(m, manifest_file: Path) -> dict:
                                    f"but version {version} stores {BIT_DEPTH}-bit PNGs")
     if not isinstance(m.get("rig"), dict):
         raise _fail(manifest_file, "\"rig\" must be an object describing the rig")
+    scenes = _check_files_listed(m, wl, manifest_file)
+    split = m.get("split")
+    if not isinstance(split, dict) or sorted(split) != sorted(SPLITS):
+        raise _fail(manifest_file, "\"split\" must have exactly the lists train, val and test")
+    listed = [s for part in SPLITS for s in split[part]]
+    if sorted(listed) != sorted(scenes):
+        raise _fail(manifest_file, "\"split\" must name every scene exactly once")
+    if version >= 2:
+        _check_sources(m, manifest_file)
+    return m
+
+
+def _check_files_listed(m: dict, wl: list, manifest_file: Path) -> dict:
+    """The references and every scene's captures and truth, each listed inside the folder;
+    returns the scenes."""
     refs = m.get("references")
     if (not isinstance(refs, dict) or not isinstance(refs.get("dark"), str)
             or not isinstance(refs.get("white"), dict)):
@@ -187,15 +202,7 @@ def validate_manifest(m, manifest_file: Path) -> dict:
                                      or not isinstance(m.get("material_families"), list)):
             raise _fail(manifest_file, f"scene {name!r} lists a material map without a "
                                        "\"material_families\" list, or outside the folder")
-    split = m.get("split")
-    if not isinstance(split, dict) or sorted(split) != sorted(SPLITS):
-        raise _fail(manifest_file, "\"split\" must have exactly the lists train, val and test")
-    listed = [s for part in SPLITS for s in split[part]]
-    if sorted(listed) != sorted(scenes):
-        raise _fail(manifest_file, "\"split\" must name every scene exactly once")
-    if version >= 2:
-        _check_sources(m, manifest_file)
-    return m
+    return scenes
 
 
 def _check_sources(m: dict, manifest_file: Path) -> None:

@@ -16,7 +16,7 @@ REFERENCE_FRAMES = 8
 
 def mean_reference(frames: Iterable[np.ndarray]) -> np.ndarray:
     """The reference from raw frames of one kind (dark, or white under one LED): uint16 mean."""
-    return np.round(np.mean(list(frames), axis=0)).astype(np.uint16)
+    return np.asarray(np.round(np.mean(list(frames), axis=0)), np.uint16)
 
 
 def normalise(raw: np.ndarray, dark: np.ndarray, white: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The paper's ground truth (`paper` mode) from a scene's own captures: the 604, 529 and
-447 nm frames, each normalised to its white reference, merged as R, G and B (README, "Facts
+447 nm frames, each normalised to its white reference, merged as R, G and B (docs/paper.md, "Facts
 from the paper"). Every writer of it (an import, the real rig, the simulator) makes it here."""
 from __future__ import annotations
 

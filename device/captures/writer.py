@@ -164,6 +164,7 @@ class CaptureSetWriter:
             raise ValueError("set_references() must be called before finish()")
         if not self.scenes:
             raise ValueError("a capture set needs at least one scene")
+        assert self.size is not None              # the first scene set it
         split = (test_only_split(self.scenes) if self.test_only
                  else assign_split(self.scenes, self.sources))
         manifest = fmt.build_manifest(

@@ -23,6 +23,7 @@ from device.simulated.presets import SHIPPED_MODEL, mean_delta_e00, sim_config, 
 from device.viewer.colorize import ColorFrame
 from device.viewer.displays import overlay_text
 from device.viewer.loop import Pipeline
+from device.viewer.observer import FrameShown, LoggingObserver
 
 SCORE_EVERY = 5
 
@@ -36,6 +37,24 @@ def side_by_side(frame: ColorFrame, truth: np.ndarray) -> np.ndarray:
     return np.concatenate([overlay_text(p, t) for p, t in zip(panels, labels)], axis=1)
 
 
+class Keeper(LoggingObserver):
+    """Keeps every SCORE_EVERY-th frame and the last with what the eye would see then. Only the
+    truth is looked up here; ΔE00 (slow) is computed after the run, so measuring does not slow
+    down the display thread this runs in."""
+
+    def __init__(self, last: int):
+        self.last = last
+        self.pipeline: Pipeline | None = None       # whose camera knows the truth
+        self.kept: list[tuple[ColorFrame, np.ndarray]] = []
+
+    def frame_shown(self, shown: FrameShown) -> None:
+        if shown.frames % SCORE_EVERY == 1 or shown.frames == self.last:
+            camera = None if self.pipeline is None else self.pipeline.camera
+            truth = None if camera is None else truth_for(shown.frame, camera)
+            if truth is not None:
+                self.kept.append((shown.frame, truth))
+
+
 def run(args) -> int:
     out = Path(args.out).resolve()
     if not out.is_dir():
@@ -47,16 +66,10 @@ def run(args) -> int:
                         calibration=str(out / "calibration.npz"))
     config.display.overlay_fps = True
     measure_calibration(config, 4).save(config.resolve(config.preprocess.calibration))
-    kept: list[tuple[ColorFrame, np.ndarray]] = []
-
-    def keep(frame: ColorFrame) -> None:
-        # Only the truth is looked up here; ΔE00 (slow) is computed after the run, so measuring
-        # does not slow down the display thread it runs in.
-        if pipeline.report.frames % SCORE_EVERY == 1 or pipeline.report.frames == args.frames:
-            kept.append((frame, truth_for(frame, pipeline.camera)))
-
-    pipeline = Pipeline(config, on_color=keep)
-    report = pipeline.run(max_frames=args.frames)
+    keeper = Keeper(args.frames)
+    pipeline = keeper.pipeline = Pipeline(config, keeper)
+    report = pipeline.run(max_frames=args.frames).report_or_raise()
+    kept = keeper.kept
     scores = [mean_delta_e00(frame.rgb, truth) for frame, truth in kept]
     with atomic_output(out / "demo.png") as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(side_by_side(*kept[-1]), cv2.COLOR_RGB2BGR))

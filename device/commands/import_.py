@@ -63,8 +63,10 @@ def _read_mono(path: Path) -> np.ndarray:
 class _SourceImages:
     """Reads the source images, checking they share one size and one bit depth."""
 
-    def __init__(self):
-        self.shape = self.dtype = self.first = None
+    def __init__(self) -> None:
+        self.shape: tuple[int, ...] | None = None       # of the first image read
+        self.dtype: np.dtype | None = None
+        self.first: Path | None = None
 
     def read(self, path: Path) -> np.ndarray:
         image = _read_mono(path)
@@ -73,7 +75,7 @@ class _SourceImages:
         elif image.shape != self.shape:
             raise UserError(f"{path}: is {image.shape[1]}x{image.shape[0]} but {self.first} is "
                             f"{self.shape[1]}x{self.shape[0]}; all captures must be one size.")
-        elif image.dtype != self.dtype:
+        elif self.dtype is not None and image.dtype != self.dtype:
             raise UserError(f"{path}: is {image.dtype.itemsize * 8}-bit but {self.first} is "
                             f"{self.dtype.itemsize * 8}-bit; all captures must share a bit depth.")
         return image.astype(np.uint16)
@@ -84,7 +86,8 @@ def find_captures(src: Path, pattern: str, white_pattern: str, dark: Path | None
     scene_re = _pattern_regex(pattern, "--pattern", ("scene", "nm"))
     white_re = _pattern_regex(white_pattern, "--white-pattern", ("nm",))
     files = sorted(p for p in src.rglob("*") if p.is_file() and not p.name.startswith("."))
-    whites, scenes = {}, {}
+    whites: dict[int, Path] = {}
+    scenes: dict[str, dict[int, Path]] = {}
     for path in files:
         rel = path.relative_to(src).as_posix()
         if (m := white_re.fullmatch(rel)) is not None:
@@ -138,6 +141,7 @@ def import_captures(src, out, *, pattern=DEFAULT_PATTERN, white_pattern=DEFAULT_
     names = _scene_names(scenes)
     images = _SourceImages()
     whites = {nm: images.read(white_files[nm]) for nm in wavelengths}
+    assert images.shape is not None and images.dtype is not None    # the whites were read
     dark_frame = (images.read(dark_path) if dark_path is not None
                   else np.zeros(images.shape, np.uint16))
     rig = {"kind": "imported", "source": str(src.resolve()), "pattern": pattern,

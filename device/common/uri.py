@@ -4,26 +4,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from device.common.errors import UserError
-
 
 @dataclass(frozen=True)
 class Uri:
+    """A URI split once: backends read its parts and quote `text` in their messages."""
     scheme: str
     target: str                      # "/dev/video0", "jetson", "out.mp4", a GStreamer pipeline...
     params: dict[str, str] = field(default_factory=dict)
+    text: str = ""                   # as the config wrote it
 
 
-def parse_uri(text: str, role: str, schemes: tuple[str, ...]) -> Uri:
-    """Split `text` and check its scheme is one `role` knows; one sentence when it is not."""
+def split_uri(text: str) -> Uri | None:
+    """`text` split into scheme, target and parameters; None when it is not `scheme://...`."""
     if "://" not in text:
-        raise UserError(f"{role} '{text}' is not a URI; expected one of "
-                        + ", ".join(f"{s}://..." for s in schemes) + ".")
+        return None
     scheme, rest = text.split("://", 1)
-    if scheme not in schemes:
-        raise UserError(f"{role} '{text}' has unknown scheme '{scheme}'; expected one of "
-                        + ", ".join(f"{s}://" for s in schemes) + ".")
     if scheme == "gst":  # a pipeline is taken whole: its own syntax may contain '?' or '&'
-        return Uri(scheme, rest, {})
+        return Uri(scheme, rest, {}, text)
     target, _, query = rest.partition("?")
-    return Uri(scheme, target, dict(parse_qsl(query, keep_blank_values=True)))
+    return Uri(scheme, target, dict(parse_qsl(query, keep_blank_values=True)), text)

@@ -47,7 +47,7 @@ MIX_KINDS = {"deadleaves": "deadleaves", "faces": "skin", "charts": "chart", "sm
 MIX_KINDS.update(dict.fromkeys(SURFACE_KINDS))
 # No photos by default. A handful of pictures, each cropped hundreds of times, is learned by
 # heart, and what an `edge` learns from them does not carry over: trained side by side on 4000
-# scenes (README, "GPU recipe"), the same model with the photos at weight 0.5 scored 7.8 ΔE00 on
+# scenes (docs/training.md, "GPU recipe"), the same model with the photos at weight 0.5 scored 7.8 ΔE00 on
 # the held-out photos against 6.9 without, and 7.4 against 6.4 on the two non-held-out photos
 # neither saw. `--mix ...,photos=W` puts them back.
 DEFAULT_MIX = {"deadleaves": 4.0, "faces": 2.0, "charts": 1.0, "smooth": 1.0, "foliage": 1.0,
@@ -161,12 +161,13 @@ def _plan_user_prints(prints_dir: Path, count: int | None, seed: int) -> Plan:
             k += 1
             name = f"{safe_scene_name(stem)[:120]}-{k}"
         seen.add(name)
-        source = f"person:{person.group(1)}" if by_person else f"file:{name}"
+        source = f"person:{person.group(1)}" if by_person and person else f"file:{name}"
         prints.append(PlannedPrint(i, name, source, "file", str(path)))
     return Plan(prints, "person" if by_person else "file", f"--prints {prints_dir}")
 
 
 def _plan_bundled(count: int, mix: dict[str, float], held_out: bool) -> Plan:
+    photos: tuple[str, ...]
     if held_out:
         photos = HELD_OUT_PHOTOS
         kinds = ["photos"] * count
@@ -222,7 +223,9 @@ def render_print(planned: PlannedPrint, size: int, seed: int) -> np.ndarray:
         return random_square(read_rgb(Path(planned.ref)), size, rng)
     if planned.kind == "photos":
         return random_square(_bundled_photo(planned.ref), size, rng)
-    return GENERATORS[MIX_KINDS[planned.kind]](rng, size)
+    generator = MIX_KINDS[planned.kind]
+    assert generator is not None, planned.kind      # "photos" returned above
+    return GENERATORS[generator](rng, size)
 
 
 def iter_prints(prints_dir, count: int | None, size: int, seed: int,

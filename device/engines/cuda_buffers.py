@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class HostBuffer:
 
     array: np.ndarray
     device_ptr: int | None
-    handle: object
+    handle: Any              # the CUDA library's own allocation, kept alive (and freed) here
 
     @property
     def nbytes(self) -> int:
@@ -47,7 +48,7 @@ class HostBuffer:
 class DeviceBuffer:
     ptr: int
     nbytes: int
-    handle: object
+    handle: Any
 
 
 def cuda_memory():

@@ -1,47 +1,62 @@
-"""One interface for every inference backend, and the URI that picks one.
+"""The engine role: one interface for every inference backend (`Engine`), what a backend is
+given (`EngineOptions`), the table of backends by URI scheme (`ENGINES`, filled by
+device.viewer.backends), and the two backends: onnxruntime and TensorRT.
 
 An engine runs one ONNX graph (or the TensorRT engine built from it) with named inputs:
 `run(feeds) -> outputs`, both {name: array}. Inputs that change rarely (the viewer graph's
 calibration planes) are made resident with `set_resident(name, array)`: uploaded once, used by
 every later `run` until set again. The viewer runs the model card's viewer graph (raw
-sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py); `infer(nir)` runs a graph with
-one input and one output, such as the card's network ONNX (the classic path, the parity checks).
+sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py); `OnnxEngine.infer(nir)` runs a
+graph with one input and one output, such as the card's network ONNX (the classic path, the
+parity checks).
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
+from device.common.backends import BackendTable
 from device.common.errors import UserError
+from device.common.uri import Uri
 from device.engines import viewer_io
 from device.engines.model_card import ModelCard
-from device.common.uri import Uri
-from device.engines.engine_backends import ENGINES
 
 log = logging.getLogger(__name__)
+# Arrays in and out of a graph: float32 inputs (raw planes, scales, warps, the network's nir),
+# an 8-bit sRGB frame or the network's float output (FP16 in an FP16 graph).
+Array = NDArray[np.uint8] | NDArray[np.float16] | NDArray[np.float32]
 
 
-class Engine:
-    name = "engine"
-    input_names: tuple[str, ...] = ()
-    output_names: tuple[str, ...] = ()
+class Engine(Protocol):
+    """The engine role: a graph with named inputs and outputs."""
+    name: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
 
-    def set_resident(self, name: str, array: np.ndarray) -> None:
-        raise NotImplementedError
+    def set_resident(self, name: str, array: Array) -> None:
+        """Keep `array` as input `name` for every later run (uploaded once)."""
 
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        raise NotImplementedError
-
-    def infer(self, nir: np.ndarray) -> np.ndarray:
-        """The single output of a single-input graph (the network: nir -> rgb)."""
-        (name,), (out,) = self.input_names, self.output_names
-        return self.run({name: nir})[out]
+    def run(self, feeds: Mapping[str, Array]) -> dict[str, Array]:
+        """The outputs for `feeds` plus the resident inputs."""
 
 
-class OnnxEngine(Engine):
+@dataclass(frozen=True)
+class EngineOptions:
+    """What an engine backend is given besides its URI."""
+    card: ModelCard                    # the model: its graphs, wavelengths, files
+    resolve: Callable[[str], Path]     # a path in the config, relative to the config file
+    status: Callable[[str], None]      # says what the backend did (a rebuild, a fallback)
+
+
+ENGINES: BackendTable[EngineOptions, Engine] = BackendTable("engine.uri")
+
+
+class OnnxEngine:
     """onnxruntime, preferring the CUDA execution provider where the build has it.
 
     Resident inputs live in an IO binding as OrtValues made once (on the GPU where the session
@@ -77,7 +92,7 @@ class OnnxEngine(Engine):
         self._binding = self._session.io_binding()
         self._resident: dict[str, object] = {}      # name -> OrtValue, kept alive here
 
-    def set_resident(self, name: str, array: np.ndarray) -> None:
+    def set_resident(self, name: str, array: Array) -> None:
         if name not in self.input_names:
             raise UserError(f"{self.path}: the graph has no input {name!r} "
                             f"(it takes {', '.join(self.input_names)}).")
@@ -86,7 +101,12 @@ class OnnxEngine(Engine):
         self._resident[name] = value
         self._binding.bind_ortvalue_input(name, value)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def infer(self, nir: Array) -> Array:
+        """The single output of a single-input graph (the network: nir -> rgb)."""
+        (name,), (out,) = self.input_names, self.output_names
+        return self.run({name: nir})[out]
+
+    def run(self, feeds: Mapping[str, Array]) -> dict[str, Array]:
         missing = [n for n in self.input_names if n not in feeds and n not in self._resident]
         if missing:
             raise UserError(f"{self.path}: no value for input {', '.join(missing)}.")
@@ -102,7 +122,7 @@ class OnnxEngine(Engine):
         return dict(zip(self.output_names, self._binding.copy_outputs_to_cpu()))
 
 
-class TrtEngine(Engine):
+class TrtEngine:
     """A TensorRT FP16 engine built from the card's viewer graph; rebuilt when stale.
 
     Runs through `trt_build.EngineRunner` (buffers allocated once per shape, resident inputs
@@ -115,22 +135,25 @@ class TrtEngine(Engine):
 
         # One staleness rule for `convert` and the viewer: on TensorRT 10.12+/11 the engine is
         # built from the FP16 ONNX, so comparing it against the FP32 one would rebuild forever.
-        engine_path = trt_build.ensure_engine(
-            card, engine_path, log=lambda line: (log.info(line), status(line)))
+        def say(line: str) -> None:
+            log.info(line)
+            status(line)
+
+        engine_path = trt_build.ensure_engine(card, engine_path, log=say)
         self._runner = trt_build.EngineRunner(engine_path)
         self.input_names = tuple(self._runner.input_names)
         self.output_names = tuple(self._runner.output_names)
         wanted = set(viewer_io.input_names(card.wavelengths_nm))
         if set(self.input_names) != wanted or viewer_io.OUTPUT not in self.output_names:
-            raise UserError(f"{engine_path}: not an engine of {card.viewer_onnx.name} (its inputs "
+            raise UserError(f"{engine_path}: not an engine of {card.viewer_graph.name} (its inputs "
                             f"are {', '.join(self.input_names)}); delete it to have it rebuilt.")
         self.name = f"TensorRT ({Path(engine_path).name})"
 
-    def set_resident(self, name: str, array: np.ndarray) -> None:
+    def set_resident(self, name: str, array: Array) -> None:
         self._runner.set_resident(name, array)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self._runner.run(feeds)
+    def run(self, feeds: Mapping[str, Array]) -> dict[str, Array]:
+        return self._runner.run(dict(feeds))
 
 
 def viewer_onnx(card: ModelCard, named: Path | None = None) -> Path:
@@ -139,7 +162,7 @@ def viewer_onnx(card: ModelCard, named: Path | None = None) -> Path:
     if named is not None and card.viewer_fp16_onnx is not None \
             and named.resolve() == card.viewer_fp16_onnx:
         return card.viewer_fp16_onnx
-    return card.viewer_onnx
+    return card.viewer_graph
 
 
 def onnx_fallback(card: ModelCard, status: Callable[[str], None], why: str) -> OnnxEngine:
@@ -149,21 +172,12 @@ def onnx_fallback(card: ModelCard, status: Callable[[str], None], why: str) -> O
     return engine
 
 
-def open_engine(uri_text: str, card: ModelCard, resolve: Callable[[str], Path],
-                status: Callable[[str], None]) -> Engine:
-    """The engine running the card's viewer graph as the URI names it; a TensorRT engine that
-    cannot load falls back to onnxruntime (`onnx_fallback`)."""
-    return ENGINES.open(uri_text, card, resolve, status)
+def open_onnx_engine(uri: Uri, options: EngineOptions) -> OnnxEngine:
+    return OnnxEngine(viewer_onnx(options.card, options.resolve(uri.target)))
 
 
-def open_onnx_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
-                     status: Callable[[str], None]) -> Engine:
-    return OnnxEngine(viewer_onnx(card, resolve(uri.target)))
-
-
-def open_trt_engine(uri: Uri, card: ModelCard, resolve: Callable[[str], Path],
-                    status: Callable[[str], None]) -> Engine:
+def open_trt_engine(uri: Uri, options: EngineOptions) -> Engine:
     try:
-        return TrtEngine(resolve(uri.target), card, status)
+        return TrtEngine(options.resolve(uri.target), options.card, options.status)
     except Exception as exc:  # ImportError, TensorRT/CUDA errors, UserError: all fall back
-        return onnx_fallback(card, status, f"TensorRT failed ({exc})")
+        return onnx_fallback(options.card, options.status, f"TensorRT failed ({exc})")

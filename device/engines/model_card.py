@@ -76,6 +76,14 @@ class ModelCard:
     def in_channels(self) -> int:
         return len(self.wavelengths_nm)
 
+    @property
+    def viewer_graph(self) -> Path:
+        """The viewer graph (FP32); only a card read `network_only` may lack it."""
+        if self.viewer_onnx is None:
+            raise UserError(f"{self.path}: names no viewer graph; add it with "
+                            f"`{UPGRADE_COMMAND} {self.path}`.")
+        return self.viewer_onnx
+
 
 def model_card_dict(*, onnx_name: str, onnx_sha256: str, fp16_onnx_name: str | None,
                     fp16_onnx_sha256: str | None, config: dict, made_by: dict,
@@ -116,6 +124,44 @@ def load_model_card(path: str | Path, *, check_sha256: bool = True,
     `network_only`: a version 1 card is read too and the viewer entry is not required (for
     `python -m convert.viewer`, which adds it)."""
     path = Path(path)
+    raw = _read_card(path, network_only)
+    reader = _Fields(path, raw)
+    inp, out = reader.table("input"), reader.table("output")
+    wavelengths = _check_network_fields(path, raw, inp, out)
+    onnx = reader.sibling("onnx")
+    fp16 = reader.sibling("fp16_onnx") if "fp16_onnx" in raw else None
+    card = ModelCard(
+        path=path.resolve(),
+        onnx=onnx, onnx_sha256=reader.text("onnx_sha256"),
+        fp16_onnx=fp16, fp16_onnx_sha256=reader.text("fp16_onnx_sha256") if fp16 else None,
+        input_name=_name(path, inp, "input"), wavelengths_nm=wavelengths,
+        from_reflectance=_affine(path, inp, "input.from_reflectance"),
+        output_name=_name(path, out, "output"), to_srgb=_affine(path, out, "output.to_srgb"),
+        spatial_multiple=raw["spatial_multiple"], truth_mode=raw["truth_mode"],
+        model=reader.table("model"), made_by=reader.table("made_by"),
+        **({} if network_only else _viewer_fields(path, reader)),
+        extra={k: v for k, v in raw.items() if k == "verification"},
+    )
+    if check_sha256:
+        check_file_hashes(card)
+    return card
+
+
+def check_file_hashes(card: ModelCard) -> None:
+    """Every ONNX file the card names has the sha256 recorded for it, or one sentence says
+    which changed after conversion."""
+    for onnx_file, expected in ((card.onnx, card.onnx_sha256),
+                                (card.fp16_onnx, card.fp16_onnx_sha256),
+                                (card.viewer_onnx, card.viewer_onnx_sha256),
+                                (card.viewer_fp16_onnx, card.viewer_fp16_onnx_sha256)):
+        if onnx_file is not None and file_sha256(onnx_file) != expected:
+            raise UserError(f"{onnx_file}: sha256 does not match the one recorded in "
+                            f"{card.path} (the file changed after conversion); run convert "
+                            f"again.")
+
+
+def _read_card(path: Path, network_only: bool) -> dict[str, Any]:
+    """The card's JSON, once it is a nightcolor card of a version this build reads."""
     if not path.is_file():
         raise UserError(f"{path}: model card not found.")
     try:
@@ -124,13 +170,17 @@ def load_model_card(path: str | Path, *, check_sha256: bool = True,
         raise UserError(f"{path}: not a readable JSON model card ({exc}).") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise UserError(f"{path}: not a nightcolor model card (format is not {FORMAT!r}).")
-    reader = _Fields(path, raw)
     if raw.get("version") == 1 and not network_only:
         raise UserError(_version_1_refusal(path, raw))
     if raw.get("version") not in ((1, VERSION) if network_only else (VERSION,)):
         raise UserError(f"{path}: model card version {raw.get('version')!r} is not supported "
                         f"(this build reads version {VERSION}).")
-    inp, out = reader.dict("input"), reader.dict("output")
+    return raw
+
+
+def _check_network_fields(path: Path, raw: dict[str, Any], inp: dict[str, Any],
+                          out: dict[str, Any]) -> tuple[int, ...]:
+    """The network's inputs, layouts, spatial multiple and truth mode; its wavelengths."""
     wavelengths = inp.get("wavelengths_nm")
     if (not isinstance(wavelengths, list) or not wavelengths
             or not all(isinstance(w, int) and w > 0 for w in wavelengths)):
@@ -144,30 +194,7 @@ def load_model_card(path: str | Path, *, check_sha256: bool = True,
         raise UserError(f"{path}: spatial_multiple must be a positive integer.")
     if raw.get("truth_mode") not in ("human", "paper"):
         raise UserError(f"{path}: truth_mode must be \"human\" or \"paper\".")
-
-    onnx = reader.sibling("onnx")
-    fp16 = reader.sibling("fp16_onnx") if "fp16_onnx" in raw else None
-    card = ModelCard(
-        path=path.resolve(),
-        onnx=onnx, onnx_sha256=reader.str("onnx_sha256"),
-        fp16_onnx=fp16, fp16_onnx_sha256=reader.str("fp16_onnx_sha256") if fp16 else None,
-        input_name=_name(path, inp, "input"), wavelengths_nm=tuple(wavelengths),
-        from_reflectance=_affine(path, inp, "input.from_reflectance"),
-        output_name=_name(path, out, "output"), to_srgb=_affine(path, out, "output.to_srgb"),
-        spatial_multiple=spatial_multiple, truth_mode=raw["truth_mode"],
-        model=reader.dict("model"), made_by=reader.dict("made_by"),
-        **({} if network_only else _viewer_fields(path, reader)),
-        extra={k: v for k, v in raw.items() if k == "verification"},
-    )
-    if check_sha256:
-        for onnx_file, expected in ((card.onnx, card.onnx_sha256),
-                                    (card.fp16_onnx, card.fp16_onnx_sha256),
-                                    (card.viewer_onnx, card.viewer_onnx_sha256),
-                                    (card.viewer_fp16_onnx, card.viewer_fp16_onnx_sha256)):
-            if onnx_file is not None and file_sha256(onnx_file) != expected:
-                raise UserError(f"{onnx_file}: sha256 does not match the one recorded in {path} "
-                                f"(the file changed after conversion); run convert again.")
-    return card
+    return tuple(wavelengths)
 
 
 def _version_1_refusal(path: Path, raw: dict) -> str:
@@ -182,8 +209,8 @@ def _version_1_refusal(path: Path, raw: dict) -> str:
             f"missing; convert the checkpoint again (`python -m convert --fp16 ckpt.pt`).")
 
 
-def _viewer_fields(path: Path, reader: "_Fields") -> dict:
-    viewer = reader.dict("viewer")
+def _viewer_fields(path: Path, reader: "_Fields") -> dict[str, Any]:
+    viewer = reader.table("viewer")
     sub = _Fields(path, viewer, prefix="viewer.")
     output_dtype = viewer.get("output_dtype", "uint8")
     if output_dtype not in OUTPUT_DTYPES:
@@ -193,26 +220,26 @@ def _viewer_fields(path: Path, reader: "_Fields") -> dict:
     pads = viewer.get("pads", False)
     if not isinstance(pads, bool):
         raise UserError(f"{path}: viewer.pads must be true or false.")
-    return {"viewer_onnx": sub.sibling("onnx"), "viewer_onnx_sha256": sub.str("onnx_sha256"),
+    return {"viewer_onnx": sub.sibling("onnx"), "viewer_onnx_sha256": sub.text("onnx_sha256"),
             "viewer_fp16_onnx": sub.sibling("fp16_onnx") if fp16 else None,
-            "viewer_fp16_onnx_sha256": sub.str("fp16_onnx_sha256") if fp16 else None,
+            "viewer_fp16_onnx_sha256": sub.text("fp16_onnx_sha256") if fp16 else None,
             "viewer_output_dtype": output_dtype, "viewer_pads": pads}
 
 
 class _Fields:
     """Typed access to the card's top-level keys, each failure one sentence."""
 
-    def __init__(self, path: Path, raw: dict, prefix: str = ""):
+    def __init__(self, path: Path, raw: dict[str, Any], prefix: str = ""):
         self.path, self.raw, self.prefix = path, raw, prefix
 
-    def dict(self, key: str) -> dict:
+    def table(self, key: str) -> dict[str, Any]:
         value = self.raw.get(key)
         if not isinstance(value, dict):
             raise UserError(f"{self.path}: field {self.prefix + key!r} is missing or not an "
                             f"object.")
         return value
 
-    def str(self, key: str) -> str:
+    def text(self, key: str) -> str:
         value = self.raw.get(key)
         if not isinstance(value, str) or not value:
             raise UserError(f"{self.path}: field {self.prefix + key!r} is missing or not a "
@@ -222,7 +249,7 @@ class _Fields:
     def sibling(self, key: str) -> Path:
         """A file named by the card; only a bare name beside the card is allowed, so a card
         cannot point the viewer at an arbitrary file elsewhere on disk."""
-        name = self.str(key)
+        name = self.text(key)
         if Path(name).name != name:
             raise UserError(f"{self.path}: field {self.prefix + key!r} must name a file beside "
                             f"the card, not {name!r}.")
@@ -241,9 +268,8 @@ def _name(path: Path, edge: dict, which: str) -> str:
 
 def _affine(path: Path, edge: dict, which: str) -> Affine:
     value = edge.get(which.split(".")[1])
-    ok = (isinstance(value, dict)
-          and all(isinstance(value.get(k), (int, float)) and math.isfinite(value[k])
-                  for k in ("scale", "offset")))
-    if not ok:
+    if not isinstance(value, dict) or not all(
+            isinstance(value.get(k), (int, float)) and math.isfinite(value[k])
+            for k in ("scale", "offset")):
         raise UserError(f"{path}: {which} must be {{\"scale\": number, \"offset\": number}}.")
     return Affine(float(value["scale"]), float(value["offset"]))

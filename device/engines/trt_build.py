@@ -83,8 +83,13 @@ class Profile:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Profile":
-        return cls(*(tuple(int(v) for v in d[k]) for k in ("min", "opt", "max")),
-                   input_name=d.get("input", "nir"))
+        lo, opt, hi = (_shape(d[k]) for k in ("min", "opt", "max"))
+        return cls(lo, opt, hi, input_name=d.get("input", "nir"))
+
+
+def _shape(values: list[int]) -> Shape:
+    n, c, h, w = (int(v) for v in values)
+    return n, c, h, w
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -126,7 +131,7 @@ def engine_source(fp32_onnx: Path, fp16_onnx: Path | None, trt_version: str) -> 
 def card_engine_source(card: ModelCard, trt_version: str) -> Path:
     """The ONNX the viewer's engine is built from: the card's viewer graph (raw sub-frames in,
     8-bit sRGB out), FP16 or FP32 as `engine_source` picks."""
-    return engine_source(card.viewer_onnx, card.viewer_fp16_onnx, trt_version)
+    return engine_source(card.viewer_graph, card.viewer_fp16_onnx, trt_version)
 
 
 def profile_shapes(input_names, profile: Profile) -> dict[str, tuple[tuple[int, ...], ...]]:

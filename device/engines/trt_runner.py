@@ -58,7 +58,11 @@ class _Tensor:
         return self.host.nbytes if self.host is not None else 0
 
     def device_ptr(self) -> int:
-        return self.host.device_ptr if self.device is None else self.device.ptr
+        if self.device is not None:
+            return self.device.ptr
+        if self.host is None or self.host.device_ptr is None:
+            raise RuntimeError("tensor has neither device memory nor mapped host memory")
+        return self.host.device_ptr
 
 
 @dataclass
@@ -85,7 +89,10 @@ class EngineRunner:
             raise UserError(f"{engine_path}: TensorRT {trt.__version__} cannot load this engine; "
                             f"rebuild it with convert.")
         self.context = self.engine.create_execution_context()
-        major = int(re.match(r"\d+", trt.__version__).group())
+        leading = re.match(r"\d+", trt.__version__)
+        if leading is None:
+            raise UserError(f"TensorRT reports a version without a number: {trt.__version__!r}.")
+        major = int(leading.group())
         self._bindings = major < NAME_BASED_API_SINCE
         self._index: dict[str, int] = {}
         if self._bindings:
@@ -131,6 +138,8 @@ class EngineRunner:
     def _view(self, tensor: _Tensor, name: str) -> np.ndarray:
         dtype = self._dtypes[name]
         count = int(np.prod(tensor.shape, dtype=np.int64))
+        if tensor.host is None:
+            raise RuntimeError(f"{name}: no host buffer allocated")
         return tensor.host.array[:count * dtype.itemsize].view(dtype).reshape(tensor.shape)
 
     def _stage(self, tensor: _Tensor, name: str, array: np.ndarray) -> None:

@@ -9,11 +9,12 @@ import dataclasses
 
 import numpy as np
 
+import device.simulated  # noqa: F401  registers the simulated rig, which calibrates itself
 from device.captures.references import REFERENCE_FRAMES, mean_reference
-from device.viewer.cameras import open_camera
+from device.simulated.sim_camera import BLANK_PAPER
 from device.viewer.config import Config
-from device.viewer.leds import open_leds
 from device.viewer.preprocess import Calibration
+from device.viewer.rig import open_camera, open_leds
 from device.viewer.strobe import Strobe
 
 
@@ -22,8 +23,6 @@ def on_blank_paper(config: Config) -> Config:
     swaps the print for blank paper (a real operator is asked to)."""
     if not config.camera.uri.startswith("sim://"):
         return config
-    from device.simulated.sim_camera import BLANK_PAPER
-
     return dataclasses.replace(config, sim=dataclasses.replace(config.sim, scene=BLANK_PAPER))
 
 
@@ -31,7 +30,7 @@ class Rig:
     def __init__(self, config: Config):
         self.config = config
         self.wavelengths = tuple(config.strobe.wavelengths)
-        self.leds = open_leds(config.leds, self.wavelengths)
+        self.leds = open_leds(config)
         try:
             self.camera = open_camera(config, self.leds)
         except BaseException:

@@ -53,12 +53,26 @@ def leds_off_from_config(config_path: str) -> None:
     The unit's ExecStopPost runs this after the viewer is gone, however it went: a watchdog
     SIGABRT or a SIGKILL after TimeoutStopSec skip every Python cleanup, and a GPIO line keeps
     its last level when its owner dies.
+
+    Only what drives real lines needs this, and every such backend is registered by
+    device.viewer itself. This process never imports device.simulated (the service layer may
+    not), so a `sim://` bank has no backend here: it lived in the viewer's memory and died with
+    it, and there is nothing to switch off. Nor does the camera, display or engine matter here:
+    their URIs are checked for form only, so a mistake there cannot keep the LEDs on.
     """
     from device.viewer.config import load_config
-    from device.viewer.leds import open_leds
+    from device.viewer.leds import LEDS
+    from device.viewer.rig import open_leds
 
-    config = load_config(config_path, check_model=False)
-    open_leds(config.leds, config.strobe.wavelengths).close()
+    config = load_config(config_path, check_model=False, check_schemes=False)
+    uri = LEDS.parse(config.leds.uri, registered=False)
+    backend = LEDS.get(uri.scheme)
+    if backend is None or backend.simulated:
+        hardware = ", ".join(f"{b.scheme}://" for b in LEDS.backends() if not b.simulated)
+        print(f"failsafe: leds.uri '{uri.text}' is no LED hardware this program drives "
+              f"({hardware}); nothing to switch off.", file=sys.stderr)
+        return
+    open_leds(config).close()
 
 
 def main(argv: list[str] | None = None) -> int:

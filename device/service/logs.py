@@ -49,11 +49,16 @@ def _log_uncaught(exc_type, exc, tb) -> None:
                                          exc_info=(exc_type, exc, tb))
 
 
+class OurHandler(logging.StreamHandler):
+    """The handler setup_logging installs, marked so that setting up again replaces it."""
+    _nightcolor = True
+
+
 def setup_logging(level: str = "info", stream: TextIO | None = None,
                   environ: dict | os._Environ | None = None) -> logging.Handler:
     """Send every log record to `stream` (stderr), formatted for the journal or a terminal."""
     stream = sys.stderr if stream is None else stream
-    handler = logging.StreamHandler(stream)
+    handler = OurHandler(stream)
     if stream_is_journal(stream, environ):
         # journald stamps time and unit itself; repeating them only widens the line.
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
@@ -61,8 +66,7 @@ def setup_logging(level: str = "info", stream: TextIO | None = None,
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_nightcolor", False)]:
-        root.removeHandler(old)
-    handler._nightcolor = True  # replaced, not stacked, when set up again (e.g. on reload)
+        root.removeHandler(old)    # replaced, not stacked, when set up again (e.g. on reload)
     root.addHandler(handler)
     root.setLevel(level.upper())
     sys.excepthook = _log_uncaught

@@ -29,11 +29,16 @@ def _config_path(config, text: str, root: Path) -> Path:
 
 def check_environment(config) -> None:
     """Refuse (UserError) a config naming URIs this OpenCV / GStreamer cannot open."""
+    from device.viewer.cameras import CAMERAS
+    from device.viewer.displays import DISPLAYS
     from device.viewer.gstreamer import gstreamer_refusal, missing_elements
 
-    refusals = [r for r in (gstreamer_refusal("camera.uri", config.camera.uri),
-                            gstreamer_refusal("display.uri", config.display.uri)) if r]
-    if not refusals and config.display.uri.startswith("drm://") and missing_elements(("kmssink",)):
+    # Form only: this process does not register sim:// and file:// (see plan()).
+    camera = CAMERAS.parse(config.camera.uri, registered=False)
+    display = DISPLAYS.parse(config.display.uri, registered=False)
+    refusals = [r for r in (gstreamer_refusal("camera.uri", camera),
+                            gstreamer_refusal("display.uri", display)) if r]
+    if not refusals and display.scheme == "drm" and missing_elements(("kmssink",)):
         refusals.append(f"display.uri '{config.display.uri}' needs GStreamer's kmssink, which "
                         "is not installed; apt-get install gstreamer1.0-plugins-bad")
     if refusals:
@@ -42,13 +47,15 @@ def check_environment(config) -> None:
 
 def plan(config_path: Path, root: Path = Path("/"), build: bool = False) -> tuple[Path, str, str]:
     """(checkpoint, verdict, reason) for the config at `config_path` (already rerooted)."""
+    from device.engines.engine import ENGINES
     from device.engines.model_card import load_model_card
-    from device.engines.engine_backends import ENGINES
     from device.engines.trt_build import (card_engine_source, engine_is_stale, ensure_engine,
                                           installed_tensorrt_version)
     from device.viewer.config import load_config, model_card_beside
 
-    config = load_config(config_path, check_model=False)
+    # check_schemes=False: this process does not import device.simulated (the service layer may
+    # not), so sim:// and file:// are no schemes here; the viewer checks them at start.
+    config = load_config(config_path, check_model=False, check_schemes=False)
     check_environment(config)
     uri = ENGINES.parse(config.engine.uri)
     model = _config_path(config, uri.target, root)

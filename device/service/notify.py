@@ -63,7 +63,7 @@ class Notifier:
 
     def notify(self, *lines: str) -> bool:
         """Send `KEY=value` lines as one datagram; False (logged once) if it could not go."""
-        if self._sock is None:
+        if self._sock is None or self.address is None:
             return False
         payload = "\n".join(lines).encode()
         try:

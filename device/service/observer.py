@@ -12,19 +12,20 @@ import time
 from typing import Callable
 
 from device.service.notify import Notifier
+from device.viewer.observer import FrameShown
 
 log = logging.getLogger(__name__)
 
 
-def format_stats(stats: dict) -> str:
+def format_stats(shown: FrameShown) -> str:
     """One short line for `systemctl status`: fps, latency, frame and drop counts."""
-    return (f"{float(stats.get('fps', 0.0)):.1f} fps, "
-            f"{float(stats.get('latency_ms', 0.0)):.0f} ms latency, "
-            f"{int(stats.get('frames', 0))} frames, {int(stats.get('dropped', 0))} dropped")
+    return (f"{shown.fps:.1f} fps, {shown.latency_ms:.0f} ms latency, {shown.frames} frames, "
+            f"{shown.dropped} dropped")
 
 
 class ServiceObserver:
-    """Turns pipeline events into READY/WATCHDOG/STATUS/STOPPING notifications.
+    """Turns the viewer's events (device.viewer.observer.Observer, all five) into
+    READY/WATCHDOG/STATUS/RELOADING/STOPPING notifications.
 
     `status_every_s` limits how often the fps line is re-sent (each one is a wake-up of PID 1).
     Fault texts from `status()` stay appended to that line, so `systemctl status` keeps showing
@@ -47,7 +48,7 @@ class ServiceObserver:
         self._last_status = float("-inf")
         self._lock = threading.Lock()  # display and capture threads both report here
 
-    def frame_shown(self, stats: dict) -> None:
+    def frame_shown(self, shown: FrameShown) -> None:
         now = self.clock()
         with self._lock:
             first = not self.ready
@@ -59,7 +60,7 @@ class ServiceObserver:
                 self.notifier.watchdog()
                 self._last_ping = now
             if first or now - self._last_status >= self.status_every_s:
-                self.notifier.status("; ".join([format_stats(stats), *self.notes.values()]))
+                self.notifier.status("; ".join([format_stats(shown), *self.notes.values()]))
                 self._last_status = now
 
     def status(self, text: str) -> None:

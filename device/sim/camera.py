@@ -36,6 +36,8 @@ def flat_field(shape: tuple[int, int], vignetting: float, prnu: float = 0.0,
     r2 = (y[:, None] ** 2 + x[None, :] ** 2) / 2.0   # 1.0 at the corners
     field = (1.0 - vignetting * r2).astype(np.float32)
     if prnu > 0:
+        if rng is None:
+            raise ValueError("flat_field: a prnu needs an rng")
         field *= 1.0 + np.float32(prnu) * rng.standard_normal(shape, dtype=np.float32)
     return field
 

@@ -161,6 +161,7 @@ def random_motion(rng: np.random.Generator, max_shift_px: float, max_rot_deg: fl
     `max_rot_deg` and a shift of up to `max_shift_px` in x and y; `size` is (H, W)."""
     h, w = size
     angle = rng.uniform(-max_rot_deg, max_rot_deg)
-    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
+    matrix = np.asarray(cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0),
+                        np.float64)
     matrix[:, 2] += rng.uniform(-max_shift_px, max_shift_px, size=2)
     return matrix

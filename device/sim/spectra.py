@@ -2,7 +2,7 @@
 
 Convention: every *ink* curve here is the ink's **normalised reflectance**, i.e. the reflectance
 of a solid patch divided by the reflectance of bare paper at the same wavelength. That is the
-quantity the paper plots in Fig. 4 and quotes in numbers (README, "Facts from the paper"), and what a camera
+quantity the paper plots in Fig. 4 and quotes in numbers (docs/paper.md, "Facts from the paper"), and what a camera
 measures once each channel is normalised to the paper white. The *paper* curve is absolute.
 A printed primary (paper plus any set of inks) reflects paper(λ) × Π normalised_ink(λ):
 each ink layer is a filter that light crosses on the way in and on the way out.

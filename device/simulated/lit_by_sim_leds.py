@@ -8,12 +8,12 @@ import time
 
 import numpy as np
 
+from numpy.typing import NDArray
+
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.simulated.sim_leds import SimLeds
-from device.viewer.cameras import Camera, CameraError, Frame
-from device.viewer.config import CameraConfig
-from device.viewer.leds import Leds
+from device.viewer.cameras import CameraError, CameraOptions, Frame
 
 
 def injected_stall(uri: Uri) -> int | None:
@@ -21,7 +21,7 @@ def injected_stall(uri: Uri) -> int | None:
     return int(uri.params["stall_after"]) if "stall_after" in uri.params else None
 
 
-class LitBySimLeds(Camera):
+class LitBySimLeds:
     """Exposure timing shared by the replay and simulated cameras.
 
     `trigger` sync: an exposure starts on each trigger pulse of the simulated bank.
@@ -29,7 +29,8 @@ class LitBySimLeds(Camera):
     delivered when its exposure ends (real time), mixed from what the LEDs did meanwhile.
     """
 
-    def __init__(self, leds: Leds, config: CameraConfig, sync: str, stall_after: int | None):
+    def __init__(self, options: CameraOptions, stall_after: int | None):
+        leds, config = options.leds, options.camera
         if not isinstance(leds, SimLeds):
             raise UserError(f"camera.uri {config.uri} needs the simulated LEDs (leds.uri = "
                             "\"sim://\" or --rig sim): it is lit by them.")
@@ -37,7 +38,7 @@ class LitBySimLeds(Camera):
         self.exposure_s = config.exposure_ms / 1e3
         self.period_s = 1.0 / config.fps
         self.timeout_s = config.timeout_s
-        self.sync = sync
+        self.sync = options.sync
         self.frames = 0
         self.stall_after = stall_after       # fault injection: stop delivering after N frames
         self.fail_after: int | None = None   # fault injection: raise inside the loop after N
@@ -66,6 +67,7 @@ class LitBySimLeds(Camera):
                 raise CameraError("camera got no trigger pulse")
             time.sleep(0.0002)
         self._triggers_seen = self.leds.triggers
+        assert self.leds.last_trigger is not None     # set with the count that just moved
         return self.leds.last_trigger
 
     def _clock_exposure(self) -> float:
@@ -76,7 +78,10 @@ class LitBySimLeds(Camera):
         self._next_index = index + 1
         return self._clock0 + index * self.period_s
 
-    def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
+    def close(self) -> None:
+        pass
+
+    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
         """The raw frame exposed from `start` while each LED nm was lit for `fractions[nm]`
         of the exposure."""
         raise NotImplementedError

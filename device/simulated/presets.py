@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from device.simulated.sim_camera import SimCamera
+from device.viewer.cameras import Camera
 from device.viewer.colorize import ColorFrame
 from device.viewer.config import (CameraConfig, Config, DisplayConfig, EngineConfig, LedConfig,
                                    PipelineConfig, PreprocessConfig, SimConfig, StrobeConfig)
@@ -34,8 +36,11 @@ def sim_config(folder: Path, *, engine: str | Path = SHIPPED_MODEL, width: int =
         sim=SimConfig(scene=scene, seed=seed))
 
 
-def truth_for(frame: ColorFrame, camera) -> np.ndarray | None:
-    """What the eye would see, in the pose of the frame's newest sub-frame (None if unknown)."""
+def truth_for(frame: ColorFrame, camera: Camera | None) -> np.ndarray | None:
+    """What the eye would see, in the pose of the frame's newest sub-frame (None if unknown:
+    not the simulated camera, or a pose it no longer keeps)."""
+    if not isinstance(camera, SimCamera):
+        return None
     return camera.ground_truth(frame.triplet.newest.exposure_start)
 
 

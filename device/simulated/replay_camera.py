@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy.typing import NDArray
+
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
-from device.viewer.cameras import Camera
-from device.viewer.config import CameraConfig, Config
-from device.viewer.leds import Leds
+from device.viewer.cameras import CameraOptions
 
 
 class ReplayCamera(LitBySimLeds):
     """`file://capture-set`: replays recorded frames, `hold` frames per scene, cycling scenes."""
 
-    def __init__(self, path: str, leds: Leds, config: CameraConfig, sync: str,
-                 hold: int, stall_after: int | None):
+    def __init__(self, path: str, options: CameraOptions, hold: int, stall_after: int | None):
         from device.captures import CaptureSet
 
-        super().__init__(leds, config, sync, stall_after)
+        super().__init__(options, stall_after)
         self.captures = CaptureSet.open(path)
-        missing = [nm for nm in leds.wavelengths if nm not in self.captures.wavelengths]
+        missing = [nm for nm in self.leds.wavelengths if nm not in self.captures.wavelengths]
         if missing:
             raise UserError(f"{path}: capture set has no frames at {missing} nm, which the "
                             "strobe fires.")
@@ -29,7 +28,7 @@ class ReplayCamera(LitBySimLeds):
         self._dark = self.captures.references()["dark"]
         self._scene_raws: tuple[str, dict[int, np.ndarray]] | None = None
 
-    def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
+    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
         scenes = self.captures.scenes
         scene = scenes[(self.frames // self.hold) % len(scenes)]
         if self._scene_raws is None or self._scene_raws[0] != scene:
@@ -43,6 +42,6 @@ class ReplayCamera(LitBySimLeds):
         return np.clip(mixed, 0, 65535).astype(np.uint16)
 
 
-def open_replay_camera(uri: Uri, config: Config, leds: Leds) -> Camera:
-    return ReplayCamera(str(config.resolve(uri.target)), leds, config.camera, config.strobe.sync,
+def open_replay_camera(uri: Uri, options: CameraOptions) -> ReplayCamera:
+    return ReplayCamera(str(options.resolve(uri.target)), options,
                         int(uri.params.get("hold", 30)), injected_stall(uri))

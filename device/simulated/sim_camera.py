@@ -11,12 +11,14 @@ import functools
 import cv2
 import numpy as np
 
+from numpy.typing import NDArray
+
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.content.surfaces import SURFACE_KINDS
 from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
-from device.viewer.config import Config, SimConfig
-from device.viewer.leds import Leds
+from device.viewer.cameras import CameraOptions
+from device.viewer.sections import SimConfig
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
@@ -70,11 +72,11 @@ def _material_scene(kind: str, size: tuple[int, int], rig_items: tuple, seed: in
 
 
 class SimCamera(LitBySimLeds):
-    def __init__(self, config: Config, leds: Leds, stall_after: int | None):
-        super().__init__(leds, config.camera, config.strobe.sync, stall_after)
+    def __init__(self, options: CameraOptions, stall_after: int | None):
+        super().__init__(options, stall_after)
         from device.sim.camera import read_out
 
-        c, sim = config.camera, config.sim
+        c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         size = (c.height, c.width)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
@@ -83,7 +85,7 @@ class SimCamera(LitBySimLeds):
         if sim.scene in SURFACE_KINDS:   # made of skin, leaves or cloth, not printed
             self.scene = _material_scene(sim.scene, size, tuple(sorted(rig.items())), sim.seed)
         else:
-            rgb = print_artwork(sim, size, config.resolve)
+            rgb = print_artwork(sim, size, options.resolve)
             self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
                                         sim.seed)
         self.rig = self.scene.rig
@@ -96,7 +98,7 @@ class SimCamera(LitBySimLeds):
         self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
-    def expose(self, fractions: dict[int, float], start: float) -> np.ndarray:
+    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
         from device.sim import random_motion
 
         electrons = self._ambient_e
@@ -121,8 +123,8 @@ class SimCamera(LitBySimLeds):
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
-def open_sim_camera(uri: Uri, config: Config, leds: Leds) -> SimCamera:
-    camera = SimCamera(config, leds, injected_stall(uri))
+def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:
+    camera = SimCamera(options, injected_stall(uri))
     if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
         camera.fail_after = int(uri.params["fail_after"])
     return camera

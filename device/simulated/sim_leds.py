@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from device.common.uri import Uri
 from device.viewer.clock import Clock
-from device.viewer.config import LedConfig
-from device.viewer.leds import Leds
+from device.viewer.leds import TRIGGER_PULSE_S, LedOptions, OneLedAtATime
 
 EDGE_HISTORY = 200_000   # a long simulated run keeps the latest edges, not all of them
 # Another process (the service tests) reads the simulated edges from this file as they happen:
@@ -26,7 +25,7 @@ class Edge:
     high: bool
 
 
-class SimLeds(Leds):
+class SimLeds(OneLedAtATime):
     """A simulated bank: every edge is recorded; `on_intervals` says what was lit when."""
 
     def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
@@ -42,7 +41,7 @@ class SimLeds(Leds):
         if self._record is not None:
             self._record.write(f"{self.edges[-1].t:.6f} {nm} {int(high)}\n")
 
-    def pulse_trigger(self, width_s: float = 100e-6) -> None:
+    def pulse_trigger(self, width_s: float = TRIGGER_PULSE_S) -> None:
         t = self.clock()
         with self._lock:
             self.edges += [Edge(t, "trigger", True), Edge(t + width_s, "trigger", False)]
@@ -79,5 +78,5 @@ def _add_overlap(totals: dict[int, float], nm: int, on: float, off: float,
         totals[nm] = totals.get(nm, 0.0) + overlap
 
 
-def open_sim_leds(uri: Uri, config: LedConfig, wavelengths: tuple[int, ...]) -> SimLeds:
-    return SimLeds(wavelengths)
+def open_sim_leds(uri: Uri, options: LedOptions) -> SimLeds:
+    return SimLeds(options.wavelengths)

@@ -1,4 +1,5 @@
 """The viewer's live loop: strobe the NIR LEDs, capture one sub-frame under each, colorize every
-newest triplet and show it. Each hardware role (LEDs, camera, display) is a small interface
-picked by a URI in the config; its scheme -> backend table is the role's `*_backends` module
-(the simulated backends live in device.simulated)."""
+newest triplet and show it. Each hardware role (camera, LEDs, display, and the engine of
+device.engines) is a Protocol with its own options and a table of backends by URI scheme,
+filled by `backends` here for the real hardware and by the simulated rig's own package for
+`sim://` and `file://` (docs/viewer-architecture.md). This package names no layer above it."""

@@ -1,25 +1,29 @@
-"""Cameras: `v4l2:///dev/videoN`, `csi://N`, `gst://PIPELINE` (OpenCV), `file://capture-set`
-(replay) and `sim://`.
+"""The camera role: what every camera backend is (`Camera`) and is given (`CameraOptions`), its
+backend table (`CAMERAS`), and the OpenCV backend behind `v4l2:///dev/videoN`, `csi://N` and
+`gst://PIPELINE` (registered in device.viewer.backends; the replay and simulated cameras,
+`file://` and `sim://`, belong to the simulated rig's package).
 
 `read()` blocks for the next frame and returns it with its exposure window on the monotonic
 clock; a camera that stops delivering raises CameraError, which the pipeline answers with a
-"no signal" screen and reconnection. The replay and simulated cameras (device.simulated) are lit
-by the simulated LED bank.
+"no signal" screen and reconnection.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from device.common.backends import BackendTable
 from device.common.uri import Uri
-from device.viewer.camera_backends import CAMERAS
-from device.viewer.config import CameraConfig, Config
 from device.viewer.gstreamer import require_gstreamer
 from device.viewer.leds import Leds
+from device.viewer.sections import CameraConfig, SimConfig
 
 log = logging.getLogger(__name__)
 
@@ -30,46 +34,58 @@ class CameraError(Exception):
 
 @dataclass
 class Frame:
-    image: np.ndarray          # uint16 HxW, raw sensor values
+    image: NDArray[np.uint16]  # HxW, raw sensor values
     exposure_start: float      # time.monotonic()
     exposure_end: float
 
 
-class Camera:
-    def read(self) -> Frame:
-        raise NotImplementedError
+class Camera(Protocol):
+    """The camera role. `read` blocks until the next frame; CameraError when none comes."""
 
-    def close(self) -> None:
-        pass
+    def read(self) -> Frame: ...
+
+    def close(self) -> None: ...
 
 
-class OpenCvCamera(Camera):
+@dataclass(frozen=True)
+class CameraOptions:
+    """What a camera backend is given besides its URI: one object for every backend."""
+    camera: CameraConfig               # [camera]: size, rate, exposure, gain, depth, timeout
+    sync: str                          # the strobe's: "trigger" (exposures start on its pulse)
+    leds: Leds                         # the bank lighting the scene (a simulated camera reads it)
+    resolve: Callable[[str], Path]     # a path in the config, relative to the config file
+    sim: SimConfig                     # [sim]: the simulated print; only simulated cameras read it
+
+
+CAMERAS: BackendTable[CameraOptions, Camera] = BackendTable("camera.uri")
+
+
+class OpenCvCamera:
     """A V4L2 device, a CSI sensor (GStreamer nvarguscamerasrc) or a whole GStreamer pipeline
     (`gst://`, as jetson-inference's videoSource takes one) through OpenCV."""
 
-    def __init__(self, config: CameraConfig):
-        uri = CAMERAS.parse(config.uri)
+    def __init__(self, uri: Uri, config: CameraConfig):
         self.exposure_s = config.exposure_ms / 1e3
         if uri.scheme == "v4l2":
             self._cap = cv2.VideoCapture(uri.target, cv2.CAP_V4L2)
             self._configure_v4l2(config)
         else:
-            require_gstreamer("camera.uri", config.uri)
+            require_gstreamer("camera.uri", uri)
             pipeline = (gst_capture_pipeline(uri.target) if uri.scheme == "gst"
                         else csi_pipeline(int(uri.target or 0), config))
             self._cap = cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
         if not self._cap.isOpened():
-            raise CameraError(f"cannot open camera {config.uri}")
+            raise CameraError(f"cannot open camera {uri.text}")
         if hasattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC"):   # else a dead device blocks read()
             self._cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, config.timeout_s * 1e3)
 
     def _configure_v4l2(self, c: CameraConfig) -> None:
         cap = self._cap
         if c.bit_depth == 16:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"Y16 "))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"Y16 "))
             cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)     # keep the raw 16-bit mono samples
         else:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"GREY"))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"GREY"))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, c.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, c.height)
         cap.set(cv2.CAP_PROP_FPS, c.fps)
@@ -123,9 +139,5 @@ def csi_pipeline(sensor_id: int, c: CameraConfig, elements: CsiElements = ARGUS)
             f"{APPSINK}")
 
 
-def open_camera(config: Config, leds: Leds) -> Camera:
-    return CAMERAS.open(config.camera.uri, config, leds)
-
-
-def open_opencv_camera(uri: Uri, config: Config, leds: Leds) -> Camera:
-    return OpenCvCamera(config.camera)
+def open_opencv_camera(uri: Uri, options: CameraOptions) -> OpenCvCamera:
+    return OpenCvCamera(uri, options.camera)

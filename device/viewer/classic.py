@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from device.engines.engine import Engine
+from device.engines.engine import OnnxEngine
 from device.engines.model_card import ModelCard
 from device.viewer.colorize import ColorFrame
 from device.viewer.preprocess import Aligner, Normaliser, to_network, to_srgb8, warp_onto
@@ -23,7 +23,7 @@ from device.viewer.window import Triplet
 class ClassicColorizer:
     """`engine` runs the network alone (the card's network ONNX: `nir` -> `rgb`)."""
 
-    def __init__(self, card: ModelCard, engine: Engine, normaliser: Normaliser,
+    def __init__(self, card: ModelCard, engine: OnnxEngine, normaliser: Normaliser,
                  align: str, align_scale: float, times: StageTimes,
                  clock: Callable[[], float] = time.perf_counter):
         self.card, self.engine, self.normaliser = card, engine, normaliser

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -43,12 +43,19 @@ class ColorFrame:
         return self.reflectance()
 
 
+class DarkPlane(NamedTuple):
+    """The dark plane the graph subtracts: the calibration's (seq None) or the live one taken
+    in the dark phase (its sub-frame's seq)."""
+    seq: int | None
+    plane: np.ndarray
+
+
 @dataclass
 class FrameInputs:
     """One triplet made ready for the engine by `Colorizer.prepare`."""
     triplet: Triplet
     feeds: dict[str, np.ndarray]
-    dark: tuple[int | None, np.ndarray]      # (live dark seq or None: calibration's, plane)
+    dark: DarkPlane
     reflectance: Callable[[], list[np.ndarray]]
     timings: dict[str, float]                # seconds per stage so far
 
@@ -69,29 +76,30 @@ class Colorizer:
         self.card, self.times, self.clock = card, times, clock
         self.align = Aligner(align, align_scale, prescaled=True)
         self.engine = engine
-        self._use_planes(CalibrationPlanes(calibration, card.wavelengths_nm, shape, align_scale))
+        self.planes = CalibrationPlanes(calibration, card.wavelengths_nm, shape, align_scale)
+        # prepare's half: the sub-frames made ready and the newest dark plane
+        self._prepared: dict[int, _Prepared] = {}     # seq -> sub-frame: the window reuses them
+        self._dark = DarkPlane(None, self.planes.dark)
+        self._dark_small: np.ndarray = self.planes.small_dark
+        # render's half: the dark plane resident in the engine
+        self._engine_dark = self._dark
+        self.use_engine(engine)
 
     def use_engine(self, engine: Engine) -> None:
         """Run on `engine` from now on (a fallback): its resident planes are set here."""
         self.engine = engine
         engine.set_resident(viewer_io.GAIN, self.planes.gain)
-        engine.set_resident(viewer_io.DARK, self._engine_dark[1])
+        engine.set_resident(viewer_io.DARK, self._engine_dark.plane)
 
     def recalibrate(self, calibration: Calibration | None) -> None:
-        """New calibration planes into the same engine: no rebuild, no new session. (Between
-        frames: neither half may be running.)"""
-        self._use_planes(CalibrationPlanes(calibration, self.card.wavelengths_nm,
-                                           self.planes.dark.shape, self.planes.scale))
-
-    def _use_planes(self, planes: CalibrationPlanes) -> None:
-        """Start over from `planes`: no sub-frame prepared, no live dark frame yet, and the
-        planes resident in the engine."""
-        self.planes = planes
-        self._prepared: dict[int, _Prepared] = {}     # seq -> sub-frame: the window reuses them
-        self._dark_seq: int | None = None             # newest live dark frame, if any
-        self._dark: np.ndarray = planes.dark
-        self._dark_small: np.ndarray = planes.small_dark
-        self._engine_dark: tuple[int | None, np.ndarray] = (None, planes.dark)   # render's
+        """New calibration planes into the same engine: no rebuild, no new session; it starts
+        over, with no sub-frame prepared and no live dark frame yet. (Between frames: neither
+        half may be running.)"""
+        self.planes = CalibrationPlanes(calibration, self.card.wavelengths_nm,
+                                        self.planes.dark.shape, self.planes.scale)
+        self._prepared = {}
+        self._dark = self._engine_dark = DarkPlane(None, self.planes.dark)
+        self._dark_small = self.planes.small_dark
         self.use_engine(self.engine)
 
     def __call__(self, triplet: Triplet) -> ColorFrame:
@@ -115,15 +123,15 @@ class Colorizer:
         timings = {"prepare": t1 - t0, "align": t2 - t1, "feed": t3 - t2}
         for stage, seconds in timings.items():
             self.times.add(stage, seconds)
-        return FrameInputs(triplet, feeds, (self._dark_seq, self._dark),
+        return FrameInputs(triplet, feeds, self._dark,
                            self._reflectance_of(triplet), timings)
 
     def render(self, inputs: FrameInputs) -> ColorFrame:
         """The engine half: the dark plane if a new one came, the viewer graph, the frame."""
         t0 = self.clock()
-        if inputs.dark[0] != self._engine_dark[0]:
+        if inputs.dark.seq != self._engine_dark.seq:
             self._engine_dark = inputs.dark
-            self.engine.set_resident(viewer_io.DARK, inputs.dark[1])
+            self.engine.set_resident(viewer_io.DARK, inputs.dark.plane)
         rgb = self.engine.run(inputs.feeds)[viewer_io.OUTPUT]
         t1 = self.clock()
         if rgb.dtype != np.uint8:            # a graph built with output_dtype="float32"
@@ -153,7 +161,7 @@ class Colorizer:
         small = downscale(raw, self.planes.scale) - self._dark_small
         if self.planes.calibrated:
             return _Prepared(raw, small * self.planes.small_gain[nm], 1.0)
-        live = self._dark if self._dark_seq is not None else None
+        live = self._dark.plane if self._dark.seq is not None else None
         scale = 1.0 / brightest_paper(raw, live)
         return _Prepared(raw, small * scale, scale)
 
@@ -161,14 +169,13 @@ class Colorizer:
         """With a dark phase the newest all-off sub-frame replaces the calibration's dark, as
         in the classic path; `render` makes it resident when it changes, once per cycle."""
         dark = triplet.dark
-        if dark is None or dark.seq == self._dark_seq:
+        if dark is None or dark.seq == self._dark.seq:
             return
-        self._dark_seq = dark.seq
-        self._dark = dark.image.astype(np.float32)
-        self._dark_small = downscale(self._dark, self.planes.scale)
+        self._dark = DarkPlane(dark.seq, dark.image.astype(np.float32))
+        self._dark_small = downscale(self._dark.plane, self.planes.scale)
         self._prepared.clear()     # their small copies were normalised with the old dark
 
     def _reflectance_of(self, triplet: Triplet) -> Callable[[], list[np.ndarray]]:
         prepared = [self._prepared[triplet.frames[nm].seq] for nm in self.card.wavelengths_nm]
-        dark, gain = self._dark, self.planes.gain
+        dark, gain = self._dark.plane, self.planes.gain
         return lambda: [(p.raw - dark) * g * p.scale for p, g in zip(prepared, gain)]

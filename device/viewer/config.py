@@ -9,83 +9,27 @@ import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from device.common.errors import UserError
-from device.engines.engine_backends import ENGINES
-from device.viewer.camera_backends import CAMERAS
-from device.viewer.display_backends import DISPLAYS
-from device.viewer.led_backends import LEDS
+from device.common.uri import Uri
+from device.engines.engine import ENGINES
+from device.viewer import backends as _real_hardware  # noqa: F401  fills the tables below
+from device.viewer.cameras import CAMERAS
+from device.viewer.displays import DISPLAYS
+from device.viewer.leds import LEDS
+from device.viewer.sections import (CameraConfig, DisplayConfig, EngineConfig, LedConfig,
+                                    PipelineConfig, PreprocessConfig, SimConfig, StrobeConfig)
+from device.viewer.strobe import STROBE_TIMINGS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # JetPack 6 ships Python 3.10, which has no tomllib: its backport (a dependency there)
     import tomli as tomllib
 
-
-@dataclass
-class CameraConfig:
-    uri: str = "sim://"
-    width: int = 640
-    height: int = 480
-    fps: float = 60.0
-    exposure_ms: float = 4.0
-    gain: float = 1.0
-    bit_depth: int = 16
-    timeout_s: float = 1.0          # no frame for this long: the camera is lost
-
-
-@dataclass
-class LedConfig:
-    uri: str = "sim://"             # gpio://jetson?pins=718:12,777:16,807:18&trigger=22
-    pins: dict[int, int] = field(default_factory=dict)   # parsed from the URI: nm -> board pin
-    trigger_pin: int | None = None
-
-
-@dataclass
-class StrobeConfig:
-    wavelengths: tuple[int, ...] = (718, 777, 807)   # firing order
-    dark_phase: bool = False        # an all-off phase for live ambient subtraction
-    sync: str = "trigger"           # "trigger": GPIO pulse starts the exposure; "frame": free-running
-    settle_ms: float = 0.3          # LED rise time before the exposure starts
-    margin_ms: float = 2.0          # fail-safe: an LED is forced off after its window plus this
-    realtime: bool = False          # SCHED_FIFO for the strobe thread when permitted
-
-
-@dataclass
-class EngineConfig:
-    uri: str = "onnx://model.onnx"
-    model_card: str = ""            # default: the card beside the model (ckpt.json)
-
-
-@dataclass
-class PreprocessConfig:
-    calibration: str = "calibration.npz"
-    align: str = "ecc"              # "ecc" (rotation + shift), "phase" (shift only) or "none"
-    align_scale: float = 0.25       # alignment runs on frames downscaled by this
-
-
-@dataclass
-class DisplayConfig:
-    uri: str = "null://"
-    overlay_fps: bool = False
-
-
-@dataclass
-class PipelineConfig:
-    queue_size: int = 2
-    stats_every_s: float = 5.0
-    reconnect_min_s: float = 0.5    # camera lost: first retry after this, doubling up to max
-    reconnect_max_s: float = 8.0
-
-
-@dataclass
-class SimConfig:
-    """The simulated rig (`sim://` camera and LEDs, or `--rig sim`)."""
-    scene: str = "astronaut"        # a bundled photo, a generated kind, "paper" or a path
-    seed: int = 0
-    motion_px: float = 1.0          # hand-held jitter between sub-frames
-    motion_deg: float = 0.2
-    ambient: float = 0.0            # room light (photons/px/ms on white; the LEDs give 1200)
+__all__ = ["CameraConfig", "Config", "DisplayConfig", "EngineConfig", "LedConfig",
+           "PipelineConfig", "PreprocessConfig", "SimConfig", "StrobeConfig", "load_config",
+           "model_card_beside"]
 
 
 @dataclass
@@ -110,14 +54,9 @@ class Config:
             return self.resolve(self.engine.model_card)
         return model_card_beside(self.resolve(ENGINES.parse(self.engine.uri).target))
 
-    def with_sim_rig(self) -> "Config":
-        """The same config with the simulated camera and LEDs (`--rig sim`)."""
-        return dataclasses.replace(
-            self, camera=dataclasses.replace(self.camera, uri="sim://"),
-            leds=LedConfig(uri="sim://"))
 
 
-SECTIONS = {"camera": CameraConfig, "leds": LedConfig, "strobe": StrobeConfig,
+SECTIONS: dict[str, type] = {"camera": CameraConfig, "leds": LedConfig, "strobe": StrobeConfig,
             "engine": EngineConfig, "preprocess": PreprocessConfig, "display": DisplayConfig,
             "pipeline": PipelineConfig, "sim": SimConfig}
 DERIVED = {("leds", "pins"), ("leds", "trigger_pin")}   # parsed from the URI, not keys
@@ -129,8 +68,12 @@ def model_card_beside(model: Path) -> Path:
     return model.with_name(stem + ".json")
 
 
-def load_config(path: str | Path, check_model: bool = True) -> Config:
-    """Read and validate `path`; with `check_model`, also against the engine's model card."""
+def load_config(path: str | Path, check_model: bool = True, check_schemes: bool = True) -> Config:
+    """Read and validate `path`; with `check_model`, also against the engine's model card.
+
+    `check_schemes` False checks each URI's form but not that this process has a backend for
+    its scheme: for the service's helpers (the ExecStopPost fail-safe, install.sh's model plan),
+    which never import the simulated rig's package and so do not know `sim://` and `file://`."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -150,7 +93,7 @@ def load_config(path: str | Path, check_model: bool = True) -> Config:
             errors.append(f"'{section}' must be a [{section}] table")
             continue
         setattr(config, section, _read_section(section, table, errors))
-    _check_values(config, errors)
+    _check_values(config, errors, check_schemes)
     if check_model and not errors:
         _check_against_model(config, errors)
     if errors:
@@ -158,7 +101,7 @@ def load_config(path: str | Path, check_model: bool = True) -> Config:
     return config
 
 
-def _read_section(name: str, table: dict, errors: list[str]):
+def _read_section(name: str, table: dict[str, Any], errors: list[str]) -> Any:
     cls = SECTIONS[name]
     fields = {f.name: f for f in dataclasses.fields(cls) if (name, f.name) not in DERIVED}
     values = {}
@@ -181,14 +124,23 @@ def _read_section(name: str, table: dict, errors: list[str]):
     return cls(**values)
 
 
-def _check_values(c: Config, errors: list[str]) -> None:
-    # Each role's schemes are its backend table's, so adding a backend is one edit there.
-    for table, uri in ((CAMERAS, c.camera.uri), (LEDS, c.leds.uri), (ENGINES, c.engine.uri),
-                       (DISPLAYS, c.display.uri)):
+def _parse_uris(c: Config, errors: list[str], registered: bool) -> dict[str, Uri]:
+    """Each role's URI parsed by its backend table (so adding a backend is one registration);
+    a refusal is one error."""
+    parsers: tuple[tuple[str, Callable[[str, bool], Uri], str], ...] = (
+        ("camera", CAMERAS.parse, c.camera.uri), ("leds", LEDS.parse, c.leds.uri),
+        ("engine", ENGINES.parse, c.engine.uri), ("display", DISPLAYS.parse, c.display.uri))
+    uris = {}
+    for role, parse, text in parsers:
         try:
-            table.parse(uri)
+            uris[role] = parse(text, registered)
         except UserError as exc:
             errors.append(str(exc).rstrip("."))
+    return uris
+
+
+def _check_values(c: Config, errors: list[str], registered: bool) -> None:
+    uris = _parse_uris(c, errors, registered)
     for key, value in (("camera.width", c.camera.width), ("camera.height", c.camera.height),
                        ("camera.fps", c.camera.fps), ("camera.exposure_ms", c.camera.exposure_ms),
                        ("camera.timeout_s", c.camera.timeout_s),
@@ -199,8 +151,9 @@ def _check_values(c: Config, errors: list[str]) -> None:
             errors.append(f"'{key}' must be positive, not {value}")
     if c.camera.bit_depth not in (8, 16):
         errors.append(f"'camera.bit_depth' must be 8 or 16, not {c.camera.bit_depth}")
-    if c.strobe.sync not in ("trigger", "frame"):
-        errors.append(f"'strobe.sync' must be \"trigger\" or \"frame\", not \"{c.strobe.sync}\"")
+    if c.strobe.sync not in STROBE_TIMINGS:
+        names = " or ".join(f'"{name}"' for name in STROBE_TIMINGS)
+        errors.append(f"'strobe.sync' must be {names}, not \"{c.strobe.sync}\"")
     if c.preprocess.align not in ("phase", "ecc", "none"):
         errors.append(f"'preprocess.align' must be \"phase\", \"ecc\" or \"none\", "
                       f"not \"{c.preprocess.align}\"")
@@ -211,12 +164,18 @@ def _check_values(c: Config, errors: list[str]) -> None:
     if len(set(nms)) != len(nms) or not all(isinstance(n, int) for n in nms):
         errors.append(f"'strobe.wavelengths' must list distinct integers (nm), not {list(nms)}")
         return
-    if c.leds.uri.startswith("gpio://"):
-        _parse_pins(c, errors)
+    leds = uris.get("leds")
+    if leds is not None and leds.scheme == "gpio":
+        _parse_pins(leds, c, errors)
+        camera = uris.get("camera")
+        backend = None if camera is None else CAMERAS.get(camera.scheme)
+        # A simulated camera is triggered by the simulated bank itself, not through a wire.
+        wired = backend is not None and not backend.simulated
+        if c.strobe.sync == "trigger" and c.leds.trigger_pin is None and wired:
+            errors.append("'strobe.sync' is \"trigger\" but 'leds.uri' names no trigger=PIN")
 
 
-def _parse_pins(c: Config, errors: list[str]) -> None:
-    uri = LEDS.parse(c.leds.uri)
+def _parse_pins(uri: Uri, c: Config, errors: list[str]) -> None:
     if uri.target not in ("jetson", "rpi"):
         errors.append(f"'leds.uri' board must be gpio://jetson or gpio://rpi, not '{uri.target}'")
     unknown = set(uri.params) - {"pins", "trigger"}
@@ -248,9 +207,6 @@ def _parse_pins(c: Config, errors: list[str]) -> None:
     missing = [nm for nm in c.strobe.wavelengths if nm not in c.leds.pins]
     if missing:
         errors.append(f"'leds.uri' has no pin for {', '.join(map(str, missing))} nm")
-    if c.strobe.sync == "trigger" and c.leds.trigger_pin is None \
-            and not c.camera.uri.startswith("sim://"):
-        errors.append("'strobe.sync' is \"trigger\" but 'leds.uri' names no trigger=PIN")
 
 
 def _check_against_model(c: Config, errors: list[str]) -> None:

@@ -1,5 +1,7 @@
-"""Displays: `drm://DRIVER`, `fb:///dev/fbN`, `gst://PIPELINE`, `window://`, `file://out.mp4` or
-`file://dir/`, `null://`. Each takes HxWx3 uint8 RGB frames through `render(rgb, text=None)`.
+"""The display role: what every display is (`Display`) and is given (`DisplayOptions`), its
+backend table (`DISPLAYS`), and the backends: `drm://DRIVER`, `fb:///dev/fbN`, `gst://PIPELINE`,
+`window://`, `file://out.mp4` or `file://dir/`, `null://` (registered in
+device.viewer.backends). Each takes HxWx3 uint8 RGB frames through `render(rgb, text=None)`.
 
 Headless HDMI on a Jetson is `drm://` (the example config's default): a GStreamer kmssink
 pipeline that scans frames out through the kernel's DRM/KMS driver, with no X or Wayland
@@ -15,37 +17,68 @@ session. Why DRM rather than the framebuffer, per JetPack:
   (github.com/balena-os/balena-jetson-orin/issues/352), so `fb://` is for older boards only.
 - A desktop session holds the DRM master: NVIDIA's DRM samples say "must be run without
   desktop" and stop gdm first (Jetson Linux API reference, 08_video_dec_drm). So the device
-  boots to multi-user.target (README, "On the Jetson").
+  boots to multi-user.target (docs/jetson.md, "The HDMI output").
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Protocol
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
+from device.common.backends import BackendTable
 from device.common.files import atomic_output
 from device.common.errors import UserError
 from device.common.uri import Uri
-from device.viewer.config import Config
-from device.viewer.display_backends import DISPLAYS
 from device.viewer.gstreamer import missing_elements, require_gstreamer
 
 log = logging.getLogger(__name__)
 NO_SIGNAL_GREY = 24
+Rgb8 = NDArray[np.uint8]     # H x W x 3 sRGB
 
 
-class Display:
+class Display(Protocol):
+    """The display role."""
+
+    def render(self, rgb: Rgb8, text: str | None = None) -> None:
+        """Show `rgb`, with `text` drawn over it if given."""
+
+    def no_signal(self, size: tuple[int, int]) -> None:
+        """The screen shown while the camera is lost; `size` (H, W) until a frame was shown."""
+
+    def is_streaming(self) -> bool:
+        """False once the viewer should stop (a window closed): the loop ends."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DisplayOptions:
+    """What a display backend is given besides its URI."""
+    fps: float                         # frame rate a video output is written at (the camera's)
+    resolve: Callable[[str], Path]     # a path in the config, relative to the config file
+
+
+DISPLAYS: BackendTable[DisplayOptions, Display] = BackendTable("display.uri")
+
+
+class FrameDisplay:
+    """What the displays share: the text overlay, the "no signal" screen and the frame count;
+    a backend writes `_show(rgb)`."""
+
     def __init__(self) -> None:
         self.frames = 0
         self.size: tuple[int, int] | None = None      # (H, W) of the last frame rendered
 
-    def render(self, rgb: np.ndarray, text: str | None = None) -> None:
+    def render(self, rgb: Rgb8, text: str | None = None) -> None:
         if text:
             rgb = overlay_text(rgb, text)
-        self.size = rgb.shape[:2]
+        self.size = (rgb.shape[0], rgb.shape[1])
         self._show(rgb)
         self.frames += 1
 
@@ -62,11 +95,11 @@ class Display:
     def close(self) -> None:
         pass
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         raise NotImplementedError
 
 
-def overlay_text(rgb: np.ndarray, text: str, centre: bool = False) -> np.ndarray:
+def overlay_text(rgb: Rgb8, text: str, centre: bool = False) -> Rgb8:
     out = rgb.copy()
     h, w = out.shape[:2]
     scale = max(0.3, h / 480)
@@ -77,7 +110,7 @@ def overlay_text(rgb: np.ndarray, text: str, centre: bool = False) -> np.ndarray
     return out
 
 
-def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+def letterbox(rgb: Rgb8, width: int, height: int) -> Rgb8:
     """Scale to fit width x height keeping the aspect ratio; black bars fill the rest."""
     h, w = rgb.shape[:2]
     scale = min(width / w, height / h)
@@ -88,7 +121,7 @@ def letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def to_pixel_format(rgb: np.ndarray, bits_per_pixel: int) -> np.ndarray:
+def to_pixel_format(rgb: Rgb8, bits_per_pixel: int) -> NDArray[np.uint8]:
     """RGB888 -> the framebuffer's little-endian pixels: RGB565, BGR888 or BGRA8888."""
     if bits_per_pixel == 16:
         r, g, b = (rgb[..., i].astype(np.uint16) for i in range(3))
@@ -97,11 +130,11 @@ def to_pixel_format(rgb: np.ndarray, bits_per_pixel: int) -> np.ndarray:
     if bits_per_pixel == 24:
         return rgb[..., ::-1].reshape(rgb.shape[0], -1)
     if bits_per_pixel == 32:
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA).reshape(rgb.shape[0], -1)
+        return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA), np.uint8).reshape(rgb.shape[0], -1)
     raise UserError(f"framebuffer has {bits_per_pixel} bits per pixel; 16, 24 or 32 are supported.")
 
 
-class FramebufferDisplay(Display):
+class FramebufferDisplay(FrameDisplay):
     """Writes letterboxed frames straight into /dev/fbN, geometry read from sysfs."""
 
     def __init__(self, device: str | Path, sysfs_root: str | Path = "/sys/class/graphics"):
@@ -126,7 +159,7 @@ class FramebufferDisplay(Display):
         log.info("framebuffer %s: %dx%d, %d bpp, stride %d", device, self.width, self.height,
                  self.bits_per_pixel, self.stride)
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         pixels = to_pixel_format(letterbox(rgb, self.width, self.height), self.bits_per_pixel)
         buffer = np.zeros((self.height, self.stride), np.uint8)   # rows padded to the stride
         buffer[:, :pixels.shape[1]] = pixels
@@ -137,7 +170,7 @@ class FramebufferDisplay(Display):
         self._fb.close()
 
 
-class VideoWriterDisplay(Display):
+class VideoWriterDisplay(FrameDisplay):
     """cv2.VideoWriter, opened on the first frame (its size is known then)."""
 
     def __init__(self, target: str, fps: float, api: int, fourcc: int, uri: str):
@@ -145,7 +178,7 @@ class VideoWriterDisplay(Display):
         self._target, self._fps, self._api, self._fourcc, self._uri = target, fps, api, fourcc, uri
         self._writer: cv2.VideoWriter | None = None
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         if self._writer is None:
             h, w = rgb.shape[:2]
             self._writer = cv2.VideoWriter(self._target, self._api, self._fourcc, self._fps, (w, h))
@@ -165,14 +198,14 @@ class Mp4Display(VideoWriterDisplay):
     def __init__(self, path: Path, fps: float, uri: str):
         self._atomic = contextlib.ExitStack()
         tmp = self._atomic.enter_context(atomic_output(path))
-        super().__init__(str(tmp), fps, cv2.CAP_ANY, cv2.VideoWriter_fourcc(*"mp4v"), uri)
+        super().__init__(str(tmp), fps, cv2.CAP_ANY, cv2.VideoWriter.fourcc(*"mp4v"), uri)
 
     def close(self) -> None:
         super().close()
         self._atomic.close()
 
 
-class PngFolderDisplay(Display):
+class PngFolderDisplay(FrameDisplay):
     """`file://dir/`: frame_000001.png, ... (each written atomically)."""
 
     def __init__(self, folder: Path):
@@ -181,13 +214,13 @@ class PngFolderDisplay(Display):
             raise UserError(f"{folder}: output folder does not exist.")
         self._folder = folder
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         with atomic_output(self._folder / f"frame_{self.frames + 1:06d}.png") as tmp:
             if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
                 raise UserError(f"{self._folder}: cannot write PNG frames there.")
 
 
-class WindowDisplay(Display):
+class WindowDisplay(FrameDisplay):
     """A desktop window (development); closing it or pressing q stops the loop."""
 
     NAME = "nightcolor"
@@ -196,7 +229,7 @@ class WindowDisplay(Display):
         super().__init__()
         self._open = True
 
-    def _show(self, rgb: np.ndarray) -> None:
+    def _show(self, rgb: Rgb8) -> None:
         try:
             cv2.imshow(self.NAME, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
             key = cv2.waitKey(1)
@@ -214,19 +247,19 @@ class WindowDisplay(Display):
             cv2.destroyWindow(self.NAME)
 
 
-class NullDisplay(Display):
-    def _show(self, rgb: np.ndarray) -> None:
+class NullDisplay(FrameDisplay):
+    def _show(self, rgb: Rgb8) -> None:
         pass
 
 
 DRM_PARAMS = ("connector", "width", "height")
 
 
-def drm_pipeline(text: str) -> str:
+def drm_pipeline(uri: Uri) -> str:
     """The GStreamer pipeline behind `drm://[DRIVER][?connector=ID&width=W&height=H]`: OpenCV's
     BGR frames into kmssink on DRIVER (default nvidia-drm, Jetson Orin and Thor), on the first
     connected connector unless one is named, scaled to WxH with black borders if given."""
-    uri = DISPLAYS.parse(text)
+    text = uri.text
     unknown = sorted(set(uri.params) - set(DRM_PARAMS))
     if unknown:
         raise UserError(f"display.uri '{text}' has unknown parameter(s) {', '.join(unknown)}; "
@@ -249,43 +282,36 @@ def drm_pipeline(text: str) -> str:
             f"kmssink driver-name={driver}{connector} sync=false")
 
 
-def open_display(config: Config) -> Display:
-    return DISPLAYS.open(config.display.uri, config)
-
-
-def open_framebuffer_display(uri: Uri, config: Config) -> Display:
+def open_framebuffer_display(uri: Uri, options: DisplayOptions) -> FramebufferDisplay:
     return FramebufferDisplay(uri.target, uri.params.get("sysfs", "/sys/class/graphics"))
 
 
-def open_gstreamer_display(uri: Uri, config: Config) -> Display:
-    require_gstreamer("display.uri", config.display.uri)
-    return VideoWriterDisplay(uri.target, config.camera.fps, cv2.CAP_GSTREAMER, 0,
-                              config.display.uri)
+def open_gstreamer_display(uri: Uri, options: DisplayOptions) -> VideoWriterDisplay:
+    require_gstreamer("display.uri", uri)
+    return VideoWriterDisplay(uri.target, options.fps, cv2.CAP_GSTREAMER, 0, uri.text)
 
 
-def open_drm_display(uri: Uri, config: Config) -> Display:
-    text = config.display.uri
-    require_gstreamer("display.uri", text)
-    pipeline = drm_pipeline(text)
+def open_drm_display(uri: Uri, options: DisplayOptions) -> VideoWriterDisplay:
+    require_gstreamer("display.uri", uri)
+    pipeline = drm_pipeline(uri)
     if missing_elements(("kmssink",)):
-        raise UserError(f"display.uri '{text}' needs GStreamer's kmssink, which is not "
+        raise UserError(f"display.uri '{uri.text}' needs GStreamer's kmssink, which is not "
                         "installed; apt-get install gstreamer1.0-plugins-bad.")
-    return VideoWriterDisplay(pipeline, config.camera.fps, cv2.CAP_GSTREAMER, 0, text)
+    return VideoWriterDisplay(pipeline, options.fps, cv2.CAP_GSTREAMER, 0, uri.text)
 
 
-def open_window_display(uri: Uri, config: Config) -> Display:
+def open_window_display(uri: Uri, options: DisplayOptions) -> WindowDisplay:
     return WindowDisplay()
 
 
-def open_null_display(uri: Uri, config: Config) -> Display:
+def open_null_display(uri: Uri, options: DisplayOptions) -> NullDisplay:
     return NullDisplay()
 
 
-def open_file_display(uri: Uri, config: Config) -> Display:
-    text = config.display.uri
-    path = config.resolve(uri.target)
+def open_file_display(uri: Uri, options: DisplayOptions) -> FrameDisplay:
+    path = options.resolve(uri.target)
     if uri.target.endswith("/") or path.is_dir():
         return PngFolderDisplay(path)
     if path.suffix.lower() != ".mp4":
-        raise UserError(f"display {text}: file:// takes an .mp4 file or a folder ending in /.")
-    return Mp4Display(path, config.camera.fps, text)
+        raise UserError(f"display {uri.text}: file:// takes an .mp4 file or a folder ending in /.")
+    return Mp4Display(path, options.fps, uri.text)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 
 from device.common.errors import UserError
+from device.common.uri import Uri
 
 # The schemes that need OpenCV's GStreamer backend, per role.
 GSTREAMER_SCHEMES = {"camera.uri": ("csi", "gst"), "display.uri": ("gst", "drm")}
@@ -32,22 +33,18 @@ def opencv_gstreamer() -> tuple[bool, str]:
     return bool(match and match.group(1) == "YES"), str(getattr(cv2, "__file__", "cv2"))
 
 
-def needs_gstreamer(role: str, uri: str) -> bool:
-    return uri.split("://", 1)[0] in GSTREAMER_SCHEMES.get(role, ())
-
-
-def gstreamer_refusal(role: str, uri: str) -> str | None:
+def gstreamer_refusal(role: str, uri: Uri) -> str | None:
     """The sentence refusing `uri` for `role` when this OpenCV lacks GStreamer, else None."""
-    if not needs_gstreamer(role, uri):
+    if uri.scheme not in GSTREAMER_SCHEMES.get(role, ()):
         return None
     has_it, where = opencv_gstreamer()
     if has_it:
         return None
-    return (f"{role} '{uri}' needs OpenCV with GStreamer, but the OpenCV imported here "
+    return (f"{role} '{uri.text}' needs OpenCV with GStreamer, but the OpenCV imported here "
             f"({where}) was built without it; {INSTALL_OPENCV}")
 
 
-def require_gstreamer(role: str, uri: str) -> None:
+def require_gstreamer(role: str, uri: Uri) -> None:
     refusal = gstreamer_refusal(role, uri)
     if refusal:
         raise UserError(refusal + ".")

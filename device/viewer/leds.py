@@ -1,8 +1,11 @@
-"""The LED bank (and the camera trigger line): `gpio://jetson`, `gpio://rpi` or `sim://`.
+"""The LED role: what every LED bank is (`Leds`) and is given (`LedOptions`), its backend table
+(`LEDS`), the one-LED-at-a-time logic banks share (`OneLedAtATime`), and the GPIO backend behind
+`gpio://jetson` and `gpio://rpi` (registered in device.viewer.backends; the simulated bank,
+`sim://`, belongs to the simulated rig's package).
 
-One interface: `set(nm)` lights exactly that LED (None: all off), `pulse_trigger()` and
-`close()`. Real boards drive Jetson.GPIO / RPi.GPIO (the same API, imported lazily); the
-simulated bank is device.simulated.sim_leds.
+A bank lights exactly one LED with `set(nm)` (None: all off), pulses the camera's trigger input
+with `pulse_trigger()` and leaves every line low at `close()`. Real boards drive Jetson.GPIO /
+RPi.GPIO (the same API, imported lazily).
 """
 from __future__ import annotations
 
@@ -10,19 +13,47 @@ import logging
 import threading
 import time
 import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Mapping, Protocol
 
+from device.common.backends import BackendTable
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.viewer.clock import Clock, Sleep, precise_sleep
-from device.viewer.config import LedConfig
-from device.viewer.led_backends import LEDS
 
 log = logging.getLogger(__name__)
+TRIGGER_PULSE_S = 100e-6
 
 
-class Leds:
-    """Base: tracks which LED is lit; subclasses write the pins. Thread-safe, since the
-    fail-safe timer may switch an LED off from another thread."""
+class Leds(Protocol):
+    """The LED role. Thread-safe: the LED guard may switch off from another thread."""
+    wavelengths: tuple[int, ...]       # the LEDs this bank can light, nm
+    lit: int | None                    # the one lit now (None: all off)
+
+    def set(self, nm: int | None) -> None: ...
+
+    def off(self) -> None: ...
+
+    def pulse_trigger(self, width_s: float = TRIGGER_PULSE_S) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LedOptions:
+    """What an LED backend is given besides its URI."""
+    wavelengths: tuple[int, ...]       # [strobe] wavelengths: the LEDs the strobe fires
+    pins: Mapping[int, int]            # nm -> board pin, as the config parsed them from the URI
+    trigger_pin: int | None            # the camera trigger's board pin, if wired
+
+
+LEDS: BackendTable[LedOptions, Leds] = BackendTable("leds.uri")
+
+
+class OneLedAtATime:
+    """What every bank shares: it tracks which LED is lit and switches off before on, under a
+    lock; a subclass writes the lines (`_write`)."""
 
     def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
         self.wavelengths = tuple(wavelengths)
@@ -47,7 +78,7 @@ class Leds:
     def off(self) -> None:
         self.set(None)
 
-    def pulse_trigger(self, width_s: float = 100e-6) -> None:
+    def pulse_trigger(self, width_s: float = TRIGGER_PULSE_S) -> None:
         """A short pulse on the camera's trigger input: the exposure starts on its edge."""
 
     def close(self) -> None:
@@ -70,7 +101,7 @@ class Leds:
 GPIO_LIBRARIES = {"jetson": "Jetson.GPIO", "rpi": "RPi.GPIO"}
 
 
-def import_gpio(board: str, uri: str):
+def import_gpio(board: str, uri: str) -> ModuleType:
     """The board's GPIO module; one sentence naming the URI when it cannot be used here."""
     library = GPIO_LIBRARIES[board]
     try:
@@ -87,11 +118,11 @@ def import_gpio(board: str, uri: str):
     return GPIO
 
 
-class GpioLeds(Leds):
+class GpioLeds(OneLedAtATime):
     """Jetson.GPIO or RPi.GPIO, board pin numbering; every pin starts and ends LOW, and the
     library's cleanup() runs however the bank is closed."""
 
-    def __init__(self, board: str, pins: dict[int, int], trigger_pin: int | None,
+    def __init__(self, board: str, pins: Mapping[int, int], trigger_pin: int | None,
                  wavelengths: tuple[int, ...], uri: str = "", sleep: Sleep = precise_sleep):
         super().__init__(wavelengths)
         self.uri = uri or f"gpio://{board}"
@@ -131,7 +162,7 @@ class GpioLeds(Leds):
     def _write(self, nm: int, high: bool) -> None:
         self._gpio.output(self._pins[nm], self._gpio.HIGH if high else self._gpio.LOW)
 
-    def pulse_trigger(self, width_s: float = 100e-6) -> None:
+    def pulse_trigger(self, width_s: float = TRIGGER_PULSE_S) -> None:
         if self._trigger is None:
             return
         self._gpio.output(self._trigger, self._gpio.HIGH)
@@ -155,10 +186,8 @@ class GpioLeds(Leds):
                 self._gpio.cleanup()
 
 
-def open_leds(config: LedConfig, wavelengths: tuple[int, ...]) -> Leds:
-    return LEDS.open(config.uri, config, wavelengths)
-
-
-def open_gpio_leds(uri: Uri, config: LedConfig, wavelengths: tuple[int, ...]) -> Leds:
-    log.info("LEDs on %s GPIO pins %s, trigger %s", uri.target, config.pins, config.trigger_pin)
-    return GpioLeds(uri.target, config.pins, config.trigger_pin, wavelengths, uri=config.uri)
+def open_gpio_leds(uri: Uri, options: LedOptions) -> GpioLeds:
+    log.info("LEDs on %s GPIO pins %s, trigger %s", uri.target, dict(options.pins),
+             options.trigger_pin)
+    return GpioLeds(uri.target, options.pins, options.trigger_pin, options.wavelengths,
+                    uri=uri.text)

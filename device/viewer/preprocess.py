@@ -41,7 +41,7 @@ class Calibration:
         arrays = {"dark": self.dark} | {f"white_{nm}": w for nm, w in self.whites.items()}
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as f:     # a file object: np.savez would append ".npz"
-                np.savez_compressed(f, **arrays)
+                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # stubs: **kwds
 
     @classmethod
     def load(cls, path: str | Path, wavelengths, size: tuple[int, int]) -> "Calibration":
@@ -145,12 +145,14 @@ def estimate_shift_small(ref_small: np.ndarray, moving_small: np.ndarray, method
         warp[:, 2] = (dx, dy)
     else:
         try:
-            _, warp = cv2.findTransformECC(
+            _, found = cv2.findTransformECC(
                 small[0], small[1], warp, cv2.MOTION_EUCLIDEAN,
-                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4), None, 3)
+                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-4),
+                None, 3)  # type: ignore[call-overload]  # the stubs lack a None mask with a size
+            warp = np.asarray(found, np.float32)
         except cv2.error:                # no convergence (a blank frame): leave unaligned
             warp = np.eye(2, 3, dtype=np.float32)
-        warp = cv2.invertAffineTransform(warp)
+        warp = np.asarray(cv2.invertAffineTransform(warp), np.float32)
     warp[:, 2] /= scale
     return warp
 

@@ -13,15 +13,15 @@ class StageTimes:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[str, list[float]] = defaultdict(list)
-        self._totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])   # sum, count
+        self._values: dict[str, list[float]] = defaultdict(list)    # since the last take
+        self._sums: dict[str, float] = defaultdict(float)             # over the whole run
+        self._counts: dict[str, int] = defaultdict(int)
 
     def add(self, stage: str, seconds: float) -> None:
         with self._lock:
             self._values[stage].append(seconds)
-            total = self._totals[stage]
-            total[0] += seconds
-            total[1] += 1
+            self._sums[stage] += seconds
+            self._counts[stage] += 1
 
     def take(self) -> dict[str, float]:
         """Mean milliseconds per stage since the last take."""
@@ -33,7 +33,7 @@ class StageTimes:
     def means_ms(self) -> dict[str, float]:
         """Mean milliseconds per stage over the whole run."""
         with self._lock:
-            return {k: 1e3 * total / n for k, (total, n) in self._totals.items() if n}
+            return {k: 1e3 * total / self._counts[k] for k, total in self._sums.items()}
 
 
 class Rate:
@@ -51,3 +51,25 @@ class Rate:
         if len(self._times) < 2:
             return 0.0
         return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+
+class Latency:
+    """End-to-end latency: the mean over the run, and over the recent frames for the periodic
+    statistics line."""
+
+    def __init__(self, recent: int = 200):
+        self._total = 0.0
+        self._count = 0
+        self._recent: deque[float] = deque(maxlen=recent)
+
+    def add(self, seconds: float) -> None:
+        self._total += seconds
+        self._count += 1
+        self._recent.append(seconds)
+
+    def mean_ms(self) -> float:
+        return 1e3 * self._total / self._count if self._count else 0.0
+
+    def recent_ms(self) -> float:
+        recent = list(self._recent)     # another thread appends meanwhile
+        return 1e3 * float(np.mean(recent)) if recent else 0.0

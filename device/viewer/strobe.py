@@ -1,10 +1,13 @@
 """The strobe sequencer: one LED per sub-frame (718 -> 777 -> 807 [-> dark]), timed to the camera.
 
-`trigger` sync: LED on, settle, GPIO pulse on the camera's trigger input, expose, LED off, read
-the frame. `frame` sync: the camera runs freely; the LED switches right after a frame arrives and
-any frame whose exposure began before the switch has settled is dropped (it saw two LEDs).
-A fail-safe thread forces the LED off once its window plus a margin has passed, so a stalled
-loop or camera can never leave an LED burning. Both read an injected clock
+How a phase is timed is the config's `strobe.sync`, one entry of `STROBE_TIMINGS`:
+- `trigger`: LED on, settle, GPIO pulse on the camera's trigger input, expose, LED off, read the
+  frame (`TriggeredExposure`);
+- `frame`: the camera runs freely; the LED switches right after a frame arrives and any frame
+  whose exposure began before the switch has settled is dropped, it saw two LEDs
+  (`FrameSwitchedExposure`).
+A guard thread (`LedDeadlineGuard`) forces the LED off once its window plus a margin has passed,
+so a stalled loop or camera can never leave an LED burning. All read an injected clock
 (`device.viewer.clock`), so their timing logic is tested on a clock the test moves.
 """
 from __future__ import annotations
@@ -14,16 +17,18 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from device.viewer.cameras import Camera, Frame
 from device.viewer.clock import Clock, Sleep, precise_sleep, wait_until
-from device.viewer.config import StrobeConfig
 from device.viewer.leds import Leds
+from device.viewer.sections import StrobeConfig
 
 log = logging.getLogger(__name__)
-STROBE_PRIORITY, FAILSAFE_PRIORITY = 50, 60   # SCHED_FIFO, when `strobe.realtime` is on
+STROBE_PRIORITY, GUARD_PRIORITY = 50, 60   # SCHED_FIFO, when `strobe.realtime` is on
 
 
 def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
@@ -41,14 +46,16 @@ def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
 class SubFrame:
     """One camera frame taken under one LED (nm None: the dark phase, all LEDs off)."""
     nm: int | None
-    image: np.ndarray
+    image: NDArray[np.uint16]
     exposure_start: float
     exposure_end: float
     seq: int
 
 
-class FailSafe:
-    """One thread that switches all LEDs off when an armed deadline passes unanswered.
+class LedDeadlineGuard:
+    """One thread that switches all LEDs off when an armed deadline passes unanswered: the
+    per-exposure guard of the strobe (the process-level one, device.service.failsafe, switches
+    the bank off after the viewer is gone).
 
     Deadlines are on `clock`; `check()` is the decision the thread takes each time it wakes
     (tests that move the clock call it to stand for the thread getting the CPU)."""
@@ -62,7 +69,7 @@ class FailSafe:
         self._closed = False
         self.fired = 0
         self.last_fired = float("-inf")     # clock time of the latest forced switch-off
-        self._thread = threading.Thread(target=self._watch, name="led-failsafe", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name="led-guard", daemon=True)
         self._thread.start()
 
     def light(self, nm: int | None, window_s: float) -> float:
@@ -112,7 +119,7 @@ class FailSafe:
 
     def _watch(self) -> None:
         if self._realtime:    # above the strobe thread: the guard must run when the loop stalls
-            try_realtime_priority(FAILSAFE_PRIORITY)
+            try_realtime_priority(GUARD_PRIORITY)
         with self._cv:
             while not self._closed:
                 if self._deadline is None:
@@ -140,6 +147,100 @@ class Jitter:
         return f"mean {ms.mean():.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, max {ms.max():.3f} ms"
 
 
+@dataclass(frozen=True)
+class ExposureKit:
+    """What a timing mode works with: the bank, its guard, the clock and the times."""
+    leds: Leds
+    guard: LedDeadlineGuard
+    jitter: Jitter                     # the mode's timing error, for the statistics line
+    clock: Clock
+    sleep: Sleep
+    exposure_s: float
+    settle_s: float                    # LED rise time before an exposure may start
+    margin_s: float                    # the guard fires this long after an LED's window
+    frame_period_s: float
+
+
+class StrobeTiming(Protocol):
+    """How one phase is exposed: light `nm` (None: all off) and return a frame of `camera`
+    exposed under it alone, or None when the guard cut the exposure short (it is taken again)."""
+    discarded: int                     # frames read but thrown away (they saw two LEDs)
+
+    def expose(self, nm: int | None, camera: Camera) -> Frame | None: ...
+
+
+class TriggeredExposure:
+    """`trigger` sync: each exposure starts on a pulse on the camera's trigger input."""
+
+    def __init__(self, kit: ExposureKit):
+        self.kit = kit
+        self.discarded = 0             # none: every triggered exposure is under one LED
+        self._next_trigger = 0.0
+
+    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
+        """One triggered exposure under `nm`; None when the guard cut it short (the loop was
+        held up for longer than the margin, so the LED did not span the exposure)."""
+        kit = self.kit
+        window = kit.settle_s + kit.exposure_s
+        # A camera takes triggers no faster than its fps.
+        wait_until(self._next_trigger, kit.clock, kit.sleep)
+        self._next_trigger = kit.clock() + kit.frame_period_s
+        try:
+            t_on = kit.guard.light(nm, window + kit.margin_s)
+            wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
+            kit.leds.pulse_trigger()
+            t_trigger = kit.clock()
+            wait_until(t_trigger + kit.exposure_s, kit.clock, kit.sleep)
+        finally:
+            kit.leds.off()
+            kit.guard.disarm()
+        kit.jitter.add(kit.clock() - t_on - window)
+        frame = camera.read()
+        return None if kit.guard.last_fired > t_on else frame
+
+
+class FrameSwitchedExposure:
+    """`frame` sync: the camera runs freely and the LED switches between its frames."""
+
+    def __init__(self, kit: ExposureKit):
+        self.kit = kit
+        self.discarded = 0             # exposed across a switch
+        self._last_frame_end: float | None = None
+
+    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
+        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled;
+        None when the guard switched the LED off before one came."""
+        kit = self.kit
+        # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
+        # until the next phase switches it, so the guard stays armed across phases.
+        hold = kit.settle_s + 2 * kit.frame_period_s + kit.exposure_s + kit.margin_s
+        try:
+            t_switch = kit.guard.light(nm, hold)
+            if self._last_frame_end is not None:   # the readout gap the switch must fall into
+                kit.jitter.add(t_switch - self._last_frame_end)
+            while True:
+                frame = camera.read()
+                if kit.guard.last_fired > t_switch:
+                    return None
+                if frame.exposure_start >= t_switch + kit.settle_s:
+                    break
+                self.discarded += 1
+        except BaseException:
+            kit.leds.off()
+            kit.guard.disarm()
+            raise
+        kit.guard.arm(kit.clock() + hold)
+        self._last_frame_end = frame.exposure_end
+        return frame
+
+
+# `strobe.sync` -> the timing mode; the config accepts exactly these names.
+STROBE_TIMINGS: dict[str, Callable[[ExposureKit], StrobeTiming]] = {
+    "trigger": TriggeredExposure,
+    "frame": FrameSwitchedExposure,
+}
+
+
 class Strobe:
     """Runs the phases in turn; `next()` returns the next clean sub-frame."""
 
@@ -147,81 +248,41 @@ class Strobe:
                  frame_period_s: float, clock: Clock = time.monotonic,
                  sleep: Sleep = precise_sleep):
         self.leds, self.camera, self.config = leds, camera, config
-        self.clock, self._sleep = clock, sleep
+        self.clock = clock
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
-        self.exposure_s = exposure_s
-        self.settle_s = config.settle_ms / 1e3
-        self.margin_s = config.margin_ms / 1e3
-        self.frame_period_s = frame_period_s
-        self.failsafe = FailSafe(leds, config.realtime, clock)
-        self.jitter = Jitter()   # trigger: LED on-time minus plan; frame: switch delay after a frame
-        self.dropped_across_switch = 0
-        self.spoiled = 0                 # exposures cut short by the fail-safe, dropped
+        self.guard = LedDeadlineGuard(leds, config.realtime, clock)
+        # trigger: LED on-time minus plan; frame: switch delay after a frame
+        self.jitter = Jitter()
+        self.timing = STROBE_TIMINGS[config.sync](ExposureKit(
+            leds, self.guard, self.jitter, clock, sleep, exposure_s, config.settle_ms / 1e3,
+            config.margin_ms / 1e3, frame_period_s))
+        self.spoiled = 0                 # exposures cut short by the guard, dropped
         self._phase = 0
         self._seq = 0
-        self._last_frame_end: float | None = None
-        self._next_trigger = 0.0
+
+    @property
+    def dropped_across_switch(self) -> int:
+        return self.timing.discarded
+
+    def use_camera(self, camera: Camera) -> None:
+        """Strobe `camera` from the next phase on (a reconnected one); the caller has closed
+        the one before."""
+        self.camera = camera
 
     def close(self) -> None:
         try:
             self.leds.off()
         finally:
-            self.failsafe.close()
+            self.guard.close()
 
     def next(self) -> SubFrame:
         nm = self.phases[self._phase]
         while True:
-            frame = (self._trigger_phase(nm) if self.config.sync == "trigger"
-                     else self._frame_phase(nm))
+            frame = self.timing.expose(nm, self.camera)
             if frame is not None:
                 break
             self.spoiled += 1
         self._phase = (self._phase + 1) % len(self.phases)
         self._seq += 1
         return SubFrame(nm, frame.image, frame.exposure_start, frame.exposure_end, self._seq)
-
-    def _trigger_phase(self, nm: int | None) -> Frame | None:
-        """One triggered exposure under `nm`; None when the fail-safe cut it short (the loop
-        was held up for longer than the margin, so the LED did not span the exposure)."""
-        window = self.settle_s + self.exposure_s
-        # A camera takes triggers no faster than its fps.
-        wait_until(self._next_trigger, self.clock, self._sleep)
-        self._next_trigger = self.clock() + self.frame_period_s
-        try:
-            t_on = self.failsafe.light(nm, window + self.margin_s)
-            wait_until(t_on + self.settle_s, self.clock, self._sleep)
-            self.leds.pulse_trigger()
-            t_trigger = self.clock()
-            wait_until(t_trigger + self.exposure_s, self.clock, self._sleep)
-        finally:
-            self.leds.off()
-            self.failsafe.disarm()
-        self.jitter.add(self.clock() - t_on - window)
-        frame = self.camera.read()
-        return None if self.failsafe.last_fired > t_on else frame
-
-    def _frame_phase(self, nm: int | None) -> Frame | None:
-        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled;
-        None when the fail-safe switched the LED off before one came."""
-        # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
-        # until the next phase switches it, so the fail-safe stays armed across phases.
-        hold = self.settle_s + 2 * self.frame_period_s + self.exposure_s + self.margin_s
-        try:
-            t_switch = self.failsafe.light(nm, hold)
-            if self._last_frame_end is not None:   # the readout gap the switch must fall into
-                self.jitter.add(t_switch - self._last_frame_end)
-            while True:
-                frame = self.camera.read()
-                if self.failsafe.last_fired > t_switch:
-                    return None
-                if frame.exposure_start >= t_switch + self.settle_s:
-                    break
-                self.dropped_across_switch += 1
-        except BaseException:
-            self.leds.off()
-            self.failsafe.disarm()
-            raise
-        self.failsafe.arm(self.clock() + hold)
-        self._last_frame_end = frame.exposure_end
-        return frame

@@ -19,13 +19,15 @@ class TripletWindow:
     def __init__(self, wavelengths: tuple[int, ...], sliding: bool = True):
         self.wavelengths = tuple(wavelengths)
         self.sliding = sliding
-        self.reset()
+        self._latest: dict[int, SubFrame] = {}     # nm -> its latest sub-frame
+        self._fresh: set[int] = set()              # LEDs with a sub-frame since the last triplet
+        self._dark: SubFrame | None = None
 
     def reset(self) -> None:
         """Forget everything (after a reconnect the old sub-frames show another moment)."""
-        self._latest: dict[int, SubFrame] = {}
-        self._fresh: set[int] = set()
-        self._dark: SubFrame | None = None
+        self._latest.clear()
+        self._fresh.clear()
+        self._dark = None
 
     def add(self, sub: SubFrame) -> Triplet | None:
         if sub.nm is None:

@@ -7,6 +7,8 @@ import pytest
 
 trt = pytest.importorskip("tensorrt", reason="TensorRT ships with JetPack; absent on this machine")
 
+pytestmark = pytest.mark.cuda   # a real engine on a real GPU (docs/testing.md)
+
 from convert.pipeline import Options, convert_checkpoint  # noqa: E402
 from convert.verify import FP16_MIN_PSNR_DB  # noqa: E402
 from device.engines.model_card import load_model_card  # noqa: E402

@@ -1,4 +1,6 @@
 """`device capture --rig sim`: prints rendered under every LED into a valid capture set."""
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -149,6 +151,29 @@ def test_workers_render_the_same_set_as_one_process(tmp_path):
         np.testing.assert_array_equal(a.load_truth(scene), b.load_truth(scene))
         for nm in a.wavelengths:
             np.testing.assert_array_equal(a.load_raw(scene, nm), b.load_raw(scene, nm))
+
+
+def test_workers_render_the_scenes_in_other_processes(tmp_path, monkeypatch):
+    """`--workers 2` renders in two processes other than this one: each scene notes the id of
+    the process that rendered it (worker_pids.py makes the two meet, so load cannot let one
+    worker take every scene), and the set is still the one process's."""
+    import functools
+    from pathlib import Path
+
+    from device.commands import capture
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))   # workers import worker_pids
+    from worker_pids import PidRecordingRenderer
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setattr(capture, "_SceneRenderer", functools.partial(PidRecordingRenderer,
+                                                                     folder=pids))
+    render_sim_capture_set(tmp_path / "w2", count=4, size=16, seed=2, leds=NIR_LEDS,
+                           workers=2, progress=False)
+    rendered_by = {int(p.name) for p in pids.iterdir()}
+    assert len(rendered_by) == 2 and os.getpid() not in rendered_by, rendered_by
+    assert len(CaptureSet.open(tmp_path / "w2")) == 4
 
 
 def test_held_out_set_is_all_test_and_only_held_out_photos(tmp_path):

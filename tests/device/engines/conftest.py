@@ -12,16 +12,34 @@ returns objects and raises), and they behave like the real thing where the runne
 - every allocation, free, copy and launch is logged.
 
 Faithful to: TensorRT Python API (Runtime.deserialize_cuda_engine, ICudaEngine.num_io_tensors /
-get_tensor_name / get_tensor_mode / get_tensor_dtype / get_tensor_shape, IExecutionContext.
-set_input_shape / get_tensor_shape / set_tensor_address / execute_async_v3; TensorRT 8.5 also
-num_bindings / get_binding_name / binding_is_input / get_binding_dtype / set_binding_shape /
+get_tensor_name / get_tensor_mode / get_tensor_dtype / get_tensor_shape /
+get_tensor_profile_shape, IExecutionContext.set_input_shape / get_tensor_shape /
+set_tensor_address / execute_async_v3; TensorRT 8.5 also num_bindings / get_binding_name /
+binding_is_input / get_binding_dtype / get_profile_shape / set_binding_shape /
 get_binding_shape / execute_async_v2(bindings, stream_handle); TensorRT 10 removed those);
 cuda-python's runtime module; pycuda.driver.
+
+As strict as the real thing where the runner must handle a refusal:
+- Optimisation profiles. An engine built from a network with dynamic dimensions accepts only
+  shapes between its profile's min and max ("A runtime error will be raised if the input tensor
+  dimensions fall outside the valid range for this profile": TensorRT API, IOptimizationProfile,
+  8.5 and 10.x). The context refuses such a shape by returning False, logs an error and keeps
+  the shape it had: IExecutionContext::setBindingDimensions (8.5) "returns false if an error
+  occurs (e.g. ... binding dimension is inconsistent with min-max range of the optimization
+  profile)"; setInputShape (10.x) returns false on error; TensorRT logs "Error Code 3: API Usage
+  Error (Parameter check failed ... condition: profileMaxDims.d[i] >= dimensions.d[i])". The
+  profile is read back with get_tensor_profile_shape(name, profile) (8.5, 10.x) or
+  get_profile_shape(profile, binding) (8.5), each [min, opt, max].
+- execute_async_v2 / execute_async_v3 return False when they cannot enqueue ("True if the
+  kernels were enqueued successfully", IExecutionContext in the Python API of 8.5 and 10.x):
+  here when an input shape or a tensor address is missing, or when the test injects a failure
+  (`gpu.fail_execute`, standing for an enqueue error TensorRT only logs).
 """
 from __future__ import annotations
 
 import ctypes
 import enum
+import json
 import sys
 import types
 
@@ -46,6 +64,7 @@ class FakeGpu:
         self.mapped = {}      # host address -> device alias address
         self.queues = {}      # stream handle -> list of pending callables
         self.log = []         # (operation, details...)
+        self.fail_execute = False   # the next execute_async_* returns False (an enqueue error)
         self._next = self.DEVICE_BASE
         self._streams = 0
 
@@ -411,6 +430,22 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
             self._io = [(v, TensorIOMode.INPUT) for v in graph.input] + \
                        [(v, TensorIOMode.OUTPUT) for v in graph.output]
             self._by_name = {v.name: (v, mode) for v, mode in self._io}
+            self._profile = read_profile(model)
+
+        num_optimization_profiles = 1
+
+        def get_tensor_profile_shape(self, name, profile_index):
+            """[min, opt, max] of an input in the profile (TensorRT 8.5 and 10.x)."""
+            if profile_index != 0 or self.get_tensor_mode(name) != TensorIOMode.INPUT:
+                raise ValueError(f"no profile shape for {name!r} in profile {profile_index}")
+            return list(self._profile[name])
+
+        def _accepts(self, name, shape) -> bool:
+            declared = self.get_tensor_shape(name)
+            low, _, high = self._profile[name]
+            return len(shape) == len(declared) and all(
+                d in (-1, s) and lo <= s <= hi
+                for d, s, lo, hi in zip(declared, shape, low, high))
 
         @property
         def num_io_tensors(self):
@@ -438,11 +473,13 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
             self._shapes, self._addresses, self._output_shapes = {}, {}, {}
 
         def set_input_shape(self, name, shape):
-            declared = self.engine.get_tensor_shape(name)
-            if len(shape) != len(declared) or any(d not in (-1, s)
-                                                  for d, s in zip(declared, shape)):
+            shape = tuple(int(s) for s in shape)
+            if not self.engine._accepts(name, shape):
+                # TensorRT logs the refusal and keeps the shape set before (if any).
+                gpu.log.append(("trt_error", f"{name}: {shape} outside the profile "
+                                             f"{self.engine._profile[name]}"))
                 return False
-            self._shapes[name] = tuple(int(s) for s in shape)
+            self._shapes[name] = shape
             return True
 
         def _inputs(self):
@@ -471,6 +508,10 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
         def _enqueue(self, addresses, stream_handle, api):
             names = [v.name for v, _ in self.engine._io]
             if set(addresses) != set(names) or set(self._shapes) != set(self._inputs()):
+                return False
+            if gpu.fail_execute:
+                gpu.fail_execute = False
+                gpu.log.append(("trt_error", f"{api} failed to enqueue"))
                 return False
             shapes = {n: self.get_tensor_shape(n) for n in names}
             gpu.log.append(("launch", api))
@@ -527,6 +568,11 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
         def get_binding_shape(self, index):
             return self.get_tensor_shape(self.get_tensor_name(index))
 
+        def get_profile_shape(self, profile_index, binding):
+            """[min, opt, max] of an input binding (index or name) in the profile (8.5)."""
+            name = binding if isinstance(binding, str) else self.get_tensor_name(binding)
+            return self.get_tensor_profile_shape(name, profile_index)
+
         def create_execution_context(self):
             return IExecutionContext8(self)
 
@@ -548,6 +594,37 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures
+
+PROFILE_KEY = "standin_trt_profile"   # metadata of the ONNX that stands for an engine file
+DEFAULT_DYNAMIC_RANGE = (1, 64, 1024)  # min / opt / max of a dynamic dimension, unless given
+
+
+def write_profile(model: onnx.ModelProto, profile: dict) -> onnx.ModelProto:
+    """Record the optimisation profile the stand-in engine was "built" with: input name ->
+    (min, opt, max) shapes, as IOptimizationProfile.set_shape takes them."""
+    entry = next((p for p in model.metadata_props if p.key == PROFILE_KEY), None)
+    if entry is None:
+        entry = model.metadata_props.add()
+        entry.key = PROFILE_KEY
+    entry.value = json.dumps({name: [list(map(int, s)) for s in shapes]
+                              for name, shapes in profile.items()})
+    return model
+
+
+def read_profile(model: onnx.ModelProto) -> dict:
+    """Each input's (min, opt, max): as recorded, else static dimensions fixed and dynamic
+    ones over DEFAULT_DYNAMIC_RANGE (a builder needs a profile for every dynamic input)."""
+    recorded = {p.key: p.value for p in model.metadata_props}.get(PROFILE_KEY)
+    profile = {name: tuple(tuple(s) for s in shapes)
+               for name, shapes in json.loads(recorded or "{}").items()}
+    for value in model.graph.input:
+        if value.name not in profile:
+            dims = [d.dim_value if d.HasField("dim_value") else None
+                    for d in value.type.tensor_type.shape.dim]
+            profile[value.name] = tuple(tuple(DEFAULT_DYNAMIC_RANGE[i] if d is None else d
+                                              for d in dims) for i in range(3))
+    return profile
+
 
 CUDA_FLAVOURS = ("pycuda", "cuda-python")
 TRT_VERSIONS = ("8.5.2.2", "10.3.0")
@@ -645,8 +722,11 @@ def single_input_onnx() -> onnx.ModelProto:
 
 @pytest.fixture
 def engine_file(tmp_path):
-    """Write an ONNX model where an engine file would be: the stand-in 'deserialises' it."""
-    def write(model: onnx.ModelProto, name: str = "model.engine"):
+    """Write an ONNX model where an engine file would be: the stand-in 'deserialises' it.
+    `profile` (input name -> (min, opt, max)) is the optimisation profile it was built with."""
+    def write(model: onnx.ModelProto, name: str = "model.engine", profile: dict | None = None):
+        if profile is not None:
+            model = write_profile(model, profile)
         path = tmp_path / name
         path.write_bytes(model.SerializeToString())
         return path

@@ -213,9 +213,103 @@ def test_converts_engine_check_runs_through_the_same_runner(install_stand_ins, e
     gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
     card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
     samples = viewer.default_samples(card.wavelengths_nm)       # 64x80 and 57x75 frames
+    reference = viewer.session_runner(card.viewer_onnx)
     with EngineRunner(engine_file(onnx.load(str(card.viewer_onnx)))) as runner:
-        psnr = viewer.fp16_viewer_psnr(viewer.session_runner(card.viewer_onnx),
-                                       viewer.engine_runner(runner), samples,
-                                       card.wavelengths_nm, "stand-in")
-    assert psnr >= viewer.FP16_MIN_PSNR_DB
-    assert gpu.count("launch") == len(samples) and gpu.live() == 0
+        engine = viewer.engine_runner(runner)
+        psnr = viewer.fp16_viewer_psnr(reference, engine, samples, card.wavelengths_nm,
+                                       "stand-in")
+        # The same graph on the same runtime behind the runner: bit-exact, not just >= 40 dB
+        # (200 dB is psnr's floor for identical images). A byte lost or misplaced in a buffer,
+        # a stale resident plane or a frame of the wrong size would show here.
+        for sample in samples:
+            feeds = viewer.feeds_for(sample, card.wavelengths_nm)
+            assert np.array_equal(engine(feeds), reference(feeds)), sample.label
+    assert psnr == 200.0
+    assert gpu.count("launch") == 2 * len(samples) and gpu.live() == 0
+
+
+def test_converts_engine_check_refuses_an_engine_off_by_four_codes(install_stand_ins,
+                                                                   engine_file):
+    """The engine bound (>= 40 dB against the FP32 viewer graph) on an engine whose sRGB
+    mapping is off by 4/255: 20 log10(255 / 4) = 36.1 dB where nothing clips."""
+    from convert import viewer
+    from convert.viewer_graph import build_viewer_graph
+    from device.engines.model_card import Affine, load_model_card
+    from device.simulated.presets import SHIPPED_MODEL
+
+    install_stand_ins("cuda-python", integrated=False, version="8.5.2.2")
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    off = build_viewer_graph(onnx.load(str(card.onnx)), card.wavelengths_nm,
+                             card.from_reflectance,
+                             Affine(card.to_srgb.scale, card.to_srgb.offset + 4 / 255),
+                             spatial_multiple=card.spatial_multiple)
+    samples = viewer.default_samples(card.wavelengths_nm)
+    with EngineRunner(engine_file(off, "off.engine")) as runner:
+        with pytest.raises(UserError, match=r"TensorRT engine off\.engine reaches only "
+                                            r"3[6-9]\.\d dB PSNR against the FP32 viewer graph"):
+            viewer.fp16_viewer_psnr(viewer.session_runner(card.viewer_onnx),
+                                    viewer.engine_runner(runner), samples,
+                                    card.wavelengths_nm, "TensorRT engine off.engine")
+
+
+# -- refusals: what the runner does when TensorRT says no ---------------------------------------
+# The viewer-like engine "built" for frames from 8x8 to 16x24 (opt 8x12), every input of the
+# frame's size; gain is static (1x3x1x1) and so fixed in any profile.
+PROFILE = {name: ((1, 3, 8, 8), (1, 3, 8, 12), (1, 3, 16, 24)) for name in ("raw", "dark")}
+
+
+def test_the_stand_in_reports_its_profile_as_tensorrt_does(install_stand_ins, engine_file,
+                                                           models):
+    """get_tensor_profile_shape (8.5, 10.x) and get_profile_shape (8.5) give [min, opt, max];
+    set_input_shape says False outside it and keeps the shape it had."""
+    install_stand_ins(version="8.5.2.2")
+    import tensorrt as trt
+
+    engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(
+        engine_file(models.viewer_like(), profile=PROFILE).read_bytes())
+    assert engine.get_tensor_profile_shape("raw", 0) == list(PROFILE["raw"])
+    assert engine.get_profile_shape(0, 0) == list(PROFILE["raw"])
+    assert engine.get_tensor_profile_shape("gain", 0) == [(1, 3, 1, 1)] * 3
+    context = engine.create_execution_context()
+    assert context.set_input_shape("raw", (1, 3, 16, 24)) is True
+    for shape in ((1, 3, 16, 25), (1, 3, 4, 12), (2, 3, 8, 12), (1, 3, 8)):
+        assert context.set_input_shape("raw", shape) is False
+    assert context.get_tensor_shape("raw") == (1, 3, 16, 24)
+    assert context.set_binding_shape(2, (1, 3, 2, 2)) is False        # gain is static
+
+
+def test_a_frame_outside_the_profile_is_refused_and_nothing_runs(gpu, engine_file, models):
+    rng = np.random.default_rng(7)
+    runner = EngineRunner(engine_file(models.viewer_like(), profile=PROFILE))
+    dark, gain = calibration(rng)
+    runner.set_resident("gain", gain)
+    runner.set_resident("dark", dark)
+    raw = frame(rng)
+    check(models, runner.run({"raw": raw}), raw, dark, gain)             # 8x12: inside
+    for h, w in ((32, 48), (4, 4), (8, 25)):
+        big_dark = calibration(rng, h, w)[0]
+        with pytest.raises(UserError, match=rf"input '(raw|dark)' of shape 1x3x{h}x{w} is outside "
+                                            r"the engine's optimisation profile"):
+            runner.run({"raw": frame(rng, h, w), "dark": big_dark})
+    # TensorRT kept the last good shape; had the runner gone on, it would have run the new
+    # frame's buffers as 8x12 and returned a picture of the wrong size.
+    assert gpu.count("launch") == 1 and gpu.count("trt_error") == 3
+    raw = frame(rng, 16, 24)                                             # max: inside
+    big_dark = calibration(rng, 16, 24)[0]
+    check(models, runner.run({"raw": raw, "dark": big_dark}), raw, big_dark, gain)
+    runner.close()
+
+
+def test_a_failed_execute_is_refused_and_the_next_frame_runs(gpu, engine_file, models):
+    rng = np.random.default_rng(8)
+    runner, dark, gain = calibrated_runner(engine_file, models, rng)
+    gpu.fail_execute = True
+    with pytest.raises(UserError, match="TensorRT failed to run the engine"):
+        runner.run({"raw": frame(rng)})
+    with pytest.raises(RuntimeError, match="without a submitted frame"):
+        runner.collect()                       # the failed frame left nothing to wait for
+    for _ in range(3):                         # and no slot stuck: both slots cycle again
+        raw = frame(rng)
+        check(models, runner.run({"raw": raw}), raw, dark, gain)
+    runner.close()
+    assert gpu.live() == 0

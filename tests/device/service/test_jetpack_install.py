@@ -24,7 +24,7 @@ import pytest
 
 from device.viewer.cameras import CsiElements, csi_pipeline
 from device.viewer.config import CameraConfig
-from device.viewer.displays import drm_pipeline
+from device.viewer.displays import DISPLAYS, drm_pipeline
 
 pytestmark = [pytest.mark.jetpack, pytest.mark.timeout(900)]
 
@@ -196,7 +196,8 @@ def test_csi_pipeline_runs_with_the_argus_element_swapped_for_a_test_source(jetp
 
 
 def test_drm_display_pipeline_negotiates_and_names_kmssink(jetpack):
-    pipeline = drm_pipeline("drm://nvidia-drm?connector=63&width=320&height=240")
+    uri = DISPLAYS.parse("drm://nvidia-drm?connector=63&width=320&height=240")
+    pipeline = drm_pipeline(uri)
     assert pipeline.startswith("appsrc ! ") and pipeline.endswith(
         "kmssink driver-name=nvidia-drm connector-id=63 sync=false")
     # appsrc and kmssink swapped for a test source and a fake sink: the caps chain negotiates.

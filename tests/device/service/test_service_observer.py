@@ -1,8 +1,14 @@
 """ServiceObserver against a real datagram socket, driven by a clock the test moves."""
 from __future__ import annotations
 
+import numpy as np
+
 from device.service.notify import Notifier
 from device.service.observer import ServiceObserver
+from device.viewer.colorize import ColorFrame
+from device.viewer.observer import FrameShown
+from device.viewer.strobe import SubFrame
+from device.viewer.window import Triplet
 
 
 class Clock:
@@ -13,8 +19,10 @@ class Clock:
         return self.t
 
 
-def stats(frames: int, fps: float = 20.0) -> dict:
-    return {"fps": fps, "latency_ms": 48.6, "frames": frames, "dropped": 2}
+def stats(frames: int, fps: float = 20.0) -> FrameShown:
+    sub = SubFrame(718, np.zeros((1, 1), np.uint16), 0.0, 0.004, frames)
+    frame = ColorFrame(np.zeros((1, 1, 3), np.uint8), Triplet({718: sub}, sub), lambda: [])
+    return FrameShown(frame, frames=frames, fps=fps, latency_ms=48.6, dropped=2)
 
 
 def observer_for(sock, clock, watchdog_usec="1000000", status_every_s=5.0):

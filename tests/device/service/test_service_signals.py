@@ -84,3 +84,39 @@ def test_stop_post_failsafe_opens_the_configured_bank_and_switches_it_off(tmp_pa
     missing = run_failsafe("--config", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"failsafe: error: {tmp_path / 'nope.toml'}: config file not found."
+
+
+def test_hooks_switch_off_then_hand_over_to_the_previous_hooks(monkeypatch):
+    """In this process (where coverage and mutation testing see it): the installed hooks call
+    the LED switch first, then the hooks that were there, with the same arguments; restore()
+    puts both back."""
+    order = []
+    monkeypatch.setattr(sys, "excepthook", lambda *a: order.append(("sys", a)))
+    monkeypatch.setattr(threading, "excepthook", lambda a: order.append(("thread", a)))
+    before = (sys.excepthook, threading.excepthook)
+    restore = install_excepthooks(lambda: order.append("off"))
+    error = RuntimeError("x")
+    sys.excepthook(RuntimeError, error, None)
+    threading.excepthook("thread args")
+    assert order == ["off", ("sys", (RuntimeError, error, None)), "off", ("thread", "thread args")]
+    restore()
+    assert (sys.excepthook, threading.excepthook) == before
+
+
+def test_stop_post_failsafe_in_process_passes_over_a_sim_bank_and_refuses_a_bad_config(
+        tmp_path, capsys):
+    """A `sim://` bank drove no line (it died with the viewer): exit 0, saying so in one line.
+    The real banks are switched off by the same entry point in test_gpio_leds.py."""
+    from device.service import failsafe
+
+    config = tmp_path / "nightcolor.toml"
+    config.write_text('[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://absent.onnx"\n')
+    assert failsafe.main(["--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert "leds.uri 'sim://'" in err and "nothing to switch off" in err and len(err.splitlines()) == 1
+    assert failsafe.main(["--config", str(tmp_path / "nope.toml")]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"failsafe: error: {tmp_path / 'nope.toml'}: config file not found."
+    with pytest.raises(SystemExit) as usage:
+        failsafe.main([])
+    assert usage.value.code == 2 and "--config" in capsys.readouterr().err

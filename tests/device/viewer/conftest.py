@@ -14,14 +14,6 @@ def model_onnx() -> Path:
     return SHIPPED_MODEL
 
 
-@pytest.fixture
-def slack_s() -> float:
-    """How late a thread may wake on a shared, overloaded CPU (up to ~0.2 s seen on the 2-core
-    development box). Fail-safe checks allow this much; the stalls they guard last 1 s, so an
-    LED left burning through one still fails them."""
-    return 0.4
-
-
 class FakeClock:
     """A monotonic clock the test moves, in the pattern of the service observer's tests:
     `clock()` reads it; `clock.sleep(s)` moves it as a sleeping thread would see it pass, in

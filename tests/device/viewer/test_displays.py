@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from device.common.errors import UserError
-from device.viewer.displays import FramebufferDisplay, letterbox, open_display
+from device.viewer.displays import FramebufferDisplay, letterbox
+from device.viewer.rig import open_display
 from device.simulated.presets import sim_config
 
 

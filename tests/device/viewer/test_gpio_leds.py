@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 from device.common.errors import UserError
-from device.viewer.config import LedConfig, StrobeConfig, load_config
-from device.viewer.leds import GpioLeds, open_leds
+from device.viewer.config import StrobeConfig, load_config
+from device.viewer.leds import LEDS, GpioLeds, LedOptions
 from device.viewer.strobe import Strobe
 
 
@@ -81,7 +81,8 @@ def verify(lib) -> None:
 
 def strobe_session(backend, lib, clock, clocked_camera, sync="trigger", wavelengths=NIR,
                    subframes=9):
-    """Open `backend` as open_leds would, strobe `subframes` sub-frames on the fake clock, close."""
+    """Open `backend` as its factory would, strobe `subframes` sub-frames on the fake clock,
+    close."""
     leds = backend("jetson" if lib.kind == "jetson" else "rpi", PINS, TRIGGER, NIR,
                    uri=uri_for(lib.flavour), sleep=clock.sleep)
     config = StrobeConfig(wavelengths=wavelengths, sync=sync)
@@ -136,7 +137,7 @@ def test_every_call_is_recorded_with_its_time_on_the_injected_clock(install_gpio
 
 def test_a_second_close_is_harmless_and_an_led_cannot_be_lit_after_it(install_gpio):
     lib = install_gpio("jetson")
-    leds = open_leds(LedConfig(uri=URI, pins=PINS, trigger_pin=TRIGGER), NIR)
+    leds = LEDS.open(URI, LedOptions(NIR, PINS, TRIGGER))
     leds.set(777)
     leds.close()
     leds.close()
@@ -150,7 +151,7 @@ def test_a_second_close_is_harmless_and_an_led_cannot_be_lit_after_it(install_gp
 
 def test_a_write_that_fails_while_closing_still_ends_in_cleanup(install_gpio):
     lib = install_gpio("jetson")
-    leds = open_leds(LedConfig(uri=URI, pins=PINS, trigger_pin=TRIGGER), NIR)
+    leds = LEDS.open(URI, LedOptions(NIR, PINS, TRIGGER))
     leds.set(807)
     lib.failing_lines.add(18)            # the lit LED's line stops taking writes
     with pytest.raises(OSError, match="Setting line value"):
@@ -215,7 +216,7 @@ def test_an_exception_inside_the_viewer_loop_ends_in_cleanup(install_gpio, monke
     monkeypatch.setattr(pipeline_module, "open_camera", lambda config, leds: camera)
     config = load_config(gpio_config(tmp_path, model_onnx))
     with pytest.raises(RuntimeError, match="injected fault after 30 frames"):
-        pipeline_module.Pipeline(config).run()
+        pipeline_module.Pipeline(config).run().report_or_raise()
     assert camera.frames == 30
     verify(lib)
 
@@ -281,7 +282,7 @@ def test_a_pin_that_is_not_a_gpio_is_named_in_one_sentence(install_gpio):
     lib = install_gpio("jetson")
     uri = "gpio://jetson?pins=718:12,777:1,807:18"
     with pytest.raises(UserError) as caught:
-        open_leds(LedConfig(uri=uri, pins={718: 12, 777: 1, 807: 18}), NIR)
+        LEDS.open(uri, LedOptions(NIR, {718: 12, 777: 1, 807: 18}, None))
     message = str(caught.value)
     assert message.startswith(f"leds.uri {uri}: board pin 1 (the 777 nm LED) is not a GPIO pin")
     assert "Channel 1 is invalid" in message and message.count(". ") == 0
@@ -294,7 +295,7 @@ def test_a_pin_another_program_holds_is_named_in_one_sentence(install_gpio, flav
                                                               library_says):
     lib = install_gpio(flavour, header=standin.Header(held_elsewhere={16}))
     with pytest.raises(UserError) as caught:
-        open_leds(LedConfig(uri=uri_for(flavour), pins=PINS, trigger_pin=TRIGGER), NIR)
+        LEDS.open(uri_for(flavour), LedOptions(NIR, PINS, TRIGGER))
     message = str(caught.value)
     assert message.startswith(f"leds.uri {uri_for(flavour)}: board pin 16 (the 777 nm LED) is "
                               "busy")
@@ -304,7 +305,7 @@ def test_a_pin_another_program_holds_is_named_in_one_sentence(install_gpio, flav
 
 def test_classic_rpi_gpio_shares_a_busy_pin_with_a_warning_naming_it(install_gpio, caplog):
     lib = install_gpio("rpi", header=standin.Header(held_elsewhere={16}))
-    leds = open_leds(LedConfig(uri=uri_for("rpi"), pins=PINS, trigger_pin=TRIGGER), NIR)
+    leds = LEDS.open(uri_for("rpi"), LedOptions(NIR, PINS, TRIGGER))
     leds.close()
     assert any("board pin 16 (the 777 nm LED): This channel is already in use" in r.message
                for r in caplog.records)
@@ -323,7 +324,7 @@ def test_a_gpio_library_that_refuses_this_machine_is_one_sentence(monkeypatch, t
     with pytest.raises(UserError, match=r"^leds.uri gpio://jetson\?pins=718:12,777:16,807:18"
                                         r"&trigger=22: Jetson.GPIO cannot drive this machine's "
                                         r"GPIO \(Could not determine Jetson model\)\.$"):
-        open_leds(LedConfig(uri=URI, pins=PINS, trigger_pin=TRIGGER), NIR)
+        LEDS.open(URI, LedOptions(NIR, PINS, TRIGGER))
 
 
 # -- the unit's ExecStopPost helper ---------------------------------------------------------------

@@ -2,7 +2,7 @@
 import numpy as np
 
 from device.captures import CaptureSet
-from device.viewer.cameras import open_camera
+from device.viewer.rig import open_camera
 from device.simulated.sim_leds import SimLeds
 from device.simulated.presets import sim_config
 from device.viewer.strobe import Strobe

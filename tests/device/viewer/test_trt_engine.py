@@ -7,6 +7,8 @@ import pytest
 
 trt = pytest.importorskip("tensorrt", reason="TensorRT ships with JetPack; absent on this machine")
 
+pytestmark = pytest.mark.cuda   # a real engine on a real GPU (docs/testing.md)
+
 from device.engines import trt_build, viewer_io  # noqa: E402
 from device.engines.engine import OnnxEngine, TrtEngine  # noqa: E402
 from device.engines.model_card import load_model_card  # noqa: E402

@@ -1,0 +1,44 @@
+"""The configured rig: each role's options built from the config, its backend picked by the
+URI's scheme. The one place where a role is given what it needs of other sections (the
+display the camera's frame rate, the camera the strobe's sync and the LED bank)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from device.engines.engine import ENGINES, Engine, EngineOptions
+from device.engines.model_card import ModelCard
+from device.viewer.cameras import CAMERAS, Camera, CameraOptions
+from device.viewer.config import Config
+from device.viewer.displays import DISPLAYS, Display, DisplayOptions
+from device.viewer.leds import LEDS, LedOptions, Leds
+
+
+def led_options(config: Config) -> LedOptions:
+    return LedOptions(tuple(config.strobe.wavelengths), dict(config.leds.pins),
+                      config.leds.trigger_pin)
+
+
+def camera_options(config: Config, leds: Leds) -> CameraOptions:
+    return CameraOptions(config.camera, config.strobe.sync, leds, config.resolve, config.sim)
+
+
+def display_options(config: Config) -> DisplayOptions:
+    return DisplayOptions(config.camera.fps, config.resolve)
+
+
+def open_leds(config: Config) -> Leds:
+    return LEDS.open(config.leds.uri, led_options(config))
+
+
+def open_camera(config: Config, leds: Leds) -> Camera:
+    return CAMERAS.open(config.camera.uri, camera_options(config, leds))
+
+
+def open_display(config: Config) -> Display:
+    return DISPLAYS.open(config.display.uri, display_options(config))
+
+
+def open_engine(config: Config, card: ModelCard, status: Callable[[str], None]) -> Engine:
+    """The engine running the card's viewer graph as `engine.uri` names it; a TensorRT engine
+    that cannot load falls back to onnxruntime (device.engines.engine.onnx_fallback)."""
+    return ENGINES.open(config.engine.uri, EngineOptions(card, config.resolve, status))
