@@ -94,6 +94,9 @@ def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, 
     `sources` maps each scene to its source (default: the scene itself); the scenes of
     `with_materials` list a material map whose codes index `material_families`."""
     sources = sources or {}
+    entries: dict[str, dict] = {
+        s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
+            "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes}
     manifest = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -108,13 +111,12 @@ def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, 
                        "white": {str(nm): white_path(nm) for nm in wavelengths}},
         "split_unit": split_unit,
         "split": split,
-        "scenes": {s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
-                       "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes},
+        "scenes": entries,
     }
     if with_materials:   # optional, so sets without materials keep their exact manifest
-        manifest["material_families"] = list(material_families)
+        manifest["material_families"] = list(material_families or ())
         for s in with_materials:
-            manifest["scenes"][s]["materials"] = materials_path(s)
+            entries[s]["materials"] = materials_path(s)
     return manifest
 
 

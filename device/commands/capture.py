@@ -91,15 +91,17 @@ class _SceneRenderer:
 
         # One seed for every scene and the references: it is the simulated camera's
         # identity (its fixed-pattern gain), which the white reference must share.
+        scene: PrintedScene
+        materials = None
         if planned.kind in SURFACE_KINDS:   # skin, leaves, cloth: a scene made of materials
             layout = surface_layout(render_surfaces(planned, self.size, self.seed))
-            scene = MaterialScene(layout, rig=self.rig, seed=self.seed)
+            scene, materials = MaterialScene(layout, rig=self.rig, seed=self.seed), \
+                layout.family_map()
         else:
             scene = PrintedScene(render_print(planned, self.size, self.seed), rig=self.rig,
                                  seed=self.seed)
         rng = np.random.default_rng([self.seed, planned.index])
         raws = {nm: scene.capture(nm, rng, motion=None) for nm in self.rig.leds}
-        materials = scene.family_map() if planned.kind in SURFACE_KINDS else None
         return planned, raws, scene.ground_truth(mode=self.truth), materials
 
 

@@ -379,8 +379,9 @@ def foliage(rng: np.random.Generator, size: int, leaves: dict | None = None) -> 
         colours.append(_foliage_colours(rng, n))
         return colours[-1]
 
-    labels = None if leaves is None else np.zeros((size, size), np.float32)
-    img = dead_leaves_field(rng, size, drawn, shape="leaf", labels=labels).astype(np.float32)
+    labels = np.zeros((size, size), np.float32)
+    img = dead_leaves_field(rng, size, drawn, shape="leaf",
+                            labels=None if leaves is None else labels).astype(np.float32)
     light = 0.55 + 0.45 * _low_frequency(rng, size, 3, 1)   # patches of sun and shade
     if leaves is not None:
         leaves.update(labels=labels.astype(np.int32), light=light[..., 0],

@@ -46,7 +46,8 @@ def _from_painted(painted: list, size: int) -> SurfaceArtwork:
         owner[shape.alpha >= OWNED] = k
     index = np.full((size, size), -1, np.int32)
     shade = np.ones((size, size), np.float32)
-    palette, families = [], []
+    palette: list[np.ndarray] = []
+    families: list[str] = []
     for k, shape in enumerate(shapes):
         mine = owner == k
         if shape.family == "print" or not mine.any():

@@ -107,7 +107,9 @@ class MaterialScene(PrintedScene):
         super().__init__(np.ones((*layout.shape, 3), np.float32), rig=rig, seed=seed,
                          printer=printer)
         self.layout = layout
-        self.print = SurfaceSpectra(layout, printer)
+        # PrintedScene reads its surface only through .project, .shape and .coverage, which a
+        # SurfaceSpectra has as a PrintedSpectra does
+        self.print = SurfaceSpectra(layout, printer)  # type: ignore[assignment]
 
     def family_map(self) -> np.ndarray:
         return self.layout.family_map()
