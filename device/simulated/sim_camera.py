@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from device.common.errors import UserError
 from device.common.uri import Uri
+from device.content.surfaces import SURFACE_KINDS
 from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
 from device.viewer.cameras import CameraOptions
 from device.viewer.sections import SimConfig
@@ -42,6 +43,7 @@ def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
         if bgr is None:
             raise UserError(f"sim.scene '{sim.scene}' is neither a bundled print ("
                             + ", ".join([BLANK_PAPER, *BUNDLED_PHOTOS, *GENERATORS])
+                            + "), a scene made of materials (" + ", ".join(SURFACE_KINDS)
                             + f") nor a readable image file ({path}).")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     ih, iw = rgb.shape[:2]
@@ -59,6 +61,16 @@ def _printed_scene(rgb_bytes: bytes, shape: tuple[int, int, int], rig_items: tup
     return PrintedScene(rgb, rig=RigSpec(**dict(rig_items)), seed=seed)
 
 
+@functools.lru_cache(maxsize=2)
+def _material_scene(kind: str, size: tuple[int, int], rig_items: tuple, seed: int):
+    """A scene of SURFACE_KINDS `kind`, drawn square and centre-cropped to the camera's size."""
+    from device.sim import RigSpec
+    from device.simulated.material_scenes import material_scene
+
+    return material_scene(kind, np.random.default_rng(seed), max(size), RigSpec(**dict(rig_items)),
+                          seed, crop=size)
+
+
 class SimCamera(LitBySimLeds):
     def __init__(self, options: CameraOptions, stall_after: int | None):
         super().__init__(options, stall_after)
@@ -67,12 +79,15 @@ class SimCamera(LitBySimLeds):
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         size = (c.height, c.width)
-        rgb = print_artwork(sim, size, options.resolve)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
         rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
                "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
-        self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
-                                    sim.seed)
+        if sim.scene in SURFACE_KINDS:   # made of skin, leaves or cloth, not printed
+            self.scene = _material_scene(sim.scene, size, tuple(sorted(rig.items())), sim.seed)
+        else:
+            rgb = print_artwork(sim, size, options.resolve)
+            self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
+                                        sim.seed)
         self.rig = self.scene.rig
         self.size = size
         self.motion_px, self.motion_deg = sim.motion_px, sim.motion_deg
