@@ -8,7 +8,7 @@ import sys
 
 from device.common.command_line import run_cli
 
-COMMANDS = ("fit", "evaluate", "ablate")   # modules; `evaluate` registers `eval`
+COMMANDS = ("fit", "evaluate", "ablate", "families")   # modules; `evaluate` registers `eval`
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,7 +46,7 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
     if not args.lr > 0:
         raise UserError(f"--lr must be positive, not {args.lr}.")
-    return {
+    config = {
         "model": model_cfg, "inputs": list(inputs), "truth_mode": cs.truth_mode,
         "normalisation": {"input": dict(FROM_REFLECTANCE), "output": dict(TO_SRGB)},
         "spatial_multiple": multiple,
@@ -55,6 +55,21 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
                    "gan_lambda": args.gan_lambda, "ridge": args.ridge},
         "data": str(cs.root.resolve()),
     }
+    config["recipe"].update(_init_config(args, model_cfg, inputs))
+    return config
+
+
+def _init_config(args, model_cfg: dict, inputs: tuple[int, ...]) -> dict[str, Any]:
+    """`--init CKPT` (fine-tuning): the checkpoint whose weights training starts from, which
+    must be the same model reading the same inputs."""
+    if getattr(args, "init", None) is None:
+        return {}
+    source = read_checkpoint(args.init)["config"]
+    if source.get("model") != model_cfg or tuple(source.get("inputs", ())) != inputs:
+        raise UserError(f"--init {args.init}: its model {source.get('model')} on "
+                        f"{source.get('inputs')} nm is not the {model_cfg} on {list(inputs)} nm "
+                        "being trained.")
+    return {"init": str(Path(args.init).resolve())}
 
 
 def cosine_lr(base: float, iteration: int, total: int) -> float:
@@ -159,6 +174,8 @@ class Trainer:
         self.start, self.history, self.best, self.seconds = 0, [], math.inf, 0.0
         if payload is not None:
             self._restore(payload)
+        elif "init" in recipe:   # fine-tuning: start from those weights, fresh optimizer
+            self.model.load_state_dict(read_checkpoint(recipe["init"])["state_dict"])
         self.sampler = CropSampler(scenes, train_names, recipe["crop"], recipe["seed"])
         self.net, self.dnet = self.model, self.disc
         if process.world > 1:
@@ -307,5 +324,8 @@ def register(subparsers) -> None:
                         help="input wavelengths in nm, e.g. 718,777,807 (default)")
     parser.add_argument("--out", required=True, help="run folder (best.pt, last.pt, log.csv, loss.png)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--init", metavar="CKPT",
+                        help="start from this checkpoint's weights (fine-tuning; same model "
+                             "and inputs), e.g. device/assets/edge.pt")
     parser.add_argument("--stop-at", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(func=run_fit)

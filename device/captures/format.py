@@ -56,6 +56,11 @@ def truth_path(scene: str) -> str:
     return f"scenes/{scene}/truth.png"
 
 
+def materials_path(scene: str) -> str:
+    """Optional: what each pixel is made of, codes into the manifest's "material_families"."""
+    return f"scenes/{scene}/materials.png"
+
+
 def check_scene_name(name: str) -> str:
     """Scene names become folder names, so they must be plain and portable."""
     if not isinstance(name, str) or not _SCENE_NAME.match(name):
@@ -82,11 +87,17 @@ def now_utc() -> str:
 
 def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, int],
                    scenes: list[str], split: dict, source: str, created: str,
-                   split_unit: str = "scene", sources: dict | None = None) -> dict:
+                   split_unit: str = "scene", sources: dict | None = None,
+                   material_families: tuple[str, ...] | None = None,
+                   with_materials: set | frozenset = frozenset()) -> dict:
     """The manifest as plain JSON; every path in it is relative to the capture-set folder.
-    `sources` maps each scene to its source (default: the scene itself)."""
+    `sources` maps each scene to its source (default: the scene itself); the scenes of
+    `with_materials` list a material map whose codes index `material_families`."""
     sources = sources or {}
-    return {
+    entries: dict[str, dict] = {
+        s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
+            "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes}
+    manifest = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "created": created,
@@ -100,9 +111,13 @@ def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, 
                        "white": {str(nm): white_path(nm) for nm in wavelengths}},
         "split_unit": split_unit,
         "split": split,
-        "scenes": {s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
-                       "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes},
+        "scenes": entries,
     }
+    if with_materials:   # optional, so sets without materials keep their exact manifest
+        manifest["material_families"] = list(material_families or ())
+        for s in with_materials:
+            entries[s]["materials"] = materials_path(s)
+    return manifest
 
 
 def _fail(manifest_file: Path, what: str) -> UserError:
@@ -185,6 +200,10 @@ def _check_files_listed(m: dict, wl: list, manifest_file: Path) -> dict:
         for nm in wl:
             if not _inside(caps.get(str(nm))):
                 raise _fail(manifest_file, f"scene {name!r} has no {nm} nm capture listed")
+        if "materials" in entry and (not _inside(entry["materials"])
+                                     or not isinstance(m.get("material_families"), list)):
+            raise _fail(manifest_file, f"scene {name!r} lists a material map without a "
+                                       "\"material_families\" list, or outside the folder")
     return scenes
 
 

@@ -110,6 +110,8 @@ class CaptureSet:
             for nm in self.wavelengths:
                 yield self._file(entry["captures"][str(nm)]), 1, f"scene {scene!r} at {nm} nm"
             yield self._file(entry["truth"]), 3, f"truth of scene {scene!r}"
+            if "materials" in entry:
+                yield self._file(entry["materials"]), 1, f"material map of scene {scene!r}"
 
     def _check_files(self) -> None:
         h, w = self.size
@@ -157,6 +159,19 @@ class CaptureSet:
         planes = [normalise(self.load_raw(scene, nm), refs["dark"], refs["white"][nm])
                   for nm in wavelengths]
         return np.stack(planes, axis=-1)
+
+    @property
+    def material_families(self) -> tuple[str, ...]:
+        """The names of the material maps' codes (empty: the set has no material maps)."""
+        return tuple(self.manifest.get("material_families", ()))
+
+    def load_materials(self, scene: str) -> np.ndarray | None:
+        """What each pixel of `scene` is made of, HxW codes into `material_families`; None
+        where the set has no map for it (every pixel a print)."""
+        if scene not in self.manifest["scenes"]:
+            raise KeyError(f"{self.root}: no scene {scene!r}")
+        rel = self.manifest["scenes"][scene].get("materials")
+        return None if rel is None else read_png16(self._file(rel), 1)
 
     def load_truth(self, scene: str) -> np.ndarray:
         """Ground-truth sRGB of `scene`, float32 HxWx3 in [0, 1]."""

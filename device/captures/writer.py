@@ -22,7 +22,8 @@ from device.common.errors import UserError
 from device.captures.png import write_png16
 from device.captures.split import assign_split, test_only_split
 
-_OWN_FILE = re.compile(r"^(\d+nm|truth|dark|white_\d+nm)\.png$|^\..+\.part(\.png|\.json)$")
+_OWN_FILE = re.compile(r"^(\d+nm|truth|materials|dark|white_\d+nm)\.png$"
+                       r"|^\..+\.part(\.png|\.json)$")
 
 
 def remove_capture_set_files(out: Path) -> None:
@@ -49,9 +50,13 @@ def _check_raw(name: str, image: np.ndarray) -> np.ndarray:
 
 class CaptureSetWriter:
     def __init__(self, out, wavelengths, rig: dict, truth_mode: str, source: str,
-                 force: bool = False, split_unit: str = "scene", test_only: bool = False):
+                 force: bool = False, split_unit: str = "scene", test_only: bool = False,
+                 material_families: tuple[str, ...] | None = None):
         """`split_unit` says what the sources given to `add_scene` are (fmt.SPLIT_UNITS);
-        `test_only` puts every scene in the test split (an evaluation set)."""
+        `test_only` puts every scene in the test split (an evaluation set);
+        `material_families` names the codes of the material maps `add_scene` may be given."""
+        self.material_families = material_families
+        self.with_materials: set[str] = set()
         if split_unit not in fmt.SPLIT_UNITS:
             raise ValueError(f"split_unit must be one of {fmt.SPLIT_UNITS}, got {split_unit!r}")
         self.split_unit, self.test_only = split_unit, test_only
@@ -118,10 +123,16 @@ class CaptureSetWriter:
             write_png16(self.out / fmt.white_path(nm), white)
         self._has_references = True
 
-    def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None
-                  ) -> None:
+    def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None,
+                  materials: np.ndarray | None = None) -> None:
         """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1];
-        `source` is its split unit (default: the scene alone)."""
+        `source` is its split unit (default: the scene alone); `materials`, an optional HxW
+        map of each pixel's material (codes into `material_families`)."""
+        if materials is not None and (self.material_families is None or np.shape(materials)
+                                      != np.shape(truth)[:2]
+                                      or np.max(materials) >= len(self.material_families)):
+            raise ValueError(f"scene {name!r}: a material map needs the writer's "
+                             "material_families and the truth's size")
         fmt.check_scene_name(name)
         if name in self.scenes:
             raise ValueError(f"scene {name!r} was already added")
@@ -141,6 +152,9 @@ class CaptureSetWriter:
             write_png16(self.out / fmt.capture_path(name, nm), raw)
         truth16 = np.round(np.clip(truth, 0.0, 1.0) * 65535.0).astype(np.uint16)
         write_png16(self.out / fmt.truth_path(name), truth16)
+        if materials is not None:
+            write_png16(self.out / fmt.materials_path(name), np.asarray(materials, np.uint16))
+            self.with_materials.add(name)
         self.scenes.append(name)
         self.sources[name] = source or name
 
@@ -156,7 +170,8 @@ class CaptureSetWriter:
         manifest = fmt.build_manifest(
             wavelengths=self.wavelengths, rig=self.rig, truth_mode=self.truth_mode,
             size=self.size, scenes=self.scenes, split=split, source=self.source,
-            created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources)
+            created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources,
+            material_families=self.material_families, with_materials=self.with_materials)
         path = self.out / fmt.MANIFEST
         with atomic_output(path) as tmp:
             tmp.write_text(json.dumps(manifest, indent=1) + "\n")

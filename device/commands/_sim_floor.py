@@ -16,6 +16,7 @@ DEFAULT_COLOURS = 3000          # random colours judged when no --images are giv
 DEFAULT_RANKING_COLOURS = 1000  # ... and per subset with --choose (every subset sees the same)
 DEFAULT_PIXELS = 4096           # pixels sampled from each --images file
 DEFAULT_RANGE = "700-1000"
+MATERIALS = ("ink", "skin", "leaf", "cloth")    # device.sim.materials.FAMILIES
 
 
 def register(sub, parse_wavelengths) -> None:
@@ -52,6 +53,10 @@ def register(sub, parse_wavelengths) -> None:
                    help=f"with --choose: palette LEDs from LO to HI nm (default {DEFAULT_RANGE})")
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="with --choose: rows to print (--json lists every subset)")
+    p.add_argument("--material", default=None, metavar="|".join(MATERIALS),
+                   help="what the pixels are made of: the prior and the judged pixels are that "
+                        "family's surfaces (skin, leaves, dyed cloth: device/sim/materials); "
+                        "'ink' (the default) is the printer with the uniform sRGB prior")
     p.add_argument("--inks", metavar="FILE",
                    help="measured ink spectra (CSV: nm,cyan,magenta,yellow,black[,paper]; "
                         "see `device sim inks --write-csv`) replacing the sim's inks")
@@ -176,6 +181,43 @@ def _prior(args, rng):
             f"({n} printed colours)")
 
 
+def _material(args):
+    """The family of `--material`, or None for ink (the printer's own path, every option)."""
+    if args.material is None or args.material == "ink":
+        return None
+    if args.material not in MATERIALS:
+        raise UserError(f"--material: expected one of {', '.join(MATERIALS)}, got "
+                        f"{args.material!r}.")
+    given = [opt for opt, value in (("--images", args.images), ("--pixels", args.pixels),
+                                    ("--uniform-mass", args.uniform_mass))
+             if value is not None]
+    if args.prior != ["uniform"]:
+        given.append("--prior")
+    if given:
+        raise UserError(f"{', '.join(given)} choose printed pixels and priors; with --material "
+                        f"{args.material} both are that family's surfaces.")
+    from device.sim.materials import FAMILIES
+
+    return FAMILIES[args.material]
+
+
+def _material_floor(args, family, leds, rig, printer, noise):
+    """Prior and judged pixels both drawn from `family`'s prior (separate streams)."""
+    from device.sim.floor import DEFAULT_REFERENCES, BayesFloor
+    from device.sim.materials.readings import surface_colours
+
+    n_refs = _count(args.references, DEFAULT_REFERENCES, "--references", 256)
+    n = _count(args.colours, DEFAULT_RANKING_COLOURS if args.choose else DEFAULT_COLOURS,
+               "--colours", 10)
+    refs = family.sample(np.random.default_rng([args.seed, 1]), n_refs)
+    judged = family.sample(np.random.default_rng([args.seed, 2]), n)
+    floor = BayesFloor(surface_colours(family, refs, leds, rig, printer),
+                       surface_colours(family, judged, leds, rig, printer), noise,
+                       seed=args.seed)
+    return floor, _Judged(judged, [], f"{n} {family.name} surfaces from its prior"), \
+        f"{family.name} ({n_refs} surfaces drawn from the family's prior)"
+
+
 def _summary(result) -> dict:
     return {"leds": list(result.leds), "mean_de00": round(result.mean_de00, 3),
             "p90_de00": round(result.p90_de00, 3)}
@@ -213,14 +255,19 @@ def run_floor(args, parse_wavelengths) -> int:
         printer = Printer(inks=read_inks_csv(args.inks))
     rig = RigSpec()
     noise = _noise(args.noise, rig, leds, printer)
-    # separate streams: the judged pixels do not change with the prior or its size
-    ref_rgb, log_prior, prior_text = _prior(args, np.random.default_rng([args.seed, 1]))
-    judged = _judged(args, np.random.default_rng([args.seed, 2]))
-    floor = BayesFloor(print_colours(ref_rgb, leds, rig, printer),
-                       print_colours(judged.rgb, leds, rig, printer), noise, log_prior,
-                       seed=args.seed)
+    family = _material(args)
+    if family is not None:
+        floor, judged, prior_text = _material_floor(args, family, leds, rig, printer, noise)
+    else:
+        # separate streams: the judged pixels do not change with the prior or its size
+        ref_rgb, log_prior, prior_text = _prior(args, np.random.default_rng([args.seed, 1]))
+        judged = _judged(args, np.random.default_rng([args.seed, 2]))
+        floor = BayesFloor(print_colours(ref_rgb, leds, rig, printer),
+                           print_colours(judged.rgb, leds, rig, printer), noise, log_prior,
+                           seed=args.seed)
     context = {"prior": prior_text, "judged": judged.description,
-               "noise": noise.describe(leds), "inks": printer.inks.source}
+               "noise": noise.describe(leds), "inks": printer.inks.source,
+               "material": args.material or "ink"}
     if args.choose is not None:
         ranking = floor.rank(leds, args.choose)
         _print_ranking(args, ranking, context, time.perf_counter() - start)
@@ -241,8 +288,8 @@ def _print_floor(args, result, judged: _Judged, context: dict, seconds: float) -
                           "images": images, "seconds": round(seconds, 2)}))
         return
     print(f"per-pixel Bayes floor, LEDs {'/'.join(map(str, result.leds))} nm")
-    for key in ("prior", "noise", "judged", "inks"):
-        print(f"  {key + ':':<8}{context[key]}")
+    for key in ("material", "prior", "noise", "judged", "inks"):
+        print(f"  {key + ':':<10}{context[key]}")
     for row in images:
         print(f"  {row['mean_de00']:6.2f} mean, {row['p90_de00']:6.2f} p90  {row['image']}")
     print(f"mean ΔE00 {result.mean_de00:.2f}   p90 ΔE00 {result.p90_de00:.2f}   "
@@ -252,13 +299,13 @@ def _print_floor(args, result, judged: _Judged, context: dict, seconds: float) -
 def _print_ranking(args, ranking, context: dict, seconds: float) -> None:
     rows = [_summary(r) for r in ranking]
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps(rows))   # a list, as before --material: the context is in the text form
         return
     paper = set(NIR_LEDS)
     print(f"every {args.choose}-LED subset of the palette, by per-pixel Bayes floor "
           f"(mean ΔE00, lower is better)")
-    for key in ("prior", "noise", "judged", "inks"):
-        print(f"  {key + ':':<8}{context[key]}")
+    for key in ("material", "prior", "noise", "judged", "inks"):
+        print(f"  {key + ':':<10}{context[key]}")
     first_paper = next((i for i, r in enumerate(ranking) if paper <= set(r.leds)), None)
     shown = list(range(min(args.top, len(rows))))
     if first_paper is not None and first_paper not in shown:

@@ -1,9 +1,11 @@
 """`device capture`: record a capture set under the paper's dataset protocol.
 
 `--rig sim` prints every image of `--prints DIR` (or, without it, the bundled content mixed
-by `--mix`: dead leaves, faces, charts, smooth fields, foliage, skies and the bundled photos
-that are not held out) on the simulated rig and captures each under every LED of `--leds`,
-plus the dark frame and one white reference per LED from blank paper. Scene motion is off:
+by `--mix`: dead leaves, faces, charts, smooth fields, foliage, skies, the bundled photos
+that are not held out, and scenes made of skin, leaves and cloth: face-skin, foliage-leaf,
+clothes-cloth, each with a material map) on the simulated rig and captures each under every
+LED of `--leds`, plus the dark frame and one white reference per LED from blank paper. Scene
+motion is off:
 dataset prints lie still under the microscope, as in the paper. `--held-out` prints only the
 held-out photos, all into the test split. Scenes are split by source: no photo, generated
 scene, file or person (LFW-style `Name_0001.jpg`) has scenes in two splits. `--workers N`
@@ -82,16 +84,25 @@ class _SceneRenderer:
         self.rig, self.size, self.seed, self.truth = rig, size, seed, truth
 
     def __call__(self, planned):
-        from device.content.prints import render_print
+        from device.content.prints import render_print, render_surfaces
+        from device.content.surfaces import SURFACE_KINDS
         from device.sim import PrintedScene
+        from device.simulated.material_scenes import MaterialScene, surface_layout
 
-        rgb = render_print(planned, self.size, self.seed)
         # One seed for every scene and the references: it is the simulated camera's
         # identity (its fixed-pattern gain), which the white reference must share.
-        scene = PrintedScene(rgb, rig=self.rig, seed=self.seed)
+        scene: PrintedScene
+        materials = None
+        if planned.kind in SURFACE_KINDS:   # skin, leaves, cloth: a scene made of materials
+            layout = surface_layout(render_surfaces(planned, self.size, self.seed))
+            scene, materials = MaterialScene(layout, rig=self.rig, seed=self.seed), \
+                layout.family_map()
+        else:
+            scene = PrintedScene(render_print(planned, self.size, self.seed), rig=self.rig,
+                                 seed=self.seed)
         rng = np.random.default_rng([self.seed, planned.index])
         raws = {nm: scene.capture(nm, rng, motion=None) for nm in self.rig.leds}
-        return planned, raws, scene.ground_truth(mode=self.truth)
+        return planned, raws, scene.ground_truth(mode=self.truth), materials
 
 
 def _one_thread_each() -> None:
@@ -118,7 +129,8 @@ def _rendering(renderer, prints, workers: int):
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
         context.set_forkserver_preload(["device.commands.capture", "device.content.prints",
-                                        "device.sim", "colour"])
+                                        "device.sim", "device.simulated.material_scenes",
+                                        "colour"])
     with context.Pool(min(workers, len(prints)), initializer=_one_thread_each) as pool:
         yield pool.imap(renderer, prints, chunksize=2)
 
@@ -153,8 +165,11 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
     rig = RigSpec(leds=leds)
     source = f"device capture --rig sim, {plan.description}"
     rig_description = {"kind": "sim", "spec": rig.to_dict(), "seed": seed}
+    from device.sim.materials import FAMILIES
+
     with CaptureSetWriter(out, leds, rig_description, truth, source, force=force,
-                          split_unit=plan.split_unit, test_only=test_only or held_out) as writer, \
+                          split_unit=plan.split_unit, test_only=test_only or held_out,
+                          material_families=tuple(FAMILIES)) as writer, \
             _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
         # Worker processes start (and begin on the scenes) while this one renders the references.
         blank = PrintedScene(np.full((size, size, 3), 255, np.uint8), rig=rig, seed=seed)
@@ -163,9 +178,11 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
             mean_reference(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: mean_reference(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
              for nm in leds})
-        for planned, raws, truth_rgb in tqdm(scenes, total=len(plan.prints), unit="scene",
-                                             desc="capture", disable=not progress):
-            writer.add_scene(planned.name, raws, truth_rgb, source=planned.source)
+        for planned, raws, truth_rgb, materials in tqdm(scenes, total=len(plan.prints),
+                                                        unit="scene", desc="capture",
+                                                        disable=not progress):
+            writer.add_scene(planned.name, raws, truth_rgb, source=planned.source,
+                             materials=materials)
         writer.finish()
     return Path(out)
 

@@ -309,7 +309,8 @@ def register(subparsers) -> None:
                    help=f"the print: a bundled photo (default {HELD_OUT_PHOTOS[0]}, held out from "
                         "training like " + ", ".join(HELD_OUT_PHOTOS[1:]) + "; chelsea, rocket"
                         "...), a generated chart, skin, gradient, deadleaves, smooth, foliage, "
-                        "sky, or an image file")
+                        "sky, clothes, a scene made of materials (face-skin, foliage-leaf, "
+                        "clothes-cloth), or an image file")
     p.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="ONNX model (with its card)")
     add_video_options(p)
     p.set_defaults(func=run)

@@ -1,5 +1,6 @@
 """`device sim`: look inside the simulated rig: ink readings (`inks`), the paper's Fig. 4
-(`plot`) and the per-pixel Bayes floor with the LED choice made by it (`floor`)."""
+(`plot`), the material families against their check data (`materials`) and the per-pixel
+Bayes floor with the LED choice made by it (`floor`)."""
 from __future__ import annotations
 
 import json
@@ -29,6 +30,15 @@ def register(subparsers) -> None:
     plot = sub.add_parser("plot", help="draw the ink spectra with the dataset LEDs (paper Fig. 4)")
     plot.add_argument("--out", required=True, help="image file to write (.png, .pdf or .svg)")
     plot.set_defaults(func=run_plot)
+
+    materials = sub.add_parser(
+        "materials", help="the material families (skin, leaf, cloth) against their check data",
+        description="Each material model of device/sim/materials against its check data: "
+                    "NIST's forearms and CIE TCS13 (skin), CIE TCS14 (leaf), the CIE 2017 "
+                    "colour evaluation samples (cloth); and each family's readings under LEDs.")
+    materials.add_argument("--at", default=",".join(map(str, NIR_LEDS)), metavar="NM,NM,...",
+                           help="LEDs for the readings table (default: %(default)s)")
+    materials.set_defaults(func=run_materials)
 
     from device.commands import _sim_floor
 
@@ -65,6 +75,32 @@ def run_inks(args) -> int:
     print(f"{'surface':<9}" + "".join(f"{nm + ' nm':>9}" for nm in columns))
     for surface, row in table.items():
         print(f"{surface:<9}" + "".join(f"{row[nm]:>9.3f}" for nm in columns))
+    return 0
+
+
+def run_materials(args) -> int:
+    import numpy as np
+
+    from device.sim.materials import FAMILIES
+    from device.sim.materials.checks import all_checks
+    from device.sim.materials.readings import surface_colours
+
+    leds = parse_wavelengths(args.at)
+    print(f"{'family':<7}{'check':<42}{'data':>7}{'model':>8}  tolerance")
+    for c in all_checks():
+        print(f"{c.family:<7}{c.what:<42}{c.data:>7.3f}{c.model:>8.3f}  ±{c.tolerance:<6g}"
+              f"{'ok' if c.passed else 'FAILED'}")
+    print(f"\nreadings (normalised to paper white) and daylight colour of 2000 draws from each "
+          f"prior: median [10th-90th percentile]")
+    columns = [f"{nm} nm" for nm in leds] + ["L*", "a*", "b*"]
+    print(f"{'family':<7}" + "".join(f"{c:<20}" for c in columns))
+    for name, family in FAMILIES.items():
+        colours = surface_colours(family, family.sample(np.random.default_rng(0), 2000), leds)
+        cells = [f"{np.median(v):.2f} [{np.percentile(v, 10):.2f}, {np.percentile(v, 90):.2f}]"
+                 for v in colours.readings.T]
+        cells += [f"{np.median(v):.0f} [{np.percentile(v, 10):.0f}, {np.percentile(v, 90):.0f}]"
+                  for v in colours.lab.T]
+        print(f"{name:<7}" + "".join(f"{c:<20}" for c in cells))
     return 0
 
 

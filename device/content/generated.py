@@ -8,11 +8,14 @@ colour next to every other at every scale, with colours drawn either to fill the
 follow natural-photo statistics; smooth fields give slow ramps (where a model's banding shows);
 foliage and sky give the textures of outdoor photos; faces span the skin tones of the paper's
 face dataset with varied clothes and backgrounds; charts hold saturated patches at the edge of
-what CMYK ink can print.
+what CMYK ink can print; clothes pile up plain, striped and checked garments. Faces, foliage and
+clothes can also say what they painted where (`painted`, `leaves`), which is how
+`device.content.surfaces` turns them into scenes made of skin, leaves and cloth.
 """
 from __future__ import annotations
 
 import colorsys
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -72,11 +75,26 @@ def _ellipse_r2(size, cx, cy, a, b, angle=0.0) -> np.ndarray:
     return (u / a) ** 2 + (v / b) ** 2
 
 
-def _paint(img, r2, colour, size, edge_px=1.5):
-    """Blend `colour` (RGB float or HxWx3) inside the ellipse with an anti-aliased edge."""
+@dataclass(frozen=True)
+class Painted:
+    """One shape painted into a picture, for scenes made of materials: where it shows
+    (`alpha`, HxW), which surface family it is ("skin", "cloth", or "print" for what stays
+    ink: hair, eyes), the colour it was painted (RGB, or HxWx3 for a pattern) and the shade
+    that colour was dimmed by (a number or HxWx1)."""
+    alpha: np.ndarray
+    family: str
+    colour: np.ndarray
+    shade: np.ndarray | float = 1.0
+
+
+def _paint(img, r2, colour, size, edge_px=1.5, family="print", shade=1.0, painted=None):
+    """Blend `colour` × `shade` (RGB float or HxWx3) inside the ellipse with an anti-aliased
+    edge; with a list `painted`, also record what was painted there (`Painted`)."""
     alpha = np.clip((1 - r2) * size * 0.05 / edge_px, 0, 1)[..., None]
     img *= 1 - alpha
-    img += alpha * colour
+    img += alpha * (colour * shade if not np.isscalar(shade) or shade != 1.0 else colour)
+    if painted is not None:
+        painted.append(Painted(alpha[..., 0], family, np.asarray(colour), shade))
 
 
 def _clothes(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -94,13 +112,17 @@ def _clothes(rng: np.random.Generator, size: int) -> np.ndarray:
 BACKGROUNDS = ("gradient", "deadleaves", "foliage", "sky", "smooth")
 
 
-def skin_faces(rng: np.random.Generator, size: int) -> np.ndarray:
+def skin_faces(rng: np.random.Generator, size: int, painted: list | None = None) -> np.ndarray:
     """One to three face-like figures (hair, shaded skin, eyes, lips, plain or striped clothes)
-    on a varied background: a gradient, dead leaves, foliage, sky or a smooth field."""
+    on a varied background: a gradient, dead leaves, foliage, sky or a smooth field. With a list
+    `painted`, the background (family "print", alpha 1) and every shape are recorded in it
+    (`Painted`), the last entry being the finished picture before the print's blur."""
     background = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     img = (_gradient_field(rng, size) if background == "gradient"
            else GENERATORS[background](rng, size).astype(np.float32) / 255)
     img = img * rng.uniform(0.5, 1.0)
+    if painted is not None:
+        painted.append(Painted(np.ones((size, size), np.float32), "print", img.copy()))
     for _ in range(int(rng.integers(1, 4))):
         cx, cy = rng.uniform(0.25, 0.75), rng.uniform(0.3, 0.6)
         a = rng.uniform(0.12, 0.25)
@@ -108,26 +130,56 @@ def skin_faces(rng: np.random.Generator, size: int) -> np.ndarray:
         skin = np.array(SKIN_TONES[rng.integers(len(SKIN_TONES))], np.float32) / 255
         skin = np.clip(skin * rng.uniform(0.9, 1.1, 3), 0, 1)
         shirt = _clothes(rng, size)
-        _paint(img, _ellipse_r2(size, cx, cy + 2.3 * b, 2.2 * a, 1.3 * b), shirt, size)
-        _paint(img, _ellipse_r2(size, cx, cy + 1.1 * b, 0.45 * a, 0.6 * b), skin * 0.85, size)
+        _paint(img, _ellipse_r2(size, cx, cy + 2.3 * b, 2.2 * a, 1.3 * b), shirt, size,
+               family="cloth", painted=painted)
+        _paint(img, _ellipse_r2(size, cx, cy + 1.1 * b, 0.45 * a, 0.6 * b), skin, size,
+               family="skin", shade=0.85, painted=painted)
         hair = np.array(HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))], np.float32) / 255
-        _paint(img, _ellipse_r2(size, cx, cy - 0.12 * b, 1.12 * a, 1.05 * b, tilt), hair, size)
+        _paint(img, _ellipse_r2(size, cx, cy - 0.12 * b, 1.12 * a, 1.05 * b, tilt), hair, size,
+               painted=painted)
         face_r2 = _ellipse_r2(size, cx, cy + 0.08 * b, a, b, tilt)
         shade = (1 - 0.3 * np.clip(face_r2, 0, 1))[..., None]  # round faces darken to the rim
-        _paint(img, face_r2, skin * shade, size)
+        _paint(img, face_r2, skin, size, family="skin", shade=shade, painted=painted)
         ex, ey = np.cos(tilt), np.sin(tilt)
         for side in (-1, 1):  # eyes: white, iris, and a cheek flush beneath each
             px, py = cx + side * 0.4 * a * ex, cy - 0.05 * b + side * 0.4 * a * ey
             _paint(img, _ellipse_r2(size, px, py + 0.35 * b, 0.22 * a, 0.15 * b),
-                   np.clip(skin * np.array([1.08, 0.9, 0.9], np.float32), 0, 1), size, 4)
+                   np.clip(skin * np.array([1.08, 0.9, 0.9], np.float32), 0, 1), size, 4,
+                   family="skin", painted=painted)
             _paint(img, _ellipse_r2(size, px, py, 0.2 * a, 0.09 * b, tilt),
-                   np.array([0.93, 0.92, 0.9], np.float32), size)
-            _paint(img, _ellipse_r2(size, px, py, 0.08 * a, 0.08 * a), hair * 0.8, size)
+                   np.array([0.93, 0.92, 0.9], np.float32), size, painted=painted)
+            _paint(img, _ellipse_r2(size, px, py, 0.08 * a, 0.08 * a), hair * 0.8, size,
+                   painted=painted)
         lips = np.clip(skin * np.array([0.95, 0.55, 0.55], np.float32) + [0.1, 0, 0], 0, 1)
         _paint(img, _ellipse_r2(size, cx - 0.45 * b * ey, cy + 0.45 * b * ex, 0.3 * a,
-                                0.07 * b, tilt), lips, size)
-    sigma = max(0.5, size / 256)  # printed ink spreads a little; no razor-sharp drawing edges
+                                0.07 * b, tilt), lips, size, family="skin", painted=painted)
+    if painted is not None:
+        painted.append(Painted(np.zeros((size, size), np.float32), "print", img.copy()))
+    return _print_blur_float(img, size)
+
+
+def _print_blur_float(img: np.ndarray, size: int) -> np.ndarray:
+    sigma = print_blur_sigma(size)  # printed ink spreads a little; no razor-sharp drawing edges
     return _to_uint8(cv2.GaussianBlur(img, (0, 0), sigma))
+
+
+def clothes(rng: np.random.Generator, size: int, painted: list | None = None) -> np.ndarray:
+    """A pile of garments: a plain, striped or checked cloth under two to five more, each
+    shirt-shaped and creased (a low-frequency shade), as on a rack or a crowd's shoulders.
+    With a list `painted`, every cloth is recorded (`Painted`, family "cloth"), the last entry
+    being the finished picture before the print's blur."""
+    img = _clothes(rng, size)
+    if painted is not None:
+        painted.append(Painted(np.ones((size, size), np.float32), "cloth", img.copy()))
+    for _ in range(int(rng.integers(2, 6))):
+        cx, cy = rng.uniform(0.1, 0.9, 2)
+        a, b, tilt = rng.uniform(0.15, 0.4), rng.uniform(0.15, 0.4), rng.uniform(-0.5, 0.5)
+        creases = 0.7 + 0.3 * _low_frequency(rng, size, 4, 1)
+        _paint(img, _ellipse_r2(size, cx, cy, a, b, tilt), _clothes(rng, size), size,
+               family="cloth", shade=creases, painted=painted)
+    if painted is not None:
+        painted.append(Painted(np.zeros((size, size), np.float32), "print", img.copy()))
+    return _print_blur_float(img, size)
 
 
 def colour_chart(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -238,9 +290,13 @@ def _mean_disc_area(r_min: float, r_max: float, exponent: float) -> float:
 
 
 def dead_leaves_field(rng: np.random.Generator, size: int, colours,
-                      exponent: float = DEAD_LEAVES_EXPONENT, shape: str = "disc") -> np.ndarray:
+                      exponent: float = DEAD_LEAVES_EXPONENT, shape: str = "disc",
+                      labels: np.ndarray | None = None) -> np.ndarray:
     """uint8 HxWx3: opaque discs (or leaf-shaped ellipses), later ones on top, radii from the
-    power law between ~1 pixel and a quarter of the picture, colours from `colours(rng, n)`."""
+    power law between ~1 pixel and a quarter of the picture, colours from `colours(rng, n)`.
+    With `labels` (float32 HxW), each pixel also gets the number of the disc on top (its
+    colour's row in `colours`' draw; the last row is the ground), drawn without
+    anti-aliasing."""
     r_min, r_max = max(1.0, size / 200), size / 4
     count = int(min(60000, np.ceil(DEAD_LEAVES_LAYERS * size * size
                                    / _mean_disc_area(r_min, r_max, exponent))))
@@ -251,15 +307,20 @@ def dead_leaves_field(rng: np.random.Generator, size: int, colours,
     paint = _to_uint8(colours(rng, count + 1))
     img = np.empty((size, size, 3), np.uint8)
     img[:] = paint[-1]
+    if labels is not None:
+        labels[:] = count
     shift = 4   # sub-pixel centres and radii (cv2 fixed point)
     angles = rng.uniform(0, 180, count)
-    for (cx, cy), r, c, angle in zip(centres * 16, radii * 16, paint, angles):
+    for k, ((cx, cy), r, c, angle) in enumerate(zip(centres * 16, radii * 16, paint, angles)):
         colour = tuple(int(v) for v in c)
-        if shape == "disc":
-            cv2.circle(img, (int(cx), int(cy)), max(1, int(r)), colour, -1, cv2.LINE_AA, shift)
-        else:
-            cv2.ellipse(img, (int(cx), int(cy)), (max(1, int(r)), max(1, int(r * 0.45))),
-                        float(angle), 0, 360, colour, -1, cv2.LINE_AA, shift)
+        for target, value, line in ((img, colour, cv2.LINE_AA), (labels, float(k), cv2.LINE_8)):
+            if target is None:
+                continue
+            if shape == "disc":
+                cv2.circle(target, (int(cx), int(cy)), max(1, int(r)), value, -1, line, shift)
+            else:
+                cv2.ellipse(target, (int(cx), int(cy)), (max(1, int(r)), max(1, int(r * 0.45))),
+                            float(angle), 0, 360, value, -1, line, shift)
     return img
 
 
@@ -269,9 +330,14 @@ def dead_leaves(rng: np.random.Generator, size: int) -> np.ndarray:
     return _print_blur(dead_leaves_field(rng, size, colours), size)
 
 
+def print_blur_sigma(size: int) -> float:
+    """Gaussian sigma (px) of every generated print: ink spreads a little, so no drawn edge is
+    razor-sharp."""
+    return max(0.5, size / 256)
+
+
 def _print_blur(img: np.ndarray, size: int) -> np.ndarray:
-    sigma = max(0.5, size / 256)  # printed ink spreads a little; no razor-sharp drawing edges
-    return cv2.GaussianBlur(img, (0, 0), sigma)
+    return cv2.GaussianBlur(img, (0, 0), print_blur_sigma(size))
 
 
 # --- smooth fields, foliage, sky ----------------------------------------------------------
@@ -302,10 +368,24 @@ def _foliage_colours(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([colorsys.hsv_to_rgb(h, s, v) for h, s, v in zip(hue, sat, val)], np.float32)
 
 
-def foliage(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Overlapping leaf-shaped ellipses in greens and browns with dark gaps between them."""
-    img = dead_leaves_field(rng, size, _foliage_colours, shape="leaf").astype(np.float32)
+def foliage(rng: np.random.Generator, size: int, leaves: dict | None = None) -> np.ndarray:
+    """Overlapping leaf-shaped ellipses in greens and browns with dark gaps between them.
+    With a dict `leaves`, it also receives what a scene made of leaves needs: "labels" (HxW
+    int32: the leaf on top of each pixel), "colours" (each leaf's sRGB, float [0, 1]) and
+    "light" (HxW: the sun-and-shade factor)."""
+    colours = []
+
+    def drawn(rng, n):   # the foliage palette, kept so each label can name its colour
+        colours.append(_foliage_colours(rng, n))
+        return colours[-1]
+
+    labels = np.zeros((size, size), np.float32)
+    img = dead_leaves_field(rng, size, drawn, shape="leaf",
+                            labels=None if leaves is None else labels).astype(np.float32)
     light = 0.55 + 0.45 * _low_frequency(rng, size, 3, 1)   # patches of sun and shade
+    if leaves is not None:
+        leaves.update(labels=labels.astype(np.int32), light=light[..., 0],
+                      colours=_to_uint8(colours[0]).astype(np.float32) / 255)
     return _print_blur(_to_uint8(img / 255 * light), size)
 
 
@@ -330,4 +410,5 @@ def sky(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 GENERATORS = {"skin": skin_faces, "chart": colour_chart, "gradient": gradient,
-              "deadleaves": dead_leaves, "smooth": smooth_field, "foliage": foliage, "sky": sky}
+              "deadleaves": dead_leaves, "smooth": smooth_field, "foliage": foliage, "sky": sky,
+              "clothes": clothes}

@@ -11,7 +11,9 @@ on which worker process draws it.
   in two splits.
 - Without one, the scenes follow the mix (`--mix`, default `DEFAULT_MIX`): dead leaves, faces,
   charts, smooth fields, foliage and skies, in proportion for any count, and on request the
-  bundled photos that are not held out (`photos=W`; none by default). Each generated scene is its own source; each photo is one source
+  bundled photos that are not held out (`photos=W`; none by default) and scenes made of
+  materials (`face-skin`, `foliage-leaf`, `clothes-cloth`; none by default). Each generated
+  scene is its own source; each photo is one source
   whatever the number of its crops.
 - `held_out=True` prints only the held-out photos (`HELD_OUT_PHOTOS`): a test set.
 
@@ -32,6 +34,7 @@ from device.common.errors import UserError
 from device.captures.format import safe_scene_name
 from device.content.generated import GENERATORS
 from device.content.photos import HELD_OUT_PHOTOS, TRAINING_PHOTOS, load_bundled_photo
+from device.content.surfaces import SURFACE_KINDS, SurfaceArtwork
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 # Crops keep at least this share of the shorter side: enough of a face to still be a face.
@@ -39,6 +42,9 @@ MIN_CROP = 0.6
 # Mix kind -> generator in device.content.generated (photos are the bundled training photos).
 MIX_KINDS = {"deadleaves": "deadleaves", "faces": "skin", "charts": "chart", "smooth": "smooth",
              "foliage": "foliage", "sky": "sky", "photos": None}
+# Kinds made of materials (skin, leaves, cloth: `device.content.surfaces`), not of ink; none in
+# the default mix. `render_surfaces` draws them and the simulator gives them their spectra.
+MIX_KINDS.update(dict.fromkeys(SURFACE_KINDS))
 # No photos by default. A handful of pictures, each cropped hundreds of times, is learned by
 # heart, and what an `edge` learns from them does not carry over: trained side by side on 4000
 # scenes (docs/training.md, "GPU recipe"), the same model with the photos at weight 0.5 scored 7.8 ΔE00 on
@@ -198,9 +204,21 @@ def _bundled_photo(name: str) -> np.ndarray:
     return load_bundled_photo(name)
 
 
+def _scene_rng(planned: PlannedPrint, seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, planned.index, 0xA27])
+
+
+def render_surfaces(planned: PlannedPrint, size: int, seed: int) -> SurfaceArtwork:
+    """The surfaces of one planned scene of a SURFACE_KINDS kind, a function of (print, size,
+    seed)."""
+    return SURFACE_KINDS[planned.kind](_scene_rng(planned, seed), size)
+
+
 def render_print(planned: PlannedPrint, size: int, seed: int) -> np.ndarray:
     """The HxWx3 uint8 sRGB picture of one planned print, a function of (print, size, seed)."""
-    rng = np.random.default_rng([seed, planned.index, 0xA27])
+    if planned.kind in SURFACE_KINDS:
+        raise ValueError(f"{planned.kind} is made of materials, not ink: use render_surfaces")
+    rng = _scene_rng(planned, seed)
     if planned.kind == "file":
         return random_square(read_rgb(Path(planned.ref)), size, rng)
     if planned.kind == "photos":

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from device.common.errors import UserError
 from device.common.uri import Uri
+from device.content.surfaces import SURFACE_KINDS
 from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
 from device.viewer.cameras import CameraOptions
 from device.viewer.sections import SimConfig
@@ -52,6 +53,7 @@ def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
         if bgr is None:
             raise UserError(f"sim.scene '{sim.scene}' is neither a bundled print ("
                             + ", ".join([BLANK_PAPER, *BUNDLED_PHOTOS, *GENERATORS])
+                            + "), a scene made of materials (" + ", ".join(SURFACE_KINDS)
                             + f") nor a readable image file ({path}).")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     ih, iw = rgb.shape[:2]
@@ -102,6 +104,24 @@ def light_at(sim: SimConfig, frame: int) -> float:
     return sim.light + done * (sim.light_change_to - sim.light)
 
 
+@functools.lru_cache(maxsize=2)
+def _material_scene(kind: str, size: tuple[int, int], rig_items: tuple, seed: int):
+    """A scene of SURFACE_KINDS `kind`, drawn square and centre-cropped to the camera's size."""
+    from device.sim import RigSpec
+    from device.simulated.material_scenes import material_scene
+
+    return material_scene(kind, np.random.default_rng(seed), max(size), RigSpec(**dict(rig_items)),
+                          seed, crop=size)
+
+
+def _scene(sim: SimConfig, size: tuple[int, int], rig: tuple, resolve):
+    """The [sim] scene under the rig: made of skin, leaves or cloth, or printed."""
+    if sim.scene in SURFACE_KINDS:
+        return _material_scene(sim.scene, size, rig, sim.seed)
+    rgb = print_artwork(sim, size, resolve)
+    return _printed_scene(rgb.tobytes(), rgb.shape, rig, sim.seed)
+
+
 class SimCamera(LitBySimLeds):
     def __init__(self, options: CameraOptions, stall_after: int | None):
         super().__init__(options, stall_after)
@@ -112,12 +132,11 @@ class SimCamera(LitBySimLeds):
         self.sim = sim
         self.size = size = (c.height, c.width)
         # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
-        rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
-               "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient}
+        rig = tuple(sorted({"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
+                            "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient}.items()))
         scenes = [sim] + ([dataclasses.replace(sim, scene=sim.cut_to)] if sim.cut_at > 0 else [])
-        self.prints = [Print(_printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
-                                            sim.seed), tuple(leds.wavelengths))
-                       for rgb in (print_artwork(s, size, options.resolve) for s in scenes)]
+        self.prints = [Print(_scene(s, size, rig, options.resolve), tuple(leds.wavelengths))
+                       for s in scenes]
         self.scene = self.prints[0].scene
         self.rig = self.scene.rig
         self.gain = self._opened_gain = c.gain

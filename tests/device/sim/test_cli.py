@@ -1,4 +1,4 @@
-"""`device sim inks` and `device sim plot`, run as a user runs them."""
+"""`device sim inks`, `device sim plot` and `device sim materials`, run as a user runs them."""
 import json
 import subprocess
 import sys
@@ -58,3 +58,15 @@ def test_plot_refuses_an_unknown_format_and_a_missing_folder(tmp_path):
     result = device("plot", "--out", str(tmp_path / "nowhere" / "inks.png"))
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_materials_prints_every_check_and_every_familys_readings():
+    from device.sim.materials import FAMILIES
+
+    result = device("materials", "--at", "718,850")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    checks = [line for line in lines if line.rstrip().endswith(("ok", "FAILED"))]
+    assert len(checks) == 11 and all(line.rstrip().endswith("ok") for line in checks)
+    rows = {line.split()[0]: line for line in lines[lines.index("") + 3:]}
+    assert set(rows) == set(FAMILIES) and "850 nm" in lines[lines.index("") + 2]

@@ -258,3 +258,32 @@ def test_bad_options_are_one_sentence_and_exit_2(args, words):
     assert result.returncode == 2 and result.stdout == ""
     assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_floor_of_a_material_family_is_its_own_prior():
+    """`--material leaf`: prior and judged pixels are leaves. Knowing a pixel is a leaf, its
+    three NIR readings say much more than they say of an unknown print."""
+    leaf = device("--material", "leaf", "--references", 2048, "--colours", 200, "--json")
+    ink = device("--material", "ink", "--references", 2048, "--colours", 200, "--json")
+    assert leaf.returncode == 0 and ink.returncode == 0, leaf.stderr + ink.stderr
+    leaf, ink = json.loads(leaf.stdout), json.loads(ink.stdout)
+    assert leaf["material"] == "leaf" and leaf["prior"].startswith("leaf (2048 surfaces")
+    assert leaf["judged"] == "200 leaf surfaces from its prior"
+    assert 0 < leaf["mean_de00"] < ink["mean_de00"] / 2
+
+
+def test_material_ink_is_the_default_floor():
+    a = device("--references", 1024, "--colours", 100, "--json")
+    b = device("--material", "ink", "--references", 1024, "--colours", 100, "--json")
+    assert json.loads(a.stdout)["mean_de00"] == json.loads(b.stdout)["mean_de00"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--material", "wood"), "--material: expected one of ink, skin, leaf, cloth"),
+    (("--material", "skin", "--images", "x.png"), "--images choose printed pixels"),
+    (("--material", "cloth", "--prior", "a.png"), "--prior choose printed pixels"),
+])
+def test_a_material_with_print_options_is_one_sentence(args, words):
+    result = device(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
