@@ -159,7 +159,7 @@ def first_frame_feeds(channels: int, shape: tuple[int, int]) -> dict[str, np.nda
     return {viewer_io.NOISE: np.full((channels, 1, 1), CHECK_NOISE, np.float32),
             viewer_io.HISTORY: np.zeros((1, 1, 1), np.float32),
             viewer_io.STATE_WARP: np.eye(2, 3, dtype=np.float32),
-            viewer_io.STATE: np.zeros((viewer_io.state_channels(channels), *shape), np.float32)}
+            viewer_io.STATE: np.zeros(viewer_io.state_shape(channels, *shape), np.float32)}
 
 
 def classic_reference(sample: ViewerSample, network_infer, mappings: Mappings) -> np.ndarray:

@@ -22,8 +22,11 @@ state is measured in units of the sensor's noise (`noise` at white, scaled as sh
 state's reflectance), averaged over the planes and a POOL x POOL neighbourhood (AveragePool);
 a mean square up to STILL (a still pixel reads about 1) keeps the history's full weight
 (`history`), from MOVED on (a difference of about 1.7 noise in every plane) none, linear
-between. The output is then output + w (state - output), the state likewise: a still print is
-averaged over about 1 / (1 - history) frames, anything that moved or changed shows at once.
+between; where CUT_SOME of the frame or more moved (a scene cut) the weight falls for all of it,
+to none from CUT_ALL (a pixel where the old and the new scene agree would otherwise keep the
+old output: the network saw its surroundings). The output is then output + w (state - output),
+the state likewise: a still print is averaged over about 1 / (1 - history) frames, anything
+that moved or changed shows at once.
 It filters the network's output, not its input: the shipped model was trained at one noise
 level, and fed denoised reflectance it is much worse (docs/video.md), while averaging its
 outputs removes the shimmer the noise causes. `history` 0 gives this frame alone (the first
@@ -40,7 +43,8 @@ Operators (all in the TensorRT ONNX parser's support matrix for 8.5, JetPack 5.1
 10.x, JetPack 6/7; onnx-tensorrt docs/operators.md, release/8.5-GA and 10.x): Unsqueeze, Concat,
 Sub, Mul, Add, Reshape, Shape, Slice, Squeeze, Cast (FP32 <-> INT32), Range (INT32), Floor,
 Min, Max (INT32, FP32), Gather (FP32), Clip (constant bounds), Transpose; the temporal filter adds
-Div, ReduceMean (axes as an attribute: opset 17) and AveragePool (2D, FP32). The uint8
+Div, ReduceMean (axes as an attribute: opset 17), AveragePool (2D, FP32) and Identity (the
+float32 output's last step). The uint8
 output's Cast is
 not in 8.5's matrix (its Cast lists FP32, FP16, INT32, INT8, BOOL; UINT8 I/O arrived with later
 versions, where TensorRT converts float to uint8 by truncation): for 8.5 build the graph with
@@ -65,19 +69,23 @@ from onnx import TensorProto, helper, numpy_helper
 from device.engines import viewer_io
 
 PREFIX = "viewer/"      # every tensor this module adds; checked against the network's names
+TEMPORAL = "temporal/"  # the temporal filter's nodes are PREFIX + TEMPORAL + ... (bench_jetson)
 # The operators this module adds, each listed as supported (with the types used here) in the
 # ONNX parser's matrix of TensorRT 8.5 (onnx-tensorrt release/8.5-GA docs/operators.md) and of
 # 10.x; the tests hold the built graph to this list.
 TENSORRT_85_OPS = frozenset({
     "Unsqueeze", "Concat", "Sub", "Mul", "Add", "Reshape", "Shape", "Slice", "Squeeze", "Cast",
     "Range", "Floor", "Min", "Max", "Gather", "Clip", "Transpose",
-    "Div", "ReduceMean", "AveragePool"})
+    "Div", "ReduceMean", "AveragePool", "Identity"})
 # The temporal filter's constants (see the module docstring): mean squared difference, in units
 # of the noise's variance, up to which a pixel counts as still and from which as moved; the
 # neighbourhood it is averaged over; the reflectance below which the noise stops falling with
 # the signal (read noise and dark pixels).
 STILL, MOVED = 2.0, 4.0
 POOL = 5
+# A scene change: where this share of the frame or more moved, the whole frame starts over
+# (none of it is blended); from CUT_SOME, less and less of it.
+CUT_SOME, CUT_ALL = 0.3, 0.6
 NOISE_FLOOR_REFLECTANCE = 0.05
 
 
@@ -87,6 +95,7 @@ class _Graph:
     def __init__(self):
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
+        self.scope = ""          # a part's nodes are named PREFIX + scope (TEMPORAL: the filter)
         self._count = 0
 
     def const(self, value, dtype) -> str:
@@ -97,7 +106,7 @@ class _Graph:
     def op(self, op_type: str, *inputs: str, out: str | None = None, **attrs) -> str:
         out = out or self._name(op_type.lower())
         self.nodes.append(helper.make_node(op_type, list(inputs), [out],
-                                           name=self._name(op_type), **attrs))
+                                           name=self._name(self.scope + op_type), **attrs))
         return out
 
     def _name(self, what: str) -> str:
@@ -245,10 +254,12 @@ def _state_warp(g: _Graph):
 
 
 def _warped(g: _Graph, flat: str, frame: _Frame, grid: _Grid, coefficient,
-            planes: int) -> str:
+            planes: int = 0) -> str:
     """Each of the `planes` H x W planes of `flat` (one after another) sampled bilinearly
     where the warp (`coefficient(r, c)`, broadcasting over the planes) puts each pixel of
-    `grid`: planes x H' x W'."""
+    `grid`: planes x H' x W'. With `planes` 0, `flat` is (H x W) x K, pixels with K values
+    each that one warp moves together (the filter's state): one index per pixel fetches all
+    K, and the result is H' x W' x K."""
     f32 = np.float32
     one_i, zero_i = frame.one_i, frame.zero_i
 
@@ -272,59 +283,78 @@ def _warped(g: _Graph, flat: str, frame: _Frame, grid: _Grid, coefficient,
 
     x0, x1, fx = split(displacement(0), grid.cols, frame.width)
     y0, y1, fy = split(displacement(1), grid.rows, frame.height)
-    plane_offset = g.op("Mul", g.const(np.arange(planes).reshape(-1, 1, 1), np.int32),
-                        g.op("Mul", frame.height, frame.width))
-    row0 = g.op("Add", g.op("Mul", y0, frame.width), plane_offset)
-    row1 = g.op("Add", g.op("Mul", y1, frame.width), plane_offset)
+    row0, row1 = (g.op("Mul", y, frame.width) for y in (y0, y1))
+    if planes:
+        plane_offset = g.op("Mul", g.const(np.arange(planes).reshape(-1, 1, 1), np.int32),
+                            g.op("Mul", frame.height, frame.width))
+        row0, row1 = (g.op("Add", row, plane_offset) for row in (row0, row1))
+    else:             # 1 x H' x W' indices fetch 1 x H' x W' x K: weights get a last axis
+        last_axis = g.const([3], np.int64)
+        fx, fy = (g.op("Unsqueeze", w, last_axis) for w in (fx, fy))
     v00, v01, v10, v11 = (g.op("Gather", flat, g.op("Add", row, col), axis=0)
                           for row, col in ((row0, x0), (row0, x1), (row1, x0), (row1, x1)))
     one_f = g.const(1.0, f32)
     gx, gy = g.op("Sub", one_f, fx), g.op("Sub", one_f, fy)
     top = g.op("Add", g.op("Mul", v00, gx), g.op("Mul", v01, fx))
     bottom = g.op("Add", g.op("Mul", v10, gx), g.op("Mul", v11, fx))
-    return g.op("Add", g.op("Mul", top, gy), g.op("Mul", bottom, fy))
+    sampled = g.op("Add", g.op("Mul", top, gy), g.op("Mul", bottom, fy))
+    return sampled if planes else g.op("Squeeze", sampled, g.const([0], np.int64))
 
 
 def _temporal(g: _Graph, reflectance: str, rgb: str, frame: _Frame, channels: int,
               zero_axis: str) -> str:
     """The recursive, motion-adaptive filter (module docstring): this frame's reflectance
     (C x H x W) and network output (3 x H x W) blended with the state warped onto them; writes
-    `state_next` and returns the filtered output."""
+    `state_next` and returns the filtered output, H x W x 3. The state is H x W x (C + 3),
+    channels last, so that one index per pixel fetches all of a pixel's state (a third of the
+    memory traffic of a gather per plane)."""
     f32 = np.float32
-    flat_state = g.op("Reshape", viewer_io.STATE, g.const([-1], np.int64))
-    state = _warped(g, flat_state, frame, frame.plain, _state_warp(g),
-                    viewer_io.state_channels(channels))
-    axis0 = g.const([0], np.int64)
-    past_x = g.op("Slice", state, axis0, g.const([channels], np.int64), axis0)
+    g.scope = TEMPORAL
+    flat_state = g.op("Reshape", viewer_io.STATE,
+                      g.const([-1, viewer_io.state_channels(channels)], np.int64))
+    state = _warped(g, flat_state, frame, frame.plain, _state_warp(g))      # H x W x (C+3)
+    last = g.const([2], np.int64)
+    past_x = g.op("Slice", state, g.const([0], np.int64), g.const([channels], np.int64), last)
     past_rgb = g.op("Slice", state, g.const([channels], np.int64),
-                    g.const([channels + viewer_io.RGB_CHANNELS], np.int64), axis0)
+                    g.const([channels + viewer_io.RGB_CHANNELS], np.int64), last)
+    now_x, now_rgb = (g.op("Transpose", t, perm=[1, 2, 0]) for t in (reflectance, rgb))
+    noise = g.op("Reshape", viewer_io.NOISE, g.const([1, 1, channels], np.int64))
     # Squared difference over the noise's variance there (shot noise: variance in proportion
     # to the reflectance, down to a floor), mean over the planes, then over a neighbourhood.
-    diff = g.op("Sub", reflectance, past_x)
-    variance = g.op("Mul", g.op("Mul", viewer_io.NOISE, viewer_io.NOISE),
+    diff = g.op("Sub", now_x, past_x)
+    variance = g.op("Mul", g.op("Mul", noise, noise),
                     g.op("Max", past_x, g.const(NOISE_FLOOR_REFLECTANCE, f32)))
     ratio = g.op("ReduceMean", g.op("Div", g.op("Mul", diff, diff),
                                     g.op("Max", variance, g.const(1e-12, f32))),
-                 axes=[0], keepdims=1)                                       # 1 x H x W
-    local = g.op("Squeeze", g.op("AveragePool", g.op("Unsqueeze", ratio, zero_axis),
-                                 kernel_shape=[POOL, POOL], pads=[POOL // 2] * 4,
-                                 count_include_pad=0), zero_axis)            # 1 x H x W
+                 axes=[2], keepdims=1)                                       # H x W x 1
+    image = g.op("Unsqueeze", g.op("Squeeze", ratio, last), g.const([0, 1], np.int64))
+    local = g.op("Reshape", g.op("AveragePool", image, kernel_shape=[POOL, POOL],
+                                 pads=[POOL // 2] * 4, count_include_pad=0),
+                 g.op("Shape", ratio))                                       # H x W x 1
     still = g.op("Clip", g.op("Mul", g.op("Sub", g.const(MOVED, f32), local),
                               g.const(1.0 / (MOVED - STILL), f32)),
                  g.const(0.0, f32), g.const(1.0, f32))
-    weight = g.op("Mul", viewer_io.HISTORY, still)                           # 1 x H x W
+    # A cut moves most of the frame; where the two prints happen to agree within the noise
+    # the network's output still differs (it sees their surroundings), so all starts over.
+    moved = g.op("Sub", g.const(1.0, f32), g.op("ReduceMean", still, axes=[0, 1, 2],
+                                                keepdims=1))
+    scene = g.op("Clip", g.op("Mul", g.op("Sub", g.const(CUT_ALL, f32), moved),
+                              g.const(1.0 / (CUT_ALL - CUT_SOME), f32)),
+                 g.const(0.0, f32), g.const(1.0, f32))                      # 1 x 1 x 1
+    weight = g.op("Mul", g.op("Mul", viewer_io.HISTORY, scene), still)      # H x W x 1
 
     def blend(now: str, past: str) -> str:
         return g.op("Add", now, g.op("Mul", weight, g.op("Sub", past, now)))
 
-    filtered = blend(rgb, past_rgb)
-    g.op("Concat", blend(reflectance, past_x), filtered, axis=0, out=viewer_io.STATE_NEXT)
+    filtered = blend(now_rgb, past_rgb)
+    g.op("Concat", blend(now_x, past_x), filtered, axis=2, out=viewer_io.STATE_NEXT)
+    g.scope = ""
     return filtered
 
 
 def _to_srgb8(g: _Graph, rgb: str, to_srgb, output_dtype: str) -> None:
-    """The network's output (3 x H x W, cropped and filtered) to 8-bit sRGB, as the display
-    wants it: H x W x 3, into the graph's output."""
+    """The network's output (H x W x 3, cropped and filtered) to 8-bit sRGB, as the display
+    wants it, into the graph's output."""
     f32 = np.float32
     srgb = g.op("Add", g.op("Mul", rgb, g.const(to_srgb.scale, f32)),
                 g.const(to_srgb.offset, f32))
@@ -332,10 +362,9 @@ def _to_srgb8(g: _Graph, rgb: str, to_srgb, output_dtype: str) -> None:
     codes = g.op("Floor", g.op("Add", g.op("Mul", clipped, g.const(255.0, f32)),
                                g.const(0.5, f32)))
     if output_dtype == "uint8":
-        hwc = g.op("Transpose", codes, perm=[1, 2, 0])
-        g.op("Cast", hwc, to=TensorProto.UINT8, out=viewer_io.OUTPUT)
+        g.op("Cast", codes, to=TensorProto.UINT8, out=viewer_io.OUTPUT)
     else:
-        g.op("Transpose", codes, perm=[1, 2, 0], out=viewer_io.OUTPUT)
+        g.op("Identity", codes, out=viewer_io.OUTPUT)
 
 
 def _graph_io(wavelengths, output_dtype: str) -> tuple[list[onnx.ValueInfoProto],
@@ -343,7 +372,7 @@ def _graph_io(wavelengths, output_dtype: str) -> tuple[list[onnx.ValueInfoProto]
     """The graph's inputs (viewer_io.input_names) and outputs (sRGB, the filter's state)."""
     channels = len(wavelengths)
     hw = ["H", "W"]
-    state = [viewer_io.state_channels(channels), *hw]
+    state = [*hw, viewer_io.state_channels(channels)]
     float_inputs = {viewer_io.DARK: hw, viewer_io.GAIN: [channels, *hw],
                     viewer_io.SCALE: [channels, 1, 1], viewer_io.WARP: [channels, 2, 3],
                     viewer_io.NOISE: [channels, 1, 1], viewer_io.HISTORY: [1, 1, 1],

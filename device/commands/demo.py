@@ -159,8 +159,8 @@ def per_frame_outputs(config: Config, calibration: Calibration,
     engine.set_resident(viewer_io.GAIN, planes.gain)
     outputs = []
     for frame in frames:
-        state = np.zeros((viewer_io.state_channels(len(card.wavelengths_nm)),
-                          *planes.dark.shape), np.float32)
+        state = np.zeros(viewer_io.state_shape(len(card.wavelengths_nm), *planes.dark.shape),
+                         np.float32)
         feeds = frame.feeds | {viewer_io.HISTORY: np.zeros((1, 1, 1), np.float32),
                                viewer_io.STATE: state}
         outputs.append(engine.run(feeds)[viewer_io.OUTPUT].astype(np.uint8))

@@ -145,7 +145,9 @@ class OnnxEngine:
     def _start_state(self, name: str, array: Array) -> None:
         """Start a recurrent input over from `array`: two OrtValues of its shape, on the
         session's device, the first holding it."""
-        value = np.ascontiguousarray(array, np.float32)
+        # A copy: on the CPU an OrtValue made from a numpy array shares its memory, and the
+        # engine writes the next state into it one frame later.
+        value = np.array(array, np.float32, copy=True, order="C")
         self._state[name] = (self._ort.OrtValue.ortvalue_from_numpy(value, self._device, 0),
                              self._ort.OrtValue.ortvalue_from_numpy(np.zeros_like(value),
                                                                     self._device, 0))

@@ -20,8 +20,8 @@ Resident (uploaded once, kept until the calibration changes):
 - `dark`: H x W float32 dark frame (or the live all-off sub-frame with a dark phase);
 - `gain`: C x H x W float32 per-pixel white gain, 1 / (white - dark).
 Recurrent (kept in the engine, on the device, between frames; RECURRENT):
-- `state` in, `state_next` out: (C + 3) x H x W float32, the filtered reflectance and network
-  output of the previous color frame. The engine feeds each frame's `state_next` back as the
+- `state` in, `state_next` out: H x W x (C + 3) float32, the filtered reflectance and network
+  output of the previous color frame (channels last: one gather index per pixel fetches all). The engine feeds each frame's `state_next` back as the
   next frame's `state` without a copy to the host; the viewer feeds `state` itself (zeros)
   only to start over.
 Output: `srgb`, H x W x 3 uint8 sRGB (or float32 holding the same integral codes where the
@@ -66,13 +66,17 @@ def state_channels(channels: int) -> int:
     return channels + RGB_CHANNELS
 
 
+def state_shape(channels: int, height: int, width: int) -> tuple[int, int, int]:
+    return height, width, state_channels(channels)
+
+
 def input_shapes(channels: int, height: int, width: int) -> dict[str, tuple[int, ...]]:
     """Each input's shape for one frame of `height` x `width` (keys without the raw_ names,
     which all take (height, width)): what a TensorRT optimisation profile needs per input."""
     return {RAW_PREFIX: (height, width), DARK: (height, width),
             GAIN: (channels, height, width), SCALE: (channels, 1, 1), WARP: (channels, 2, 3),
             NOISE: (channels, 1, 1), HISTORY: (1, 1, 1), STATE_WARP: (2, 3),
-            STATE: (state_channels(channels), height, width)}
+            STATE: (height, width, state_channels(channels))}
 
 
 def identity_warps(channels: int) -> np.ndarray:

@@ -195,11 +195,10 @@ class Colorizer:
         frame, a new anchor, a new engine."""
         shown, self._shown = self._shown, inputs.pose
         if shown is None or shown.epoch != inputs.pose.epoch:
-            h, w = self.planes.dark.shape
-            channels = viewer_io.state_channels(len(self.card.wavelengths_nm))
+            state = viewer_io.state_shape(len(self.card.wavelengths_nm), *self.planes.dark.shape)
             return {viewer_io.HISTORY: np.zeros((1, 1, 1), np.float32),
                     viewer_io.STATE_WARP: np.eye(2, 3, dtype=np.float32),
-                    viewer_io.STATE: np.zeros((channels, h, w), np.float32)}
+                    viewer_io.STATE: np.zeros(state, np.float32)}
         onto_shown = np.linalg.inv(shown.matrix) @ inputs.pose.matrix
         return {viewer_io.HISTORY: np.full((1, 1, 1), self.history, np.float32),
                 viewer_io.STATE_WARP: onto_shown[:2].astype(np.float32)}

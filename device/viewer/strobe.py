@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from device.viewer.cameras import Camera, Frame
 from device.viewer.clock import Clock, Sleep, precise_sleep, wait_until
-from device.viewer.leds import Leds
+from device.viewer.leds import TRIGGER_PULSE_S, Leds
 from device.viewer.sections import StrobeConfig
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ class OnTimeRange:
     longest_s: float
 
 
+# How long a trigger pulse or a switch-off may take beyond itself before the on-time of that
+# exposure counts as unknown (the strobe thread was pre-empted between reading the clock and
+# writing the line) and the exposure is taken again: a GPIO write takes microseconds.
+TIMING_SLACK_S = 0.5e-3
 # The shortest on-time worth timing: the strobe's sleep-then-spin is good to a few microseconds
 # (device.viewer.clock), a GPIO write takes tens of microseconds on a Jetson header.
 SHORTEST_ON_S = 50e-6
@@ -256,14 +260,17 @@ class TriggeredExposure:
     def expose(self, nm: int | None, camera: Camera,
                on_s: float) -> tuple[Frame, float] | None:
         """One triggered exposure under `nm`, the LED lit from the trigger for `on_s` (at most
-        the sensor's window); the frame and the on-time measured within the window. None when
-        the guard cut it short (the loop was held up for longer than the margin)."""
+        the sensor's window); the frame and the on-time within the window. None when the guard
+        cut it short (the loop was held up for longer than the margin) or when the trigger or
+        the switch-off took so long that the on-time is not known (the thread was pre-empted
+        there): it is taken again, since the normalisation divides by that on-time."""
         kit = self.kit
         on_s = min(on_s, kit.exposure_s)
         window = kit.settle_s + on_s
         # A camera takes triggers no faster than its fps.
         wait_until(self._next_trigger, kit.clock, kit.sleep)
         self._next_trigger = kit.clock() + kit.frame_period_s
+        t_trigger = t_triggered = t_stop = float("inf")
         try:
             # The guard's deadline covers exactly this exposure's on-time: whatever on-time
             # the plan chose, the LED cannot outlast it by more than the margin.
@@ -271,14 +278,18 @@ class TriggeredExposure:
             wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
             t_trigger = kit.clock()
             kit.leds.pulse_trigger()
+            t_triggered = kit.clock()
             wait_until(t_trigger + on_s, kit.clock, kit.sleep)
         finally:
+            t_stop = kit.clock()
             kit.leds.off()
+            t_off = kit.clock()
             kit.guard.disarm()
-        t_off = kit.clock()
         kit.jitter.add(t_off - t_on - window)
         frame = camera.read()
-        if kit.guard.last_fired > t_on:
+        uncertain = t_triggered - t_trigger > TRIGGER_PULSE_S + TIMING_SLACK_S or \
+            t_off - t_stop > TIMING_SLACK_S
+        if kit.guard.last_fired > t_on or uncertain:
             return None
         return frame, min(t_off - t_trigger, kit.exposure_s)
 
@@ -347,7 +358,8 @@ class Strobe:
         self.timing = STROBE_TIMINGS[config.sync](ExposureKit(
             leds, self.guard, self.jitter, clock, sleep, exposure_s, config.settle_ms / 1e3,
             config.margin_ms / 1e3, frame_period_s))
-        self.spoiled = 0                 # exposures cut short by the guard, dropped
+        self.spoiled = 0                 # exposures cut short by the guard (or of an unknown
+        #                                  on-time), dropped and taken again
         self._phase = 0
         self._seq = 0
 
