@@ -68,14 +68,13 @@ class ExposureLimits:
     longest_s: float
     max_gain: float
     saturation: float          # the raw code at which the sensor clips
-    gain_share: float = 1.0    # the part of the exposure value gain may make up (gain_target
-    #                            over target: gain lifts the bright end only that far)
 
-    def split(self, product: float) -> LedExposure:
+    def split(self, product: float, gain_share: float = 1.0) -> LedExposure:
         """An exposure value (on-time x gain) as on-time first, then gain (up to what
-        `gain_share` of the value needs), both clamped."""
+        `gain_share` of the value needs: gain_target over target, so that gain lifts the
+        bright end only that far), both clamped."""
         on_s = min(max(product, self.shortest_s), self.longest_s)
-        gain = min(max(product * self.gain_share / on_s, 1.0), self.max_gain)
+        gain = min(max(product * gain_share / on_s, 1.0), self.max_gain)
         return LedExposure(on_s, gain)
 
 
@@ -96,8 +95,7 @@ def exposure_limits(camera: CameraConfig, strobe: StrobeConfig,
         log.warning("strobe.sync \"frame\" keeps each LED lit for whole frames (a duty of "
                     "%.2f), above exposure.max_duty %.2f: automatic exposure can only set "
                     "the gain", 1.0 / phases, exposure.max_duty)
-    return ExposureLimits(shortest, longest, exposure.max_gain, float(exposure.saturation),
-                          min(1.0, exposure.gain_target / exposure.target))
+    return ExposureLimits(shortest, longest, exposure.max_gain, float(exposure.saturation))
 
 
 def longest_window_ms(camera: CameraConfig, strobe: StrobeConfig,
@@ -141,10 +139,12 @@ class AutoExposure:
         level in raw codes (the calibration's), below which there is no signal."""
         self.limits, self.config, self.black = limits, config, black
         self._aim = black + config.target * (limits.saturation - black)
+        self._gain_share = min(1.0, config.gain_target / config.target)
         self._lock = threading.Lock()
         first = {nm: start if isinstance(start, LedExposure) else start[nm]
                  for nm in wavelengths}
-        self._settings = {nm: limits.split(s.product) for nm, s in first.items()}
+        self._settings = {nm: limits.split(s.product, self._gain_share)
+                          for nm, s in first.items()}
         self._shape: dict[int, float] = {}        # nm -> (bright - black) / (lower - black)
         self.changes = 0                            # exposures changed so far
         self.latest: dict[int, Histogram] = {}
@@ -164,7 +164,8 @@ class AutoExposure:
         if sub.nm is None or sub.led is None or sub.nm not in self._settings:
             return sub
         histogram = measure(sub.image, self.config.percentile, self.limits.saturation)
-        wanted = self.limits.split(sub.led.product * self._ratio(sub.nm, histogram))
+        wanted = self.limits.split(sub.led.product * self._ratio(sub.nm, histogram),
+                                   self._gain_share)
         with self._lock:
             current = self._settings[sub.nm]
             change = wanted.product / current.product

@@ -349,7 +349,8 @@ class Strobe:
         self.leds, self.camera, self.config = leds, camera, config
         self.clock = clock
         self.plan: ExposurePlan = plan or FixedExposure(LedExposure(exposure_s, gain))
-        self._gain = gain                # what the camera was opened with
+        self._opened_gain = gain         # what the camera was opened with
+        self._gain: float | None = None  # what this strobe last set (None: not yet)
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
         self.guard = LedDeadlineGuard(leds, config.realtime, clock)
@@ -371,7 +372,7 @@ class Strobe:
         """Strobe `camera` from the next phase on (a reconnected one, opened at `gain`); the
         caller has closed the one before."""
         self.camera = camera
-        self._gain = gain
+        self._opened_gain, self._gain = gain, None
 
     def close(self) -> None:
         try:
@@ -395,9 +396,12 @@ class Strobe:
                         LedExposure(on_s, gain))
 
     def _set_gain(self, gain: float) -> float:
-        """The camera's gain for the next exposure: `gain` where the camera takes one, else
-        what it was opened with."""
-        if gain != self._gain and isinstance(self.camera, GainControl):
+        """The camera's gain for the next exposure: `gain` where the camera takes one (set
+        when it changes, and always first: a camera another strobe used may hold another),
+        else what it was opened with."""
+        if not isinstance(self.camera, GainControl):
+            return self._opened_gain
+        if gain != self._gain:
             self.camera.set_gain(gain)
             self._gain = gain
-        return self._gain
+        return gain

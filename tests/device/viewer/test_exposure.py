@@ -17,7 +17,7 @@ from device.viewer.strobe import LedExposure, Strobe, SubFrame, led_on_time_rang
 NIR = (718, 777, 807)
 SATURATION, BLACK = 4095.0, 64.0
 CONFIG = ExposureConfig()
-LIMITS = ExposureLimits(1e-4, 0.025, 8.0, SATURATION, CONFIG.gain_target / CONFIG.target)
+LIMITS = ExposureLimits(1e-4, 0.025, 8.0, SATURATION)
 
 
 class LinearSensor:
@@ -211,4 +211,4 @@ def test_a_camera_that_takes_gain_gets_the_plans(fake_clock, clocked_camera):
     finally:
         strobe.close()
     assert [s.led.gain for s in subs] == [1.0, 2.0, 2.0] * 2
-    assert gains == [2.0, 1.0, 2.0]                # set only when it changes
+    assert gains == [1.0, 2.0, 1.0, 2.0]        # first, then only when it changes
