@@ -81,6 +81,9 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     """Light, motion, exposure, the filter and the events of a run."""
     p.add_argument("--exposure-ms", default="auto", metavar="MS|auto",
                    help="automatic exposure (default), or a fixed LED on-time in ms")
+    p.add_argument("--exposure-target", type=float, default=None, metavar="SHARE",
+                   help="automatic exposure's aim for the bright end, a share of the range "
+                        "(default the config's, 0.8: the most signal that does not clip)")
     p.add_argument("--light", type=float, default=1.0, metavar="FACTOR",
                    help="the LEDs' light on the print (1: the demo's; 0.25: a quarter)")
     p.add_argument("--motion", choices=("none", "hand", "slide"), default="hand",
@@ -128,6 +131,11 @@ def apply_video_options(config: Config, args: argparse.Namespace) -> Config:
     if cut is not None:
         sim.cut_at, sim.cut_to = cut[0], cut[1] or sim.cut_to
     config.temporal.filter = args.filter == "on"
+    if args.exposure_target is not None:
+        if not 0 < args.exposure_target <= 1:
+            raise UserError(f"--exposure-target {args.exposure_target}: must be above 0 and at "
+                            "most 1.")
+        config.exposure.target = args.exposure_target
     if args.exposure_ms == "auto":
         config.exposure.mode = "auto"
         config.camera.exposure_ms = longest_window_ms(config.camera, config.strobe,

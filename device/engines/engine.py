@@ -8,9 +8,9 @@ calibration planes) are made resident with `set_resident(name, array)`: uploaded
 every later `run` until set again. Recurrent inputs (viewer_io.RECURRENT: the temporal
 filter's state) are fed from the previous `run`'s matching output without leaving the device;
 `run` takes one only to start over and never returns the output. The viewer runs the model
-card's viewer graph (raw sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py); `OnnxEngine.infer(nir)` runs a
-graph with one input and one output, such as the card's network ONNX (the classic path, the
-parity checks).
+card's viewer graph (raw sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py);
+`OnnxEngine.infer(nir)` runs a graph with one input and one output, such as the card's network
+ONNX (the classic path, the parity checks).
 """
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ Resident (uploaded once, kept until the calibration changes):
 - `gain`: C x H x W float32 per-pixel white gain, 1 / (white - dark).
 Recurrent (kept in the engine, on the device, between frames; RECURRENT):
 - `state` in, `state_next` out: H x W x (C + 3) float32, the filtered reflectance and network
-  output of the previous color frame (channels last: one gather index per pixel fetches all). The engine feeds each frame's `state_next` back as the
-  next frame's `state` without a copy to the host; the viewer feeds `state` itself (zeros)
-  only to start over.
+  output of the previous color frame (channels last: one gather index per pixel fetches all).
+  The engine feeds each frame's `state_next` back as the next frame's `state` without a copy
+  to the host; the viewer feeds `state` itself (zeros) only to start over.
 Output: `srgb`, H x W x 3 uint8 sRGB (or float32 holding the same integral codes where the
 TensorRT version has no uint8 output, see convert/viewer_graph.py).
 

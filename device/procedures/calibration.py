@@ -16,7 +16,7 @@ from device.viewer.config import Config
 from device.viewer.exposure import WHITE_TARGET, AutoExposure, ExposureLimits, exposure_limits
 from device.viewer.preprocess import Calibration, WhiteNoise
 from device.viewer.rig import open_camera, open_leds
-from device.viewer.strobe import FixedExposure, LedExposure, Strobe, SubFrame
+from device.viewer.strobe import FixedExposure, GainControl, LedExposure, Strobe, SubFrame
 
 METERING_FRAMES = 3         # frames that find the white's exposure, before the references
 
@@ -87,6 +87,8 @@ def measure_calibration(config: Config, frames: int = REFERENCE_FRAMES) -> Calib
         dark = mean_reference(darks).astype(np.float32)
         read = float(np.sqrt(np.mean(np.var(np.asarray(darks, np.float32), axis=0, ddof=1))))
         limits = exposure_limits(c, config.strobe, config.exposure)
+        if not isinstance(rig.camera, GainControl):    # its gain stays camera.gain
+            limits = dataclasses.replace(limits, max_gain=1.0)
         whites, exposures, noise = {}, {}, {}
         for nm in rig.wavelengths:
             setting = LedExposure(c.exposure_ms / 1e3, c.gain)

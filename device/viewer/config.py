@@ -62,7 +62,8 @@ class Config:
 
 
 SECTIONS: dict[str, type] = {"camera": CameraConfig, "leds": LedConfig, "strobe": StrobeConfig,
-            "exposure": ExposureConfig, "temporal": TemporalConfig, "engine": EngineConfig, "preprocess": PreprocessConfig, "display": DisplayConfig,
+            "exposure": ExposureConfig, "temporal": TemporalConfig, "engine": EngineConfig,
+            "preprocess": PreprocessConfig, "display": DisplayConfig,
             "pipeline": PipelineConfig, "sim": SimConfig}
 DERIVED = {("leds", "pins"), ("leds", "trigger_pin")}   # parsed from the URI, not keys
 

@@ -16,6 +16,7 @@ Whatever ends the run, the LEDs end low.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
@@ -34,7 +35,7 @@ from device.viewer.preprocess import Calibration
 from device.viewer.report import RunReport
 from device.viewer.rig import open_camera, open_display, open_engine, open_leds
 from device.viewer.stats import StageTimes
-from device.viewer.strobe import ExposurePlan, LedExposure, Strobe
+from device.viewer.strobe import ExposurePlan, GainControl, LedExposure, Strobe
 
 log = logging.getLogger(__name__)
 __all__ = ["Pipeline", "RunReport", "RunResult", "StopReason", "SubFrameStage"]
@@ -129,10 +130,10 @@ class Pipeline:
             colorizer = Colorizer(card, engine, calibration, c.preprocess.align,
                                   c.preprocess.align_scale, times,
                                   (c.camera.height, c.camera.width), history=history)
-            meter = self._auto_exposure(calibration)
             display = open_display(c)
             opened.callback(_close_logging_errors, display)
             camera = open_camera(c, leds)
+            meter = self._auto_exposure(calibration, isinstance(camera, GainControl))
             strobe: Strobe | None = None
             # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
             opened.callback(lambda: _close_logging_errors(camera if strobe is None
@@ -144,14 +145,19 @@ class Pipeline:
             self._parts = Parts(card, colorizer, display, strobe, times, meter)
             yield self._parts
 
-    def _auto_exposure(self, calibration: Calibration | None) -> AutoExposure | None:
+    def _auto_exposure(self, calibration: Calibration | None,
+                       gain_control: bool) -> AutoExposure | None:
         """The exposure meter and plan with `exposure.mode = "auto"`: each LED starts from its
         white's exposure scaled to the target (a print's bright end is about its paper's), or
-        from the configured window and gain uncalibrated."""
+        from the configured window and gain uncalibrated. A camera without `set_gain` (V4L2 and
+        CSI through OpenCV: a gain set there takes effect after the driver's delay, which the
+        frames would not say) keeps `camera.gain`: the on-time alone is then set."""
         c = self.config
         if c.exposure.mode != "auto":
             return None
         limits = exposure_limits(c.camera, c.strobe, c.exposure)
+        if not gain_control:
+            limits = dataclasses.replace(limits, max_gain=1.0)
         start: dict[int, LedExposure] = {nm: LedExposure(c.camera.exposure_ms / 1e3, c.camera.gain)
                                          for nm in c.strobe.wavelengths}
         black = 0.0
