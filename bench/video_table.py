@@ -24,7 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SCENES = ("astronaut", "coffee", "motorcycle")       # the held-out bundled photos
 LIGHTS = (0.25, 0.5, 1.0, 2.0)
-EVENT_FRAME = 60        # camera frame of the cut and of the light step
+# The camera frame of the cut and of the light step, and the frames of such a run: the event
+# after the filter and automatic exposure settled, 30 color frames after it (fewer at 640x480).
+EVENTS = {"192x144": (60, 90), "640x480": (20, 40)}
 # Automatic exposure aimed lower: the bright end at 0.3 of the range, about the photons the
 # shipped model was trained at (paper white at 718 nm reaches 0.3 of full scale in the sim
 # rig's 10 ms, docs/simulator.md), for the model that learned one noise level.
@@ -43,7 +45,8 @@ class Row:
     key: str             # what the tables call it
     group: str           # which table
     args: tuple[str, ...]
-    events: bool = False     # a cut or a step: its frames must come after EVENT_FRAME
+    events: bool = False     # a cut or a step ("{event}" in args: the camera frame, EVENTS;
+    #                          "{other}": the print a cut swaps in)
 
 
 def rows() -> list[Row]:
@@ -55,26 +58,40 @@ def rows() -> list[Row]:
             for light in LIGHTS]
     out += [Row(f"fixed {ms} ms", "fixed", ("--exposure-ms", str(ms))) for ms in (2, 8, 16)]
     out += [Row("slide", "motion", ("--motion", "slide"))]
-    out += [Row("cut", "cut", ("--motion", "none", "--cut", f"{EVENT_FRAME}"), True),
+    out += [Row("cut", "cut", ("--motion", "none", "--cut", "{event}:{other}"), True),
             Row("step 1 -> 0.25", "step", ("--motion", "none", "--light-step",
-                                            f"{EVENT_FRAME}:0.25"), True),
+                                            "{event}:0.25"), True),
             Row("step 0.25 -> 1", "step", ("--motion", "none", "--light", "0.25",
-                                            "--light-step", f"{EVENT_FRAME}:1"), True)]
+                                            "--light-step", "{event}:1"), True)]
     return out
+
+
+def other_print(scene: str) -> str:
+    """What a cut swaps `scene` for: the next held-out print."""
+    return SCENES[(SCENES.index(scene) + 1) % len(SCENES)] if scene in SCENES else SCENES[0]
 
 
 def command(row: Row, scene: str, size: str, model: str | None, out: Path) -> list[str]:
     width, height = size.split("x")
     frames, settle = FRAMES.get(size, FRAMES["640x480"])
-    if row.events:    # the event comes at camera frame 60, about color frame 58
-        frames = max(frames, EVENT_FRAME + 30)
+    event, event_frames = EVENTS.get(size, EVENTS["640x480"])
+    if row.events:
+        frames = event_frames
     cmd = ["device", "demo", "--scene", scene, "--width", width, "--height", height,
            "--frames", str(frames), "--settle", str(settle), "--lockstep", "--json",
-           str(out / "result.json"), "--out", str(out), *row.args]
+           str(out / "result.json"), "--out", str(out),
+           *(a.format(event=event, other=other_print(scene)) for a in row.args)]
     return cmd + (["--model", model] if model else [])
 
 
-def run(row: Row, scene: str, size: str, model: str | None, keep: Path | None) -> dict:
+def saved(keep: Path, scene: str, size: str, row: Row) -> Path:
+    return keep / f"{scene}-{size}-{row.key.replace(' ', '_').replace('>', '')}.json"
+
+
+def run(row: Row, scene: str, size: str, model: str | None, keep: Path | None,
+        resume: bool = False) -> dict:
+    if resume and keep is not None and saved(keep, scene, size, row).is_file():
+        return json.loads(saved(keep, scene, size, row).read_text())
     with tempfile.TemporaryDirectory(prefix="nightcolor-video-") as folder:
         out = Path(folder)
         cmd = command(row, scene, size, model, out)
@@ -86,8 +103,7 @@ def run(row: Row, scene: str, size: str, model: str | None, keep: Path | None) -
     result["command"] = " ".join(cmd).replace(f" --out {out}", "").replace(
         f" {out / 'result.json'}", "")
     if keep is not None:
-        name = f"{scene}-{size}-{row.key.replace(' ', '_').replace('>', '')}.json"
-        (keep / name).write_text(json.dumps(result, indent=1))
+        saved(keep, scene, size, row).write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -188,6 +204,9 @@ def main() -> int:
                         help="groups of rows: stability light target fixed motion cut step")
     parser.add_argument("--model", default=None, help="ONNX model with its card (default shipped)")
     parser.add_argument("--out", type=Path, default=None, help="keep every run's JSON here")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --out: take the runs already kept there instead of running "
+                             "them again")
     args = parser.parse_args()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -197,7 +216,8 @@ def main() -> int:
     for size in args.sizes:
         for scene in args.scenes:
             for row in wanted:
-                results[scene, size, row.key] = r = run(row, scene, size, args.model, args.out)
+                results[scene, size, row.key] = r = run(row, scene, size, args.model, args.out,
+                                                        args.resume)
                 print(f"{size} {scene} {row.key}: mean ΔE00 {r['mean_de00']:.2f}, shimmer "
                       f"{r['shimmer_de00']:.2f}   ({r['command']})", flush=True)
     for size in args.sizes:

@@ -212,3 +212,39 @@ def test_a_camera_that_takes_gain_gets_the_plans(fake_clock, clocked_camera):
         strobe.close()
     assert [s.led.gain for s in subs] == [1.0, 2.0, 2.0] * 2
     assert gains == [1.0, 2.0, 1.0, 2.0]        # first, then only when it changes
+
+
+def test_on_the_simulated_rig_it_converges_and_holds(tmp_path):
+    """Seeded sim run, in real time: the strobe lights the simulated camera as automatic
+    exposure plans, starting far too dark (0.2 ms: a first step of 16x at most, then the exact
+    one); from the third sub-frame of each LED the bright end sits at the aim, and then the
+    exposure holds (no hunting). The measured on-time
+    is what the camera saw: a late loop only spoils an exposure, which is taken again."""
+    from device.simulated.presets import sim_config
+    from device.simulated.sim_camera import SimCamera
+    from device.viewer.rig import camera_options
+
+    config = sim_config(tmp_path, width=128, height=96, fps=100, exposure_ms=8.0,
+                        scene="astronaut", margin_ms=20.0)
+    config.sim.motion = "none"
+    leds = SimLeds(NIR)
+    camera = SimCamera(camera_options(config, leds), None)
+    limits = exposure_limits(config.camera, config.strobe, config.exposure)
+    meter = AutoExposure(NIR, limits, config.exposure, LedExposure(0.0002, 1.0), 64.0)
+    strobe = Strobe(leds, camera, config.strobe, 0.008, 0.01, plan=meter)
+    try:
+        subs = [meter(strobe.next()) for _ in range(9)]
+        changes = meter.changes
+        subs += [meter(strobe.next()) for _ in range(18)]
+    finally:
+        strobe.close()
+    assert meter.changes == changes                         # held: no change after settling
+    for s in subs:
+        lit = leds.on_time(s.exposure_start, s.exposure_end)[s.nm]
+        assert lit == pytest.approx(s.led.on_s, abs=2e-4)    # what the normalisation divides by
+    settled = subs[9:]
+    for nm in NIR:
+        mine = [s for s in settled if s.nm == nm]
+        brights = [measure(s.image, 99.9, SATURATION).bright for s in mine]
+        if mine[0].led.on_s < limits.longest_s:           # not capped: at the aim
+            assert np.mean(brights) == pytest.approx(aim(), rel=0.05)
