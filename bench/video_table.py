@@ -141,7 +141,7 @@ def light_levels(results: dict, size: str, suffix: str = "") -> str:
         lines.append([scene, *(f(r["mean_de00"]) for r in by_light.values()), f(spread),
                       f(max(r["clipped_percent"] for r in by_light.values()), 3),
                       "; ".join(exposures(r) for r in (by_light[0.25], by_light[2.0]))])
-    return table(["print", *(f"light {light:g}" for light in LIGHTS), "max |Δ| to light 1",
+    return table(["print", *(f"light {light:g}" for light in LIGHTS), "largest difference to light 1",
                   "clipped % (max)", "exposure at 0.25; at 2"], lines)
 
 
