@@ -81,8 +81,15 @@ class OnTimeRange:
 
 # How long a trigger pulse or a switch-off may take beyond itself before the on-time of that
 # exposure counts as unknown (the strobe thread was pre-empted between reading the clock and
-# writing the line) and the exposure is taken again: a GPIO write takes microseconds.
-TIMING_SLACK_S = 0.5e-3
+# writing the line, or waited for the GIL) and the exposure is taken again: a GPIO write takes
+# microseconds. 1 % of the on-time (an error the normalisation then carries, far below the
+# noise), and never less than 0.1 ms (Python's own call overhead on a loaded core).
+TIMING_SLACK_FRACTION, TIMING_SLACK_MIN_S = 0.01, 0.1e-3
+
+
+def timing_slack(on_s: float) -> float:
+    """The most a measured on-time of `on_s` may be off before the exposure is taken again."""
+    return max(TIMING_SLACK_MIN_S, TIMING_SLACK_FRACTION * on_s)
 # The shortest on-time worth timing: the strobe's sleep-then-spin is good to a few microseconds
 # (device.viewer.clock), a GPIO write takes tens of microseconds on a Jetson header.
 SHORTEST_ON_S = 50e-6
@@ -287,8 +294,8 @@ class TriggeredExposure:
             kit.guard.disarm()
         kit.jitter.add(t_off - t_on - window)
         frame = camera.read()
-        uncertain = t_triggered - t_trigger > TRIGGER_PULSE_S + TIMING_SLACK_S or \
-            t_off - t_stop > TIMING_SLACK_S
+        slack = timing_slack(on_s)
+        uncertain = t_triggered - t_trigger - TRIGGER_PULSE_S > slack or t_off - t_stop > slack
         if kit.guard.last_fired > t_on or uncertain:
             return None
         return frame, min(t_off - t_trigger, kit.exposure_s)

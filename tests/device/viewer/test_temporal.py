@@ -196,3 +196,22 @@ def test_exposure_state_derives_scale_and_noise():
     assert feeds[viewer_io.SCALE].shape == feeds[viewer_io.NOISE].shape == (3, 1, 1)
     unknown = ExposureState.of((None, None, None), calibration, NIR)
     assert unknown.scale() == pytest.approx([1.0] * 3)
+
+
+def test_frames_the_viewer_skipped_are_bridged_by_one_estimate(card):
+    """Real time on a slow engine: the align thread sees only every fourth triplet. The last
+    frame's newest sub-frame is then outside the window, so its pose comes from one ECC
+    estimate of its own: the state warp still says the print moved 4 px (1 px per sub-frame)
+    between the two frames the engine saw."""
+    rig = Rig(seed=6)
+    colorize = colorizer(card, rig, HISTORY, align="ecc")
+    window, shown = TripletWindow(NIR), []
+    for i, nm in enumerate(NIR * 8):
+        triplet = window.add(rig.subframe(nm, shift=float(i)))
+        if triplet is not None and i % 4 == 2:
+            shown.append(colorize(triplet))
+    for frame in shown[1:]:
+        warp = frame.feeds[viewer_io.STATE_WARP]
+        # where each pixel lay in the frame before: 4 px to the left
+        assert warp[:, 2] == pytest.approx([-4.0, 0.0], abs=0.15)
+        assert warp[:, :2] == pytest.approx(np.eye(2), abs=0.01)
