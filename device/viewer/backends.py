@@ -13,6 +13,7 @@ from device.engines.engine import ENGINES, open_onnx_engine, open_trt_engine
 from device.viewer import displays
 from device.viewer.cameras import CAMERAS, open_opencv_camera
 from device.viewer.displays import DISPLAYS
+from device.viewer.http_display import check_http_uri, open_http_display
 from device.viewer.leds import LEDS, open_gpio_leds
 
 CAMERAS.register("v4l2:///dev/videoN", "a V4L2 camera, through OpenCV", open_opencv_camera)
@@ -39,6 +40,9 @@ DISPLAYS.register("file://OUT.mp4", "a video file (file://DIR/: numbered PNGs)",
                   displays.open_file_display)
 DISPLAYS.register("null://", "nothing shown (benchmarks, the service tests)",
                   displays.open_null_display)
+DISPLAYS.register("http://127.0.0.1:PORT?token=...",
+                  "an MJPEG stream and status page for a browser (token: beyond loopback)",
+                  open_http_display, check=check_http_uri)
 
 
 def usage() -> str:

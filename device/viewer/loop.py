@@ -30,6 +30,7 @@ from device.viewer.observer import LoggingObserver, Observer
 from device.viewer.preprocess import Calibration
 from device.viewer.report import RunReport
 from device.viewer.rig import open_camera, open_display, open_engine, open_leds
+from device.viewer.run_status import follow_run, with_status_display
 from device.viewer.stats import StageTimes
 from device.viewer.strobe import Strobe
 
@@ -100,8 +101,10 @@ class Pipeline:
         leds = self._leds = open_leds(config)
         try:
             with self._open_parts(card, leds) as parts:
-                live = LiveRun(config, parts, self.observer, self._requests, self.stages,
+                observer = with_status_display(self.observer, parts.display)
+                live = LiveRun(config, parts, observer, self._requests, self.stages,
                                self.sliding, lambda: open_camera(config, leds))
+                follow_run(parts.display, config, live.report)   # a status page's figures
                 live.run(max_frames)
         finally:
             leds.off()

@@ -32,7 +32,7 @@ HAS_GSTREAMER = re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not
 DOCUMENTED = {"camera.uri": {"v4l2", "csi", "gst", "file", "sim"},
               "leds.uri": {"gpio", "sim"},
               "engine.uri": {"trt", "onnx"},
-              "display.uri": {"drm", "fb", "gst", "window", "file", "null"}}
+              "display.uri": {"drm", "fb", "gst", "window", "file", "null", "http"}}
 TABLES = {"camera.uri": CAMERAS, "leds.uri": LEDS, "engine.uri": ENGINES,
           "display.uri": DISPLAYS}
 
