@@ -14,7 +14,7 @@ from device.captures.references import REFERENCE_FRAMES, mean_reference
 from device.simulated.sim_camera import BLANK_PAPER
 from device.viewer.config import Config
 from device.viewer.preprocess import Calibration
-from device.viewer.rig import open_camera, open_leds
+from device.viewer.rig import exposure_plan, open_camera, open_leds
 from device.viewer.strobe import Strobe
 
 
@@ -42,7 +42,8 @@ class Rig:
         phases = dataclasses.replace(self.config.strobe, wavelengths=() if nm is None else (nm,),
                                      dark_phase=nm is None)
         c = self.config.camera
-        strobe = Strobe(self.leds, self.camera, phases, c.exposure_ms / 1e3, 1.0 / c.fps)
+        strobe = Strobe(self.leds, self.camera, phases, c.exposure_ms / 1e3, 1.0 / c.fps,
+                        plan=exposure_plan(self.config))
         try:
             return [strobe.next().image for _ in range(count)]
         finally:

@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 
 from device.common.errors import UserError
 from device.common.uri import Uri
-from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
+from device.simulated.lit_by_sim_leds import (Fractions, LitBySimLeds, injected_rolling,
+                                              injected_stall)
 from device.viewer.cameras import CameraOptions
 from device.viewer.sections import SimConfig
 
@@ -60,16 +61,19 @@ def _printed_scene(rgb_bytes: bytes, shape: tuple[int, int, int], rig_items: tup
 
 
 class SimCamera(LitBySimLeds):
-    def __init__(self, options: CameraOptions, stall_after: int | None):
-        super().__init__(options, stall_after)
+    def __init__(self, options: CameraOptions, stall_after: int | None,
+                 rolling_line_s: float | None = None):
+        super().__init__(options, stall_after, rolling_line_s)
         from device.sim.camera import read_out
 
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         size = (c.height, c.width)
         rgb = print_artwork(sim, size, options.resolve)
-        # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
-        rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
+        # Camera gain divides the electrons per ADU code; the sensor's exposure (the timing
+        # plan's: longer than the LED time in a flash window) sets the photons an LED lit
+        # throughout it would give, of which each row gets its share.
+        rig = {"leds": tuple(leds.wavelengths), "exposure": self.exposure_s * 1e3,
                "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
         self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
                                     sim.seed)
@@ -83,12 +87,12 @@ class SimCamera(LitBySimLeds):
         self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
-    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
+    def expose(self, fractions: Fractions, start: float) -> NDArray[np.uint16]:
         from device.sim import random_motion
 
         electrons = self._ambient_e
-        for nm, f in fractions.items():
-            electrons = electrons + np.float32(f) * self._led_e[nm]
+        for nm, f in fractions.items():   # f: rows x 1, each row's share of the exposure
+            electrons = electrons + np.asarray(f, dtype=np.float32) * self._led_e[nm]
         motion = random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
         self.motions[start] = motion
         if len(self.motions) > MOTION_HISTORY:
@@ -109,7 +113,7 @@ class SimCamera(LitBySimLeds):
 
 
 def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:
-    camera = SimCamera(options, injected_stall(uri))
+    camera = SimCamera(options, injected_stall(uri), injected_rolling(uri))
     if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
         camera.fail_after = int(uri.params["fail_after"])
     return camera

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from device.common.backends import BackendTable
 from device.common.uri import Uri
+from device.viewer.exposure_plan import ExposurePlan
 from device.viewer.gstreamer import require_gstreamer
 from device.viewer.leds import Leds
 from device.viewer.sections import CameraConfig, SimConfig
@@ -55,6 +56,7 @@ class CameraOptions:
     leds: Leds                         # the bank lighting the scene (a simulated camera reads it)
     resolve: Callable[[str], Path]     # a path in the config, relative to the config file
     sim: SimConfig                     # [sim]: the simulated print; only simulated cameras read it
+    plan: ExposurePlan | None = None   # the strobe's timing: sensor exposure, shutter, windows
 
 
 CAMERAS: BackendTable[CameraOptions, Camera] = BackendTable("camera.uri")

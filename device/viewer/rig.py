@@ -10,6 +10,7 @@ from device.engines.model_card import ModelCard
 from device.viewer.cameras import CAMERAS, Camera, CameraOptions
 from device.viewer.config import Config
 from device.viewer.displays import DISPLAYS, Display, DisplayOptions
+from device.viewer.exposure_plan import ExposurePlan, plan_exposure
 from device.viewer.leds import LEDS, LedOptions, Leds
 
 
@@ -19,7 +20,13 @@ def led_options(config: Config) -> LedOptions:
 
 
 def camera_options(config: Config, leds: Leds) -> CameraOptions:
-    return CameraOptions(config.camera, config.strobe.sync, leds, config.resolve, config.sim)
+    return CameraOptions(config.camera, config.strobe.sync, leds, config.resolve, config.sim,
+                         exposure_plan(config))
+
+
+def exposure_plan(config: Config) -> ExposurePlan:
+    """The strobe's timing for this camera: what the strobe and the camera both follow."""
+    return plan_exposure(config.camera, config.strobe)
 
 
 def display_options(config: Config) -> DisplayOptions:
