@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 HAS_GSTREAMER = re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not None
 # The schemes the README's viewer section documents for each role ("Every hardware role is a
 # URI"): a backend dropped, renamed or added without its usage fails here.
-DOCUMENTED = {"camera.uri": {"v4l2", "csi", "gst", "file", "sim"},
+DOCUMENTED = {"camera.uri": {"v4l2", "v4l2raw", "csi", "gst", "file", "sim"},
               "leds.uri": {"gpio", "sim"},
               "engine.uri": {"trt", "onnx"},
               "display.uri": {"drm", "fb", "gst", "window", "file", "null"}}
