@@ -65,6 +65,7 @@ class SimCamera(LitBySimLeds):
                  rolling_line_s: float | None = None):
         super().__init__(options, stall_after, rolling_line_s)
         from device.sim.camera import read_out
+        from device.sim.led_parts import part_fwhms
 
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
@@ -74,7 +75,8 @@ class SimCamera(LitBySimLeds):
         # plan's: longer than the LED time in a flash window) sets the photons an LED lit
         # throughout it would give, of which each row gets its share.
         rig = {"leds": tuple(leds.wavelengths), "exposure": self.exposure_s * 1e3,
-               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
+               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient,
+               "led_fwhm_by_nm": part_fwhms(leds.wavelengths)}   # catalogue LEDs' own
         self.scene = _printed_scene(rgb.tobytes(), rgb.shape, tuple(sorted(rig.items())),
                                     sim.seed)
         self.rig = self.scene.rig
