@@ -94,6 +94,17 @@ class ExposurePlan:
         """Sub-frames (one LED each) per second that this timing keeps."""
         return 1.0 / (self.period_s * self.kept_every)
 
+    def describe(self) -> str:
+        """One line for the log: what the camera must be set to and what the LED does."""
+        t = self.timing
+        rows = (f"{t.shutter} shutter, rows start over {t.row_span_s * 1e3:.2f} ms"
+                if t.rolling else f"{t.shutter} shutter")
+        return (f"{self.sync} timing on {t.name} ({rows}): sensor exposure "
+                f"{self.sensor_exposure_s * 1e3:.2f} ms, LED {self.led_on_s * 1e3:.2f} ms in "
+                f"a {self.window_s * 1e3:.2f} ms window {self.window_open_s * 1e3:.2f} ms after "
+                f"row 0, {self.fps:.1f} sub-frames/s (longest LED time at this rate "
+                f"{self.longest_led_on_s * 1e3:.2f} ms)")
+
 
 def plan_exposure(camera: CameraConfig, strobe: StrobeConfig) -> ExposurePlan:
     """The timing of `strobe.sync` for this camera; `problems` says why it cannot work."""

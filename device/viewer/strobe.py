@@ -360,9 +360,11 @@ class Strobe:
                  frame_period_s: float, clock: Clock = time.monotonic,
                  sleep: Sleep = precise_sleep, plan: ExposurePlan | None = None):
         self.leds, self.camera, self.config = leds, camera, config
-        if plan is not None and plan.problems:   # a config refuses these; a test may run them
-            log.warning("strobe timing %s cannot give clean sub-frames: %s", config.sync,
-                        "; ".join(plan.problems))
+        if plan is not None:
+            log.info("%s", plan.describe())
+            if plan.problems:   # a config refuses these; a demo or a fault injection runs them
+                log.warning("strobe timing %s cannot give clean sub-frames: %s", config.sync,
+                            "; ".join(plan.problems))
         self.clock = clock
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
