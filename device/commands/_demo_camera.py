@@ -23,6 +23,9 @@ def add_camera_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strobe-output", action="store_true",
                    help="give the simulated camera a strobe output wired to the LED driver "
                         "(for --sync sensor-strobe on a camera without one)")
+    p.add_argument("--realtime", action="store_true",
+                   help="run the strobe thread at SCHED_FIFO, as the example configs do on the "
+                        "device (needs CAP_SYS_NICE; else it says so and carries on)")
 
 
 def with_camera(config: Config, args: argparse.Namespace) -> Config:
@@ -38,8 +41,8 @@ def with_camera(config: Config, args: argparse.Namespace) -> Config:
                                      trigger_input=timing.trigger_input, strobe_output=True)
     if args.sync is not None:
         sync = args.sync
-    return dataclasses.replace(config, camera=camera,
-                               strobe=dataclasses.replace(config.strobe, sync=sync))
+    return dataclasses.replace(config, camera=camera, strobe=dataclasses.replace(
+        config.strobe, sync=sync, realtime=config.strobe.realtime or args.realtime))
 
 
 def camera_fields(config: Config, meter: RowLightMeter) -> dict[str, object]:

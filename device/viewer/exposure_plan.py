@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 from device.viewer.camera_profiles import PROFILES
+from device.viewer.leds import TRIGGER_PULSE_S
 from device.viewer.sections import CameraConfig, StrobeConfig
 
 GLOBAL, ROLLING = "global", "rolling"
@@ -88,6 +89,7 @@ class ExposurePlan:
     longest_led_on_s: float    # at this frame rate and timing: the most an LED may give a row
     fastest_fps: float         # at this LED time and timing: the fastest camera rate
     problems: tuple[str, ...] = ()   # why the config cannot give clean sub-frames
+    trigger_pulse_s: float = TRIGGER_PULSE_S   # `trigger`: the pulse (pulse-width: exposure)
 
     @property
     def fps(self) -> float:
@@ -164,8 +166,11 @@ def _trigger(timing: SensorTiming, camera: CameraConfig, strobe: StrobeConfig) -
     longest, fastest = period - timing.readout_s, _fastest(timing, frame_s)
     if not problems and not _fits(timing, period, frame_s):
         problems.append(_too_fast(camera, timing, "a triggered exposure", longest, fastest))
+    # A pulse-width trigger (IMX296's XTR) exposes for the pulse plus an offset: the pulse
+    # is then the exposure less the offset (Raspberry Pi's GS-camera docs: + 14.26 us).
+    pulse = led - timing.trigger_offset_s if timing.trigger_offset_s > 0 else TRIGGER_PULSE_S
     return ExposurePlan("trigger", timing, led, led, 0.0, led, 0.0, period, 1, longest, fastest,
-                        tuple(problems))
+                        tuple(problems), pulse)
 
 
 def _frame(timing: SensorTiming, camera: CameraConfig, strobe: StrobeConfig) -> ExposurePlan:

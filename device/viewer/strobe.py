@@ -35,7 +35,7 @@ from device.viewer.exposure_plan import ExposurePlan, global_plan
 # Exposure control asks the strobe module this one function for the longest LED on-time the
 # camera and its timing allow at the configured rate (the flash window on a rolling shutter).
 from device.viewer.exposure_plan import longest_led_on_s as longest_led_on_s
-from device.viewer.leds import Leds
+from device.viewer.leds import TRIGGER_PULSE_S, Leds
 from device.viewer.sections import StrobeConfig
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,9 @@ class TriggeredExposure:
         self.kit = kit
         self.discarded = 0             # none: every triggered exposure is under one LED
         self._next_trigger = 0.0
+        # An edge trigger takes a short pulse; a pulse-width trigger (IMX296's XTR) exposes
+        # for as long as the pulse lasts, plus its offset (the plan's trigger_pulse_s).
+        self._pulse_s = TRIGGER_PULSE_S if kit.plan is None else kit.plan.trigger_pulse_s
 
     def expose(self, nm: int | None, camera: Camera) -> Frame | None:
         """One triggered exposure under `nm`; None when the guard cut it short (the loop was
@@ -206,7 +209,7 @@ class TriggeredExposure:
         try:
             t_on = kit.guard.light(nm, window + kit.margin_s)
             wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
-            kit.leds.pulse_trigger()
+            kit.leds.pulse_trigger(self._pulse_s)
             t_trigger = kit.clock()
             wait_until(t_trigger + kit.exposure_s, kit.clock, kit.sleep)
         finally:
@@ -271,12 +274,14 @@ class FlashWindowExposure:
     LED; the windows are timed from the frames' row-0 start times and the frame period."""
 
     LEAD_S = 0.3e-3                    # the least time to get ready for the next window
+    LIGHT_TOLERANCE = 0.01             # a pulse this much off its length is taken again
 
     def __init__(self, kit: ExposureKit):
         self.kit = kit
         self.plan = kit.timing_plan("flash-window")
         self.discarded = 0             # frames read that were not lit (a window missed)
         self._row0: float | None = None    # the latest frame's row-0 start: the frame clock
+        self._last_off = -math.inf         # when the latest pulse ended
 
     def expose(self, nm: int | None, camera: Camera) -> Frame | None:
         """Light `nm` inside the next frame's flash window and return that frame; None when
@@ -293,28 +298,32 @@ class FlashWindowExposure:
             self.discarded += 1        # the camera delivered a later frame: light the next one
 
     def _next_target(self) -> float:
-        """Row-0 start of the first frame whose window opens far enough ahead."""
+        """Row-0 start of the first frame whose window opens far enough ahead, and whose rows
+        all start after the last pulse ended (a late pulse may reach into the next frame)."""
         plan, row0 = self.plan, self._row0
         assert row0 is not None
-        earliest = self.kit.clock() + self.LEAD_S - plan.window_open_s - plan.guard_s
+        earliest = max(self.kit.clock() + self.LEAD_S - plan.window_open_s - plan.guard_s,
+                       self._last_off)
         return row0 + max(1, math.ceil((earliest - row0) / plan.period_s)) * plan.period_s
 
     def _light(self, nm: int | None, window_open: float) -> bool:
-        """The LED on from `guard` after the window opens until the plan's LED time later
-        (both on the clock, so a late start shortens the pulse rather than pushing it out of
-        the window); True when it was on inside the window only: every row saw all of it."""
+        """The LED on `guard` after the window opens, for the plan's LED time. True when the
+        pulse was inside the window (every row saw all of it) and as long as planned: the LED
+        time is each row's light here, so a pulse cut short or held long would be a brighter
+        or darker sub-frame."""
         kit, plan = self.kit, self.plan
-        on_at = window_open + plan.guard_s
-        wait_until(on_at, kit.clock, kit.sleep)
+        wait_until(window_open + plan.guard_s, kit.clock, kit.sleep)
         try:
             t_on = kit.guard.light(nm, plan.led_on_s + plan.guard_s + kit.margin_s)
-            wait_until(on_at + plan.led_on_s, kit.clock, kit.sleep)
+            wait_until(t_on + plan.led_on_s, kit.clock, kit.sleep)
         finally:
             kit.leds.off()
             kit.guard.disarm()
-        t_off = kit.clock()
-        kit.jitter.add(t_off - t_on - plan.led_on_s)   # the LED time's error: a brightness error
+        t_off = self._last_off = kit.clock()
+        error = t_off - t_on - plan.led_on_s
+        kit.jitter.add(error)
         return (window_open <= t_on and t_off <= window_open + plan.window_s
+                and abs(error) <= self.LIGHT_TOLERANCE * plan.led_on_s
                 and kit.guard.last_fired <= t_on)
 
     def _read_until(self, camera: Camera, target: float) -> Frame | None:

@@ -188,7 +188,7 @@ def test_the_simulated_schemes_are_registered_by_device_simulated_alone():
              "sorted(c.LEDS.schemes))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, cwd=REPO, timeout=120).stdout.strip()
-    assert out == "['csi', 'gst', 'v4l2'] ['gpio']"
+    assert out == "['csi', 'gst', 'v4l2', 'v4l2raw'] ['gpio']"
     named = [p.name for p in (REPO / "device" / "viewer").glob("*.py")
              if "device.simulated" in p.read_text()]
     assert named == []

@@ -273,3 +273,51 @@ def test_the_fastest_rate_and_longest_led_time_agree(fake_clock):
         assert longest_led_on_s(at_fastest, StrobeConfig(sync=sync)) == \
             pytest.approx(camera.exposure_ms / 1e3, abs=1e-9)
         assert math.isfinite(fastest)
+
+
+def test_a_pulse_width_trigger_is_pulsed_for_the_exposure_less_its_offset(fake_clock):
+    """IMX296's XTR exposes for the low pulse plus 14.26 us (Raspberry Pi's GS-camera docs):
+    the strobe's pulse is the exposure less that, an edge trigger's the usual 100 us."""
+    leds = SimLeds(NIR, clock=fake_clock)
+    camera = CameraConfig(profile="imx296", width=1456, height=1088, fps=40.0, exposure_ms=4.0)
+    plan = plan_exposure(camera, StrobeConfig(sync="trigger"))
+    assert plan.trigger_pulse_s == pytest.approx(4e-3 - 14.26e-6)
+    from tests.device.viewer.conftest import ClockedCamera
+    cam = ClockedCamera(fake_clock, 4e-3, 1 / 40, "trigger", lambda: leds.last_trigger)
+    strobe = Strobe(leds, cam, StrobeConfig(wavelengths=NIR), 4e-3, 1 / 40, clock=fake_clock,
+                    sleep=fake_clock.sleep, plan=plan)
+    try:
+        strobe.next()
+    finally:
+        strobe.close()
+    pulse = [e for e in leds.edges if e.line == "trigger"]
+    assert pulse[1].t - pulse[0].t == pytest.approx(4e-3 - 14.26e-6)
+    ov9281 = plan_exposure(CameraConfig(profile="ov9281", width=1280, height=800),
+                           StrobeConfig(sync="trigger"))
+    assert ov9281.trigger_pulse_s == pytest.approx(100e-6)
+
+
+def test_a_pulse_held_into_the_next_frame_keeps_that_frame_out(fake_clock):
+    """A pulse that ended long after its window (the thread held up for most of a frame) also
+    lit the next frame's top rows: the retake must wait for a frame that started after it."""
+    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window", rows=720)
+    held = {"once": True}
+    real_off = strobe.leds.off
+    # off 3 ms after the next frame's row 0 started, well before that frame's window opens
+    late = plan.period_s + 3e-3 - plan.window_open_s - plan.guard_s - plan.led_on_s
+
+    def very_late_off():
+        if held["once"] and strobe.leds.lit is not None:
+            held["once"] = False
+            fake_clock.t += late
+        real_off()
+
+    strobe.leds.off = very_late_off
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.spoiled == 1
+    for sub in subs:
+        assert rows_clean(camera, sub.nm, sub.exposure_start)
+        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
