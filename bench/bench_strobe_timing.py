@@ -59,7 +59,7 @@ def measure(config, subframes: int, picture: bool) -> tuple[float, float, float]
     finally:
         strobe.close()
         camera.close()
-    return plan.fps, meter.fps, meter.mixed_share
+    return plan.fps, meter.fps(), meter.mixed_share()
 
 
 def main() -> None:

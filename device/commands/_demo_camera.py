@@ -45,13 +45,16 @@ def with_camera(config: Config, args: argparse.Namespace) -> Config:
         config.strobe, sync=sync, realtime=config.strobe.realtime or args.realtime))
 
 
-def camera_fields(config: Config, meter: RowLightMeter) -> dict[str, object]:
-    """What --json reports of the camera and its timing: `mixed_rows`, the share of rows in
-    kept sub-frames with more than 0.1 % of their LED light from another LED; `fps`, kept
+def camera_fields(config: Config, meter: RowLightMeter,
+                  until: float = float("inf")) -> dict[str, object]:
+    """What --json reports of the camera and its timing, over the sub-frames exposed by
+    `until` (when the last colour frame was shown): `mixed_rows`, the share of their rows with
+    more than 0.1 % of their LED light from another LED (or none from theirs); `fps`, kept
     sub-frames per second on the camera's clock, and what the timing rule predicts."""
     plan = plan_exposure(config.camera, config.strobe)
     return {"camera": config.camera.profile or plan.timing.name, "shutter": plan.timing.shutter,
-            "sync": config.strobe.sync, "mixed_rows": round(meter.mixed_share, 6),
-            "row_light_spread": round(meter.spread, 6), "fps": round(meter.fps, 2),
-            "predicted_fps": round(plan.fps, 2), "subframes_measured": len(meter.starts),
+            "sync": config.strobe.sync, "mixed_rows": round(meter.mixed_share(until), 6),
+            "row_light_spread": round(meter.spread(until), 6),
+            "fps": round(meter.fps(until), 2), "predicted_fps": round(plan.fps, 2),
+            "subframes_measured": len(meter.kept(until)),
             "timing_problems": list(plan.problems)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -49,8 +50,11 @@ class Keeper(LoggingObserver):
         self.last = last
         self.pipeline: Pipeline | None = None       # whose camera knows the truth
         self.kept: list[tuple[ColorFrame, np.ndarray]] = []
+        self.last_shown_at = float("inf")          # monotonic time the last frame was shown
 
     def frame_shown(self, shown: FrameShown) -> None:
+        if shown.frames == self.last:
+            self.last_shown_at = time.monotonic()
         if shown.frames % SCORE_EVERY == 1 or shown.frames == self.last:
             camera = None if self.pipeline is None else self.pipeline.camera
             truth = None if camera is None else truth_for(shown.frame, camera)
@@ -80,7 +84,8 @@ def run(args) -> int:
         cv2.imwrite(str(tmp), cv2.cvtColor(side_by_side(*kept[-1]), cv2.COLOR_RGB2BGR))
     if args.json:
         print(json.dumps({"mean_de00": round(float(np.mean(scores)), 3),
-                          "color_fps": round(report.fps, 2), **camera_fields(config, meter)}))
+                          "color_fps": round(report.fps, 2),
+                          **camera_fields(config, meter, keeper.last_shown_at)}))
         return 0
     print(report.summary())
     print(f"wrote {out / 'demo.mp4'} and {out / 'demo.png'} (NIR | nightcolor | eye)")

@@ -25,26 +25,26 @@ class RowLightMeter:
 
     def __init__(self, camera_of: Callable[[], Camera | None]):
         self.camera_of = camera_of         # the pipeline's camera (it may be reconnected)
-        self.rows = 0
-        self.mixed_rows = 0
-        self.spread = 0.0                  # largest (max - min) / max of intended light
         self.unknown = 0                   # sub-frames the camera kept no record of
-        self.starts: list[float] = []
+        # per kept sub-frame: exposure start and end, rows, mixed rows, intended-light spread
+        self.records: list[tuple[float, float, int, int, float]] = []
 
     def __call__(self, sub: SubFrame) -> SubFrame:
         camera = self.camera_of()
         light = (camera.row_light.get(sub.exposure_start)
                  if isinstance(camera, LitBySimLeds) else None)
-        if light is None:
+        if light is None or not isinstance(camera, LitBySimLeds):
             self.unknown += 1
             return sub
-        rows = len(camera.row_starts) if isinstance(camera, LitBySimLeds) else 0
-        self.count(sub.nm, light, rows)
-        self.starts.append(sub.exposure_start)
+        rows, mixed, spread = self.judge(sub.nm, light, len(camera.row_starts))
+        self.records.append((sub.exposure_start, sub.exposure_end, rows, mixed, spread))
         return sub
 
-    def count(self, nm: int | None, light: dict[int, np.ndarray], rows: int) -> None:
-        """Add one sub-frame meant for LED `nm` (None: dark) whose rows got `light`."""
+    @staticmethod
+    def judge(nm: int | None, light: dict[int, np.ndarray], rows: int) -> tuple[int, int, float]:
+        """(rows, rows mixed, spread) of one sub-frame meant for LED `nm` (None: dark):
+        a row is mixed when more than 0.1 % of its LED light came from another LED, or none
+        from the intended one; spread is (max - min) / max of the intended light."""
         total = np.zeros(rows)
         for seconds in light.values():
             total = total + seconds
@@ -53,18 +53,26 @@ class RowLightMeter:
             mixed = total > 0
         else:
             mixed = (intended <= 0) | (total - intended > MIXED_SHARE * total)
-        self.rows += rows
-        self.mixed_rows += int(np.count_nonzero(mixed))
-        if nm is not None and intended.max() > 0:
-            self.spread = max(self.spread, float(np.ptp(intended) / intended.max()))
+        spread = (float(np.ptp(intended) / intended.max())
+                  if nm is not None and intended.max() > 0 else 0.0)
+        return rows, int(np.count_nonzero(mixed)), spread
 
-    @property
-    def mixed_share(self) -> float:
-        return self.mixed_rows / self.rows if self.rows else 0.0
+    def kept(self, until: float = float("inf")) -> list[tuple[float, float, int, int, float]]:
+        """The sub-frames exposed by `until` (the run's end: a stop switches the LEDs off under
+        the exposure in flight, which then shows no LED and feeds no colour frame)."""
+        return [r for r in self.records if r[1] <= until]
 
-    @property
-    def fps(self) -> float:
+    def mixed_share(self, until: float = float("inf")) -> float:
+        kept = self.kept(until)
+        rows = sum(r[2] for r in kept)
+        return sum(r[3] for r in kept) / rows if rows else 0.0
+
+    def spread(self, until: float = float("inf")) -> float:
+        return max((r[4] for r in self.kept(until)), default=0.0)
+
+    def fps(self, until: float = float("inf")) -> float:
         """Kept sub-frames per second on the camera's clock (their exposure starts)."""
-        if len(self.starts) < 2:
+        starts = [r[0] for r in self.kept(until)]
+        if len(starts) < 2:
             return 0.0
-        return (len(self.starts) - 1) / (max(self.starts) - min(self.starts))
+        return (len(starts) - 1) / (max(starts) - min(starts))

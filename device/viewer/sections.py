@@ -38,7 +38,7 @@ class LedConfig:
 class StrobeConfig:
     wavelengths: tuple[int, ...] = (718, 777, 807)   # firing order
     dark_phase: bool = False        # an all-off phase for live ambient subtraction
-    sync: str = "trigger"           # "trigger": GPIO pulse starts the exposure; "frame": free-running
+    sync: str = "trigger"           # "trigger" | "frame" | "flash-window" | "sensor-strobe"
     settle_ms: float = 0.3          # LED rise time before the exposure starts
     margin_ms: float = 2.0          # fail-safe: an LED is forced off after its window plus this
     realtime: bool = False          # SCHED_FIFO for the strobe thread when permitted

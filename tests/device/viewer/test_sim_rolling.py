@@ -84,7 +84,7 @@ def test_flash_window_and_sensor_strobe_give_clean_rows_on_the_rolling_sim(tmp_p
     for config in (rolling_config(tmp_path, "flash-window"),
                    rolling_config(tmp_path, "sensor-strobe", strobe_output=True)):
         meter = strobe_rows(config, 9)
-        assert meter.rows == 9 * 48 and meter.mixed_rows == 0 and meter.spread < 1e-9, \
+        assert len(meter.kept()) == 9 and meter.mixed_share() == 0 and meter.spread() < 1e-9, \
             config.strobe.sync
 
 
@@ -94,17 +94,22 @@ def test_a_rolling_sensor_strobed_as_a_global_one_shows_mixed_rows(tmp_path):
     config = sim_config(tmp_path, width=64, height=48, fps=30.0, sync="trigger")
     config.camera.uri = f"sim://?rolling_us={LINE_S * 1e6 * 10:.1f}"
     meter = strobe_rows(config, 9)
-    assert meter.mixed_share > 0.05 or meter.spread > 0.05
+    assert meter.mixed_share() > 0.05 or meter.spread() > 0.05
 
 
 def test_the_meter_counts_rows_lit_by_another_or_no_led():
-    meter = RowLightMeter(lambda: None)
     clean = np.full(4, 8e-3)
-    meter.count(718, {718: clean}, 4)
-    meter.count(777, {777: clean, 718: np.array([0, 0, 8e-6, 9e-6])}, 4)   # 0.1 %, 0.11 %
-    meter.count(807, {807: np.array([8e-3, 8e-3, 0, 0])}, 4)               # two rows unlit
-    assert (meter.rows, meter.mixed_rows) == (12, 3)
-    assert meter.spread == pytest.approx(1.0)
+    assert RowLightMeter.judge(718, {718: clean}, 4) == (4, 0, 0.0)
+    # 0.1 % from another LED is still clean, 0.11 % is not
+    assert RowLightMeter.judge(777, {777: clean, 718: np.array([0, 0, 8e-6, 8.8e-6])}, 4)[1] == 1
+    rows, mixed, spread = RowLightMeter.judge(807, {807: np.array([8e-3, 8e-3, 0, 0])}, 4)
+    assert (mixed, spread) == (2, 1.0)                   # two rows the LED never reached
+    assert RowLightMeter.judge(None, {718: np.array([0, 0, 0, 1e-6])}, 4)[1] == 1   # dark phase
+    meter = RowLightMeter(lambda: None)
+    meter.records = [(0.0, 0.01, 4, 0, 0.0), (0.1, 0.11, 4, 2, 1.0), (0.2, 0.21, 4, 4, 0.0)]
+    assert meter.mixed_share() == pytest.approx(6 / 12)
+    assert meter.mixed_share(until=0.15) == pytest.approx(2 / 8)   # the stop's frame left out
+    assert meter.fps(until=0.15) == pytest.approx(10.0)
 
 
 @pytest.mark.slow
