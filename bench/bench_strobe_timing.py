@@ -21,8 +21,8 @@ from pathlib import Path
 from device.simulated.presets import sim_config
 from device.simulated.row_light import RowLightMeter
 from device.viewer.camera_profiles import PROFILES
-from device.viewer.rig import exposure_plan, open_camera, open_leds
-from device.viewer.strobe import Strobe, SubFrame
+from device.viewer.rig import exposure_plan, make_strobe, open_camera, open_leds
+from device.viewer.strobe import SubFrame
 
 TARGET = 0.95
 SIZES = ((192, 144), (1280, 720))
@@ -42,8 +42,7 @@ def measure(config, subframes: int, picture: bool) -> tuple[float, float, float]
     plan = exposure_plan(config)
     leds = open_leds(config)
     camera = open_camera(config, leds)
-    strobe = Strobe(leds, camera, config.strobe, config.camera.exposure_ms / 1e3,
-                    1 / config.camera.fps, plan=plan)
+    strobe = make_strobe(config, leds, camera)
     meter = RowLightMeter(lambda: camera)
     try:
         for phase in range(subframes):

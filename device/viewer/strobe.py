@@ -318,8 +318,8 @@ class FlashWindowExposure:
             wait_until(t_on + plan.led_on_s, kit.clock, kit.sleep)
         finally:
             kit.leds.off()
+            t_off = self._last_off = kit.clock()    # before the guard's lock can hold us up
             kit.guard.disarm()
-        t_off = self._last_off = kit.clock()
         error = t_off - t_on - plan.led_on_s
         kit.jitter.add(error)
         return (window_open <= t_on and t_off <= window_open + plan.window_s

@@ -10,8 +10,8 @@ import pytest
 from device.commands._rig_config import load_rig_config
 from device.simulated.row_light import RowLightMeter
 from device.viewer.camera_profiles import PROFILES
-from device.viewer.rig import exposure_plan, open_camera, open_leds
-from device.viewer.strobe import STROBE_TIMINGS, Strobe
+from device.viewer.rig import exposure_plan, make_strobe, open_camera, open_leds
+from device.viewer.strobe import STROBE_TIMINGS
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples" / "cameras"
 
@@ -32,8 +32,7 @@ def test_an_example_runs_on_the_sim_with_its_profiles_timing(name):
     config.strobe.realtime = False       # the test machine's other jobs keep their CPU
     leds = open_leds(config)
     camera = open_camera(config, leds)
-    strobe = Strobe(leds, camera, config.strobe, config.camera.exposure_ms / 1e3,
-                    1 / config.camera.fps, plan=plan)
+    strobe = make_strobe(config, leds, camera)
     meter = RowLightMeter(lambda: camera)
     try:
         assert type(strobe.timing) is STROBE_TIMINGS[profile.default_sync]

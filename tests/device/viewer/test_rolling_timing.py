@@ -172,41 +172,52 @@ def rolling_strobe(fake_clock, sync: str, rows=720, fps=30.0, exposure_ms=8.0):
     return camera, strobe, plan
 
 
+def strobe_clean_frames(camera, strobe, plan, count: int) -> list:
+    """`count` sub-frames, each checked: every row lit by its LED alone, for the plan's LED
+    time (no bands), and none skipped (one per frame period)."""
+    try:
+        subs = [strobe.next() for _ in range(count)]
+    finally:
+        strobe.close()
+    for sub in subs:
+        assert rows_clean(camera, sub.nm, sub.exposure_start)
+        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
+    assert np.diff([s.exposure_start for s in subs]) == pytest.approx(plan.period_s)
+    return subs
+
+
 @pytest.mark.parametrize("rows", [720, 144])
 def test_flash_window_lights_every_row_of_every_frame_by_one_led_at_the_predicted_rate(
         fake_clock, rows):
     camera, strobe, plan = rolling_strobe(fake_clock, "flash-window", rows)
     assert isinstance(strobe.timing, FlashWindowExposure)
-    try:
-        subs = [strobe.next() for _ in range(12)]
-    finally:
-        strobe.close()
-    for sub in subs:
-        assert rows_clean(camera, sub.nm, sub.exposure_start)
-        # and every row got exactly the plan's LED time: no bands
-        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
-    starts = [s.exposure_start for s in subs]
-    assert np.diff(starts) == pytest.approx(plan.period_s)      # not one frame skipped
+    subs = strobe_clean_frames(camera, strobe, plan, 12)
     assert [s.nm for s in subs] == list(NIR) * 4
     assert strobe.timing.discarded == 1                        # the frame it locked on with
 
 
-def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock):
-    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
-    held = {"once": True}
+def hold_up_first_off(strobe, fake_clock, seconds: float, count: int) -> list:
+    """`count` sub-frames, the first switch-off of a lit LED `seconds` late: the thread that
+    should switch it off did not get the CPU in time."""
     real_off = strobe.leds.off
+    held = {"once": True}
 
-    def late_off():          # the thread that should switch the LED off gets the CPU 2 ms late
+    def late_off():
         if held["once"] and strobe.leds.lit is not None:
             held["once"] = False
-            fake_clock.t += 2e-3
+            fake_clock.t += seconds
         real_off()
 
     strobe.leds.off = late_off
     try:
-        subs = [strobe.next() for _ in range(6)]
+        return [strobe.next() for _ in range(count)]
     finally:
         strobe.close()
+
+
+def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock):
+    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
+    subs = hold_up_first_off(strobe, fake_clock, 2e-3, 6)   # the CPU 2 ms late for it
     assert strobe.spoiled == 1
     assert all(rows_clean(camera, s.nm, s.exposure_start) for s in subs)
     spoiled = [start for start, light in camera.light.items()
@@ -217,14 +228,7 @@ def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock):
 def test_sensor_strobe_needs_the_selection_between_windows_only(fake_clock):
     camera, strobe, plan = rolling_strobe(fake_clock, "sensor-strobe")
     assert isinstance(strobe.timing, SensorStrobeExposure)
-    try:
-        subs = [strobe.next() for _ in range(9)]
-    finally:
-        strobe.close()
-    for sub in subs:
-        assert rows_clean(camera, sub.nm, sub.exposure_start)
-        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
-    assert np.diff([s.exposure_start for s in subs]) == pytest.approx(plan.period_s)
+    strobe_clean_frames(camera, strobe, plan, 9)
 
 
 def test_the_global_shutter_strobe_on_a_rolling_sensor_mixes_rows(fake_clock):
@@ -247,20 +251,6 @@ def test_the_global_shutter_strobe_on_a_rolling_sensor_mixes_rows(fake_clock):
     mixed = [not rows_clean(camera, s.nm, s.exposure_end - camera.exposure_s - row_span)
              for s in subs]
     assert sum(mixed) >= 6
-
-
-def test_lit_intervals_and_the_gate_cut_light_to_the_strobe_outputs_high_times(fake_clock):
-    leds = SimLeds(NIR, clock=fake_clock)
-    t0 = fake_clock()
-    leds.set(718)
-    fake_clock.sleep(0.010)
-    leds.set(777)
-    fake_clock.sleep(0.010)
-    leds.off()
-    assert leds.lit_intervals(t0, t0 + 1) == [(718, t0, t0 + 0.010),
-                                              (777, t0 + 0.010, pytest.approx(t0 + 0.020))]
-    leds.gate = lambda a, b: [(t0 + 0.008, t0 + 0.012)]
-    assert leds.on_time(t0, t0 + 1) == pytest.approx({718: 0.002, 777: 0.002})
 
 
 def test_the_fastest_rate_and_longest_led_time_agree(fake_clock):
@@ -301,22 +291,9 @@ def test_a_pulse_held_into_the_next_frame_keeps_that_frame_out(fake_clock):
     """A pulse that ended long after its window (the thread held up for most of a frame) also
     lit the next frame's top rows: the retake must wait for a frame that started after it."""
     camera, strobe, plan = rolling_strobe(fake_clock, "flash-window", rows=720)
-    held = {"once": True}
-    real_off = strobe.leds.off
     # off 3 ms after the next frame's row 0 started, well before that frame's window opens
     late = plan.period_s + 3e-3 - plan.window_open_s - plan.guard_s - plan.led_on_s
-
-    def very_late_off():
-        if held["once"] and strobe.leds.lit is not None:
-            held["once"] = False
-            fake_clock.t += late
-        real_off()
-
-    strobe.leds.off = very_late_off
-    try:
-        subs = [strobe.next() for _ in range(6)]
-    finally:
-        strobe.close()
+    subs = hold_up_first_off(strobe, fake_clock, late, 6)
     assert strobe.spoiled == 1
     for sub in subs:
         assert rows_clean(camera, sub.nm, sub.exposure_start)

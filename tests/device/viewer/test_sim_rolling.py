@@ -12,8 +12,7 @@ from device.simulated.presets import sim_config
 from device.simulated.row_light import RowLightMeter
 from device.simulated.sim_camera import SimCamera
 from device.simulated.sim_leds import SimLeds
-from device.viewer.rig import camera_options, exposure_plan, open_camera
-from device.viewer.strobe import Strobe
+from device.viewer.rig import camera_options, exposure_plan, make_strobe, open_camera
 
 NIR = (718, 777, 807)
 LINE_S = 3448 / 182.4e6
@@ -68,8 +67,7 @@ def test_a_camera_with_a_strobe_output_gates_the_simulated_leds(tmp_path):
 def strobe_rows(config, frames: int):
     leds = SimLeds(NIR)
     camera = open_camera(config, leds)
-    strobe = Strobe(leds, camera, config.strobe, config.camera.exposure_ms / 1e3,
-                    1 / config.camera.fps, plan=exposure_plan(config))
+    strobe = make_strobe(config, leds, camera)
     meter = RowLightMeter(lambda: camera)
     try:
         for _ in range(frames):
