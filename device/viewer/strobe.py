@@ -310,21 +310,26 @@ class FlashWindowExposure:
         """The LED on `guard` after the window opens, for the plan's LED time. True when the
         pulse was inside the window (every row saw all of it) and as long as planned: the LED
         time is each row's light here, so a pulse cut short or held long would be a brighter
-        or darker sub-frame."""
+        or darker sub-frame. Each switch is bracketed by clock readings before and after it,
+        so a thread held up between a switch and its reading cannot hide a longer pulse."""
         kit, plan = self.kit, self.plan
         wait_until(window_open + plan.guard_s, kit.clock, kit.sleep)
+        on_before = kit.clock()
         try:
-            t_on = kit.guard.light(nm, plan.led_on_s + plan.guard_s + kit.margin_s)
-            wait_until(t_on + plan.led_on_s, kit.clock, kit.sleep)
+            on_after = kit.guard.light(nm, plan.led_on_s + plan.guard_s + kit.margin_s)
+            wait_until(on_after + plan.led_on_s, kit.clock, kit.sleep)
         finally:
+            off_before = kit.clock()
             kit.leds.off()
-            t_off = self._last_off = kit.clock()    # before the guard's lock can hold us up
+            off_after = self._last_off = kit.clock()   # before the guard's lock holds us up
             kit.guard.disarm()
-        error = t_off - t_on - plan.led_on_s
-        kit.jitter.add(error)
-        return (window_open <= t_on and t_off <= window_open + plan.window_s
-                and abs(error) <= self.LIGHT_TOLERANCE * plan.led_on_s
-                and kit.guard.last_fired <= t_on)
+        longest, shortest = off_after - on_before, off_before - on_after
+        kit.jitter.add(longest - plan.led_on_s)
+        tolerance = self.LIGHT_TOLERANCE * plan.led_on_s
+        return (window_open <= on_before and off_after <= window_open + plan.window_s
+                and longest - plan.led_on_s <= tolerance
+                and plan.led_on_s - shortest <= tolerance
+                and kit.guard.last_fired <= on_before)
 
     def _read_until(self, camera: Camera, target: float) -> Frame | None:
         """The frame whose row 0 started at `target` (earlier ones were not lit); None when

@@ -298,3 +298,25 @@ def test_a_pulse_held_into_the_next_frame_keeps_that_frame_out(fake_clock):
     for sub in subs:
         assert rows_clean(camera, sub.nm, sub.exposure_start)
         assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
+
+
+def test_a_thread_held_up_between_switching_on_and_reading_the_clock_is_caught(fake_clock):
+    """The LED went on, then the thread lost the CPU before it read the time: its pulse was
+    longer than it would measure after the switch. Bracketing the switch catches it."""
+    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
+    real_set = strobe.leds.set
+    held = {"once": True}
+
+    def set_then_stall(nm):
+        real_set(nm)
+        if nm is not None and held["once"]:
+            held["once"] = False
+            fake_clock.t += 0.3e-3          # inside the 0.5 ms guard, over the 1 % length
+    strobe.leds.set = set_then_stall
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.spoiled == 1
+    for sub in subs:
+        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
