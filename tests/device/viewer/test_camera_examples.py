@@ -53,3 +53,12 @@ def test_device_run_starts_the_imx219_example_on_the_sim():
     assert "flash-window timing on imx219 (rolling shutter, rows start over 13.59 ms)" \
         in done.stderr
     assert "2 color frames" in done.stdout
+
+
+def test_the_cameras_page_shows_each_profiles_line_times_and_timing():
+    page = (EXAMPLES.parents[1] / "cameras.md").read_text(encoding="utf-8")
+    for profile in PROFILES.values():
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{profile.name}`"))
+        for mode in profile.modes:
+            assert f"{mode.line_time_us:.2f} µs" in row, (profile.name, mode)
+        assert row.rstrip(" |").endswith(profile.default_sync), profile.name
