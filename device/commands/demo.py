@@ -10,6 +10,8 @@ prints the frame rate and the mean CIEDE2000 colour error against that ground tr
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from pathlib import Path
 
 import cv2
@@ -17,9 +19,11 @@ import numpy as np
 
 from device.common.errors import UserError
 from device.common.files import atomic_output
+from device.commands._demo_camera import add_camera_arguments, camera_fields, with_camera
 from device.content.photos import HELD_OUT_PHOTOS
 from device.procedures.calibration import measure_calibration
 from device.simulated.presets import SHIPPED_MODEL, mean_delta_e00, sim_config, truth_for
+from device.simulated.row_light import RowLightMeter
 from device.viewer.colorize import ColorFrame
 from device.viewer.displays import overlay_text
 from device.viewer.loop import Pipeline
@@ -46,8 +50,11 @@ class Keeper(LoggingObserver):
         self.last = last
         self.pipeline: Pipeline | None = None       # whose camera knows the truth
         self.kept: list[tuple[ColorFrame, np.ndarray]] = []
+        self.last_shown_at = float("inf")          # monotonic time the last frame was shown
 
     def frame_shown(self, shown: FrameShown) -> None:
+        if shown.frames == self.last:
+            self.last_shown_at = time.monotonic()
         if shown.frames % SCORE_EVERY == 1 or shown.frames == self.last:
             camera = None if self.pipeline is None else self.pipeline.camera
             truth = None if camera is None else truth_for(shown.frame, camera)
@@ -64,15 +71,22 @@ def run(args) -> int:
     config = sim_config(out, engine=args.model, width=args.width, height=args.height,
                         fps=args.fps, display=f"file://{out / 'demo.mp4'}", scene=args.scene,
                         calibration=str(out / "calibration.npz"))
+    config = with_camera(config, args)
     config.display.overlay_fps = True
     measure_calibration(config, 4).save(config.resolve(config.preprocess.calibration))
     keeper = Keeper(args.frames)
-    pipeline = keeper.pipeline = Pipeline(config, keeper)
+    meter = RowLightMeter(lambda: None if keeper.pipeline is None else keeper.pipeline.camera)
+    pipeline = keeper.pipeline = Pipeline(config, keeper, stages=[meter])
     report = pipeline.run(max_frames=args.frames).report_or_raise()
     kept = keeper.kept
     scores = [mean_delta_e00(frame.rgb, truth) for frame, truth in kept]
     with atomic_output(out / "demo.png") as tmp:
         cv2.imwrite(str(tmp), cv2.cvtColor(side_by_side(*kept[-1]), cv2.COLOR_RGB2BGR))
+    if args.json:
+        print(json.dumps({"mean_de00": round(float(np.mean(scores)), 3),
+                          "color_fps": round(report.fps, 2),
+                          **camera_fields(config, meter, keeper.last_shown_at)}))
+        return 0
     print(report.summary())
     print(f"wrote {out / 'demo.mp4'} and {out / 'demo.png'} (NIR | nightcolor | eye)")
     print(f"{report.fps:.1f} fps, mean ΔE00 {np.mean(scores):.1f} against what the eye would "
@@ -97,4 +111,6 @@ def register(subparsers) -> None:
                         "sky, clothes, a scene made of materials (face-skin, foliage-leaf, "
                         "clothes-cloth), or an image file")
     p.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="ONNX model (with its card)")
+    add_camera_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.set_defaults(func=run)

@@ -14,8 +14,7 @@ from device.captures.references import REFERENCE_FRAMES, mean_reference
 from device.simulated.sim_camera import BLANK_PAPER
 from device.viewer.config import Config
 from device.viewer.preprocess import Calibration
-from device.viewer.rig import open_camera, open_leds
-from device.viewer.strobe import Strobe
+from device.viewer.rig import make_strobe, open_camera, open_leds
 
 
 def on_blank_paper(config: Config) -> Config:
@@ -41,8 +40,7 @@ class Rig:
         """`count` raw frames with only LED `nm` lit (None: all off), strobed as in the viewer."""
         phases = dataclasses.replace(self.config.strobe, wavelengths=() if nm is None else (nm,),
                                      dark_phase=nm is None)
-        c = self.config.camera
-        strobe = Strobe(self.leds, self.camera, phases, c.exposure_ms / 1e3, 1.0 / c.fps)
+        strobe = make_strobe(self.config, self.leds, self.camera, phases)
         try:
             return [strobe.next().image for _ in range(count)]
         finally:

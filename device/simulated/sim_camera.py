@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.content.surfaces import SURFACE_KINDS
-from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
+from device.simulated.lit_by_sim_leds import (Fractions, LitBySimLeds, injected_rolling,
+                                              injected_stall)
 from device.viewer.cameras import CameraOptions
 from device.viewer.sections import SimConfig
 
@@ -72,16 +73,21 @@ def _material_scene(kind: str, size: tuple[int, int], rig_items: tuple, seed: in
 
 
 class SimCamera(LitBySimLeds):
-    def __init__(self, options: CameraOptions, stall_after: int | None):
-        super().__init__(options, stall_after)
+    def __init__(self, options: CameraOptions, stall_after: int | None,
+                 rolling_line_s: float | None = None):
+        super().__init__(options, stall_after, rolling_line_s)
         from device.sim.camera import read_out
+        from device.sim.led_parts import part_fwhms
 
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         size = (c.height, c.width)
-        # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
-        rig = {"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
-               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient}
+        # Camera gain divides the electrons per ADU code; the sensor's exposure (the timing
+        # plan's: longer than the LED time in a flash window) sets the photons an LED lit
+        # throughout it would give, of which each row gets its share.
+        rig = {"leds": tuple(leds.wavelengths), "exposure": self.exposure_s * 1e3,
+               "full_well_e": 10500.0 / c.gain, "ambient": sim.ambient,
+               "led_fwhm_by_nm": part_fwhms(leds.wavelengths)}   # catalogue LEDs' own
         if sim.scene in SURFACE_KINDS:   # made of skin, leaves or cloth, not printed
             self.scene = _material_scene(sim.scene, size, tuple(sorted(rig.items())), sim.seed)
         else:
@@ -98,12 +104,12 @@ class SimCamera(LitBySimLeds):
         self._led_e = {nm: (self.scene.signal(nm) - ambient) * to_e for nm in leds.wavelengths}
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
 
-    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
+    def expose(self, fractions: Fractions, start: float) -> NDArray[np.uint16]:
         from device.sim import random_motion
 
         electrons = self._ambient_e
-        for nm, f in fractions.items():
-            electrons = electrons + np.float32(f) * self._led_e[nm]
+        for nm, f in fractions.items():   # f: rows x 1, each row's share of the exposure
+            electrons = electrons + np.asarray(f, dtype=np.float32) * self._led_e[nm]
         motion = random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
         self.motions[start] = motion
         if len(self.motions) > MOTION_HISTORY:
@@ -124,7 +130,7 @@ class SimCamera(LitBySimLeds):
 
 
 def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:
-    camera = SimCamera(options, injected_stall(uri))
+    camera = SimCamera(options, injected_stall(uri), injected_rolling(uri))
     if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
         camera.fail_after = int(uri.params["fail_after"])
     return camera

@@ -29,7 +29,7 @@ from device.viewer.live_run import LiveRun, Parts, StopReason, StopRequests, Sub
 from device.viewer.observer import LoggingObserver, Observer
 from device.viewer.preprocess import Calibration
 from device.viewer.report import RunReport
-from device.viewer.rig import open_camera, open_display, open_engine, open_leds
+from device.viewer.rig import make_strobe, open_camera, open_display, open_engine, open_leds
 from device.viewer.run_status import follow_run, with_status_display
 from device.viewer.stats import StageTimes
 from device.viewer.strobe import Strobe
@@ -130,7 +130,7 @@ class Pipeline:
             # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
             opened.callback(lambda: _close_logging_errors(camera if strobe is None
                                                           else strobe.camera))
-            strobe = Strobe(leds, camera, c.strobe, c.camera.exposure_ms / 1e3, 1.0 / c.camera.fps)
+            strobe = make_strobe(c, leds, camera)
             opened.callback(_close_logging_errors, strobe)
             self._parts = Parts(card, colorizer, display, strobe, times)
             yield self._parts

@@ -5,7 +5,13 @@ How a phase is timed is the config's `strobe.sync`, one entry of `STROBE_TIMINGS
   frame (`TriggeredExposure`);
 - `frame`: the camera runs freely; the LED switches right after a frame arrives and any frame
   whose exposure began before the switch has settled is dropped, it saw two LEDs
-  (`FrameSwitchedExposure`).
+  (`FrameSwitchedExposure`);
+- `flash-window`: a free-running rolling shutter; the LED is lit only inside each frame's flash
+  window, while every row integrates (`FlashWindowExposure`);
+- `sensor-strobe`: the camera's strobe output gates the LED driver, the GPIOs only select the
+  next LED between frames (`SensorStrobeExposure`).
+When the LED may be on, how long and at what rate is device.viewer.exposure_plan's rule (the
+`ExposurePlan` in the kit); `longest_led_on_s` there is what exposure control may ask for.
 A guard thread (`LedDeadlineGuard`) forces the LED off once its window plus a margin has passed,
 so a stalled loop or camera can never leave an LED burning. All read an injected clock
 (`device.viewer.clock`), so their timing logic is tested on a clock the test moves.
@@ -13,6 +19,7 @@ so a stalled loop or camera can never leave an LED burning. All read an injected
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -24,7 +31,11 @@ from numpy.typing import NDArray
 
 from device.viewer.cameras import Camera, Frame
 from device.viewer.clock import Clock, Sleep, precise_sleep, wait_until
-from device.viewer.leds import Leds
+from device.viewer.exposure_plan import ExposurePlan, global_plan
+# Exposure control asks the strobe module this one function for the longest LED on-time the
+# camera and its timing allow at the configured rate (the flash window on a rolling shutter).
+from device.viewer.exposure_plan import longest_led_on_s as longest_led_on_s
+from device.viewer.leds import TRIGGER_PULSE_S, Leds
 from device.viewer.sections import StrobeConfig
 
 log = logging.getLogger(__name__)
@@ -159,6 +170,13 @@ class ExposureKit:
     settle_s: float                    # LED rise time before an exposure may start
     margin_s: float                    # the guard fires this long after an LED's window
     frame_period_s: float
+    plan: ExposurePlan | None = None   # the timing rule's numbers (None: a global shutter)
+
+    def timing_plan(self, sync: str) -> ExposurePlan:
+        """The plan, or today's assumption (a global shutter at these times) without one."""
+        if self.plan is not None:
+            return self.plan
+        return global_plan(sync, self.exposure_s, self.frame_period_s)
 
 
 class StrobeTiming(Protocol):
@@ -176,6 +194,9 @@ class TriggeredExposure:
         self.kit = kit
         self.discarded = 0             # none: every triggered exposure is under one LED
         self._next_trigger = 0.0
+        # An edge trigger takes a short pulse; a pulse-width trigger (IMX296's XTR) exposes
+        # for as long as the pulse lasts, plus its offset (the plan's trigger_pulse_s).
+        self._pulse_s = TRIGGER_PULSE_S if kit.plan is None else kit.plan.trigger_pulse_s
 
     def expose(self, nm: int | None, camera: Camera) -> Frame | None:
         """One triggered exposure under `nm`; None when the guard cut it short (the loop was
@@ -188,7 +209,7 @@ class TriggeredExposure:
         try:
             t_on = kit.guard.light(nm, window + kit.margin_s)
             wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
-            kit.leds.pulse_trigger()
+            kit.leds.pulse_trigger(self._pulse_s)
             t_trigger = kit.clock()
             wait_until(t_trigger + kit.exposure_s, kit.clock, kit.sleep)
         finally:
@@ -213,7 +234,7 @@ class FrameSwitchedExposure:
         kit = self.kit
         # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
         # until the next phase switches it, so the guard stays armed across phases.
-        hold = kit.settle_s + 2 * kit.frame_period_s + kit.exposure_s + kit.margin_s
+        hold = self._hold()
         try:
             t_switch = kit.guard.light(nm, hold)
             if self._last_frame_end is not None:   # the readout gap the switch must fall into
@@ -222,7 +243,7 @@ class FrameSwitchedExposure:
                 frame = camera.read()
                 if kit.guard.last_fired > t_switch:
                     return None
-                if frame.exposure_start >= t_switch + kit.settle_s:
+                if self._clean(frame, t_switch):
                     break
                 self.discarded += 1
         except BaseException:
@@ -233,11 +254,116 @@ class FrameSwitchedExposure:
         self._last_frame_end = frame.exposure_end
         return frame
 
+    def _clean(self, frame: Frame, t_switch: float) -> bool:
+        """Exposed under the new LED alone: every row (all start at or after row 0) began
+        after the switch had settled."""
+        return frame.exposure_start >= t_switch + self.kit.settle_s
+
+    def _hold(self) -> float:
+        """How long the guard lets one LED burn while a clean frame is awaited: up to two
+        frame periods, the wait for the last row of a rolling shutter included."""
+        kit = self.kit
+        row_span = 0.0 if kit.plan is None else kit.plan.timing.row_span_s
+        return (kit.settle_s + 2 * kit.frame_period_s + kit.exposure_s + row_span
+                + kit.margin_s)
+
+
+class FlashWindowExposure:
+    """`flash-window` sync: a free-running rolling shutter. The LED is lit only while every row
+    of the target frame integrates (its flash window), so each row gets the same light from one
+    LED; the windows are timed from the frames' row-0 start times and the frame period."""
+
+    LEAD_S = 0.3e-3                    # the least time to get ready for the next window
+    LIGHT_TOLERANCE = 0.01             # a pulse this much off its length is taken again
+
+    def __init__(self, kit: ExposureKit):
+        self.kit = kit
+        self.plan = kit.timing_plan("flash-window")
+        self.discarded = 0             # frames read that were not lit (a window missed)
+        self._row0: float | None = None    # the latest frame's row-0 start: the frame clock
+        self._last_off = -math.inf         # when the latest pulse ended
+
+    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
+        """Light `nm` inside the next frame's flash window and return that frame; None when
+        the LED went outside the window (the thread was held up), so the rows differ."""
+        if self._row0 is None:         # lock onto the camera's frame clock first
+            self._row0 = camera.read().exposure_start
+            self.discarded += 1
+        while True:
+            target = self._next_target()
+            clean = self._light(nm, target + self.plan.window_open_s)
+            frame = self._read_until(camera, target)
+            if frame is not None:
+                return frame if clean else None
+            self.discarded += 1        # the camera delivered a later frame: light the next one
+
+    def _next_target(self) -> float:
+        """Row-0 start of the first frame whose window opens far enough ahead, and whose rows
+        all start after the last pulse ended (a late pulse may reach into the next frame)."""
+        plan, row0 = self.plan, self._row0
+        assert row0 is not None
+        earliest = max(self.kit.clock() + self.LEAD_S - plan.window_open_s - plan.guard_s,
+                       self._last_off)
+        return row0 + max(1, math.ceil((earliest - row0) / plan.period_s)) * plan.period_s
+
+    def _light(self, nm: int | None, window_open: float) -> bool:
+        """The LED on `guard` after the window opens, for the plan's LED time. True when the
+        pulse was inside the window (every row saw all of it) and as long as planned: the LED
+        time is each row's light here, so a pulse cut short or held long would be a brighter
+        or darker sub-frame. Each switch is bracketed by clock readings before and after it,
+        so a thread held up between a switch and its reading cannot hide a longer pulse."""
+        kit, plan = self.kit, self.plan
+        wait_until(window_open + plan.guard_s, kit.clock, kit.sleep)
+        on_before = kit.clock()
+        try:
+            on_after = kit.guard.light(nm, plan.led_on_s + plan.guard_s + kit.margin_s)
+            wait_until(on_after + plan.led_on_s, kit.clock, kit.sleep)
+        finally:
+            off_before = kit.clock()
+            kit.leds.off()
+            off_after = self._last_off = kit.clock()   # before the guard's lock holds us up
+            kit.guard.disarm()
+        longest, shortest = off_after - on_before, off_before - on_after
+        kit.jitter.add(longest - plan.led_on_s)
+        tolerance = self.LIGHT_TOLERANCE * plan.led_on_s
+        return (window_open <= on_before and off_after <= window_open + plan.window_s
+                and longest - plan.led_on_s <= tolerance
+                and plan.led_on_s - shortest <= tolerance
+                and kit.guard.last_fired <= on_before)
+
+    def _read_until(self, camera: Camera, target: float) -> Frame | None:
+        """The frame whose row 0 started at `target` (earlier ones were not lit); None when
+        the camera delivered a later one instead."""
+        half = self.plan.period_s / 2
+        while True:
+            frame = camera.read()
+            self._row0 = frame.exposure_start
+            if frame.exposure_start < target - half:
+                self.discarded += 1
+                continue
+            return frame if frame.exposure_start <= target + half else None
+
+
+class SensorStrobeExposure(FrameSwitchedExposure):
+    """`sensor-strobe` sync: the camera's strobe output gates the LED driver, high while every
+    row integrates (on a rolling shutter, its flash window), so the light is timed by the sensor
+    whatever Python does. The GPIOs only select which LED the next window lights: a frame is
+    clean when its window opened after the selection."""
+
+    def __init__(self, kit: ExposureKit):
+        super().__init__(kit)
+        self.plan = kit.timing_plan("sensor-strobe")
+
+    def _clean(self, frame: Frame, t_switch: float) -> bool:
+        return frame.exposure_start + self.plan.window_open_s >= t_switch
+
 
 # `strobe.sync` -> the timing mode; the config accepts exactly these names.
 STROBE_TIMINGS: dict[str, Callable[[ExposureKit], StrobeTiming]] = {
     "trigger": TriggeredExposure,
     "frame": FrameSwitchedExposure,
+    "flash-window": FlashWindowExposure,
+    "sensor-strobe": SensorStrobeExposure,
 }
 
 
@@ -246,8 +372,13 @@ class Strobe:
 
     def __init__(self, leds: Leds, camera: Camera, config: StrobeConfig, exposure_s: float,
                  frame_period_s: float, clock: Clock = time.monotonic,
-                 sleep: Sleep = precise_sleep):
+                 sleep: Sleep = precise_sleep, plan: ExposurePlan | None = None):
         self.leds, self.camera, self.config = leds, camera, config
+        if plan is not None:
+            log.info("%s", plan.describe())
+            if plan.problems:   # a config refuses these; a demo or a fault injection runs them
+                log.warning("strobe timing %s cannot give clean sub-frames: %s", config.sync,
+                            "; ".join(plan.problems))
         self.clock = clock
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
@@ -256,7 +387,7 @@ class Strobe:
         self.jitter = Jitter()
         self.timing = STROBE_TIMINGS[config.sync](ExposureKit(
             leds, self.guard, self.jitter, clock, sleep, exposure_s, config.settle_ms / 1e3,
-            config.margin_ms / 1e3, frame_period_s))
+            config.margin_ms / 1e3, frame_period_s, plan))
         self.spoiled = 0                 # exposures cut short by the guard, dropped
         self._phase = 0
         self._seq = 0
