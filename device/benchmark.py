@@ -19,9 +19,9 @@ from device.viewer.config import Config
 from device.viewer.exposure import AutoExposure, exposure_limits
 from device.viewer.loop import Pipeline, RunReport
 from device.viewer.preprocess import Calibration, Normaliser, estimate_shift
-from device.viewer.rig import camera_options, open_camera, open_leds
+from device.viewer.rig import camera_options, make_strobe, open_camera, open_leds
 from device.viewer.stats import StageTimes
-from device.viewer.strobe import LedExposure, Strobe
+from device.viewer.strobe import LedExposure
 from device.viewer.window import Triplet, TripletWindow
 
 COLORIZE_STAGES = ("prepare", "align", "feed", "engine", "postprocess")
@@ -66,8 +66,7 @@ def record_triplets(config: Config, count: int) -> list:
     """`count` sliding-window triplets strobed on the simulated rig (the hand-held print)."""
     leds = open_leds(config)
     camera = open_camera(config, leds)
-    c = config.camera
-    strobe = Strobe(leds, camera, config.strobe, c.exposure_ms / 1e3, 1.0 / c.fps, gain=c.gain)
+    strobe = make_strobe(config, leds, camera)
     window = TripletWindow(config.strobe.wavelengths, sliding=True)
     triplets: list[Triplet] = []
     try:

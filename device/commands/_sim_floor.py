@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from device.common.errors import UserError
+from device.sim.led_parts import PURCHASABLE_LEDS, part_fwhms
 from device.sim.led_spectra import NIR_LEDS, PALETTE_LEDS
 
 DEFAULT_COLOURS = 3000          # random colours judged when no --images are given
@@ -51,6 +52,13 @@ def register(sub, parse_wavelengths) -> None:
                    help="rank every K-LED subset of the paper's 31-LED palette by the floor")
     p.add_argument("--from", dest="range", default=None, metavar="LO-HI",
                    help=f"with --choose: palette LEDs from LO to HI nm (default {DEFAULT_RANGE})")
+    p.add_argument("--parts", action="store_true",
+                   help="rank the LEDs a builder can buy (device/sim/led_parts.py) instead of "
+                        "the paper's palette, each with its own bandwidth (--choose defaults "
+                        "to 3)")
+    p.add_argument("--fwhm", metavar="NM:FWHM,...", default=None,
+                   help="an LED's bandwidth in nm where it differs (default: a catalogue "
+                        "part's own, else 30)")
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="with --choose: rows to print (--json lists every subset)")
     p.add_argument("--material", default=None, metavar="|".join(MATERIALS),
@@ -230,22 +238,7 @@ def run_floor(args, parse_wavelengths) -> int:
     from device.sim.rig_spec import RigSpec
 
     start = time.perf_counter()
-    if args.choose is not None:
-        if args.leds is not None:
-            raise UserError("--choose picks the LEDs itself; leave out --leds.")
-        lo, hi = _range(args.range or DEFAULT_RANGE)
-        candidates = [nm for nm in PALETTE_LEDS if lo <= nm <= hi]
-        if not 1 <= args.choose <= len(candidates):
-            raise UserError(f"--choose {args.choose}: the palette has {len(candidates)} LEDs in "
-                            f"{lo}-{hi} nm ({', '.join(map(str, candidates))}).")
-        leds = tuple(candidates)
-    else:
-        if args.range is not None:
-            raise UserError("--from names the palette range that --choose picks from; "
-                            "give --choose K as well.")
-        leds = NIR_LEDS if args.leds is None else parse_wavelengths(args.leds, "--leds")
-        if len(set(leds)) != len(leds):
-            raise UserError(f"--leds names a wavelength twice: {list(leds)}.")
+    leds = _leds(args, parse_wavelengths)
     if args.top < 1:
         raise UserError(f"--top must be at least 1, got {args.top}.")
     printer = Printer()
@@ -253,7 +246,7 @@ def run_floor(args, parse_wavelengths) -> int:
         from device.sim.ink_csv import read_inks_csv
 
         printer = Printer(inks=read_inks_csv(args.inks))
-    rig = RigSpec()
+    rig = RigSpec(led_fwhm_by_nm=_bandwidths(args, leds))
     noise = _noise(args.noise, rig, leds, printer)
     family = _material(args)
     if family is not None:
@@ -267,13 +260,54 @@ def run_floor(args, parse_wavelengths) -> int:
                            seed=args.seed)
     context = {"prior": prior_text, "judged": judged.description,
                "noise": noise.describe(leds), "inks": printer.inks.source,
-               "material": args.material or "ink"}
+                "material": args.material or "ink",
+               "fwhm": ", ".join(f"{nm}: {rig.fwhm(nm):g}" for nm in leds) + " nm FWHM"}
     if args.choose is not None:
         ranking = floor.rank(leds, args.choose)
         _print_ranking(args, ranking, context, time.perf_counter() - start)
     else:
         _print_floor(args, floor.evaluate(leds), judged, context, time.perf_counter() - start)
     return 0
+
+
+def _leds(args, parse_wavelengths) -> tuple[int, ...]:
+    """The LEDs judged: --leds, or the candidates --choose ranks (palette or parts)."""
+    if args.parts and args.choose is None:
+        args.choose = 3
+    if args.choose is not None:
+        if args.leds is not None:
+            raise UserError("--choose picks the LEDs itself; leave out --leds.")
+        lo, hi = _range(args.range or DEFAULT_RANGE)
+        pool = [p.centre_nm for p in PURCHASABLE_LEDS] if args.parts else PALETTE_LEDS
+        candidates = [nm for nm in pool if lo <= nm <= hi]
+        what = "purchasable parts" if args.parts else "palette"
+        if not 1 <= args.choose <= len(candidates):
+            raise UserError(f"--choose {args.choose}: the {what} has {len(candidates)} LEDs "
+                            f"in {lo}-{hi} nm ({', '.join(map(str, candidates))}).")
+        return tuple(candidates)
+    if args.range is not None:
+        raise UserError("--from names the palette range that --choose picks from; "
+                        "give --choose K as well.")
+    leds = NIR_LEDS if args.leds is None else parse_wavelengths(args.leds, "--leds")
+    if len(set(leds)) != len(leds):
+        raise UserError(f"--leds names a wavelength twice: {list(leds)}.")
+    return tuple(leds)
+
+
+def _bandwidths(args, leds: tuple[int, ...]) -> tuple[tuple[int, float], ...]:
+    """Each catalogue part's own FWHM, then --fwhm NM:FWHM,... over them."""
+    widths = dict(part_fwhms(leds))
+    for item in filter(None, (args.fwhm or "").split(",")):
+        nm_text, _, width_text = item.partition(":")
+        try:
+            nm, width = int(nm_text), float(width_text)
+        except ValueError:
+            nm, width = -1, 0.0
+        if nm not in leds or not width > 0:
+            raise UserError(f"--fwhm: expected NM:FWHM with NM one of the LEDs judged "
+                            f"({', '.join(map(str, leds))}) and FWHM > 0, got {item!r}.")
+        widths[nm] = width
+    return tuple(widths.items())
 
 
 def _print_floor(args, result, judged: _Judged, context: dict, seconds: float) -> None:
@@ -288,12 +322,16 @@ def _print_floor(args, result, judged: _Judged, context: dict, seconds: float) -
                           "images": images, "seconds": round(seconds, 2)}))
         return
     print(f"per-pixel Bayes floor, LEDs {'/'.join(map(str, result.leds))} nm")
-    for key in ("material", "prior", "noise", "judged", "inks"):
+    for key in ("material", "prior", "noise", "judged", "inks", "fwhm"):
         print(f"  {key + ':':<10}{context[key]}")
     for row in images:
         print(f"  {row['mean_de00']:6.2f} mean, {row['p90_de00']:6.2f} p90  {row['image']}")
     print(f"mean ΔE00 {result.mean_de00:.2f}   p90 ΔE00 {result.p90_de00:.2f}   "
           f"({seconds:.1f} s)")
+
+
+def _parts_legend() -> str:
+    return "  parts:  " + "; ".join(f"{p.centre_nm} {p.describe()}" for p in PURCHASABLE_LEDS)
 
 
 def _print_ranking(args, ranking, context: dict, seconds: float) -> None:
@@ -302,10 +340,13 @@ def _print_ranking(args, ranking, context: dict, seconds: float) -> None:
         print(json.dumps(rows))   # a list, as before --material: the context is in the text form
         return
     paper = set(NIR_LEDS)
-    print(f"every {args.choose}-LED subset of the palette, by per-pixel Bayes floor "
+    pool = "purchasable parts" if args.parts else "palette"
+    print(f"every {args.choose}-LED subset of the {pool}, by per-pixel Bayes floor "
           f"(mean ΔE00, lower is better)")
-    for key in ("material", "prior", "noise", "judged", "inks"):
+    for key in ("material", "prior", "noise", "judged", "inks", "fwhm"):
         print(f"  {key + ':':<10}{context[key]}")
+    if args.parts:
+        print(_parts_legend())
     first_paper = next((i for i, r in enumerate(ranking) if paper <= set(r.leds)), None)
     shown = list(range(min(args.top, len(rows))))
     if first_paper is not None and first_paper not in shown:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from device.commands._demo_camera import add_camera_arguments, camera_fields, with_camera
 from device.common.errors import UserError
 from device.common.files import atomic_output
 from device.content.photos import HELD_OUT_PHOTOS
@@ -30,6 +32,7 @@ from device.engines.model_card import load_model_card
 from device.procedures.calibration import measure_calibration
 from device.simulated import measures
 from device.simulated.presets import SHIPPED_MODEL, sim_config, truth_for
+from device.simulated.row_light import RowLightMeter
 from device.simulated.sim_camera import SimCamera
 from device.viewer.colorize import ColorFrame
 from device.viewer.config import Config
@@ -63,13 +66,17 @@ def truth(frame: ColorFrame, camera: SimCamera) -> np.ndarray:
 class Keeper(LoggingObserver):
     """Keeps every frame shown with what the simulated camera did for its newest sub-frame
     (the truth is looked up from that after the run: measuring must not slow the display
-    thread this runs in)."""
+    thread this runs in), and when the last one was shown."""
 
-    def __init__(self) -> None:
+    def __init__(self, last: int) -> None:
+        self.last = last
         self.pipeline: Pipeline | None = None       # whose camera knows the truth
         self.kept: list[tuple[ColorFrame, SimCamera]] = []
+        self.last_shown_at = float("inf")          # monotonic time the last frame was shown
 
     def frame_shown(self, shown: FrameShown) -> None:
+        if shown.frames == self.last:
+            self.last_shown_at = time.monotonic()
         camera = None if self.pipeline is None else self.pipeline.camera
         if isinstance(camera, SimCamera):
             self.kept.append((shown.frame, camera))
@@ -213,7 +220,8 @@ def recovery(errors: list[float], start: int, tail: int) -> int:
 
 
 def measurements(config: Config, calibration: Calibration, report, kept, settle: int) -> dict:
-    """Everything `--json` reports (docs/video.md says what each field is)."""
+    """What `--json` reports of the colours, the filter and exposure (docs/video.md says
+    what each field is; the camera's timing fields are camera_fields')."""
     frames = [f for f, _ in kept]
     truths = [truth(f, camera) for f, camera in kept]
     per_frame = per_frame_outputs(config, calibration, frames)
@@ -223,7 +231,7 @@ def measurements(config: Config, calibration: Calibration, report, kept, settle:
     saturation = float(config.exposure.saturation)
     last = frames[-1].triplet.frames
     result = {
-        "frames": len(frames), "fps": report.fps, "subframe_fps": report.subframe_fps,
+        "frames": len(frames), "color_fps": report.fps,
         "mean_de00": float(np.mean(errors[steady])),
         "per_frame_mean_de00": float(np.mean(per_frame_errors[steady])),
         "shimmer_de00": measures.shimmer(rgbs[steady]),
@@ -252,6 +260,7 @@ def demo_config(args: argparse.Namespace, out: Path) -> Config:
     config = sim_config(out, engine=args.model, width=args.width, height=args.height,
                         fps=args.fps, display=f"file://{out / 'demo.mp4'}", scene=args.scene,
                         calibration=str(out / "calibration.npz"))
+    config = with_camera(config, args)
     config.display.overlay_fps = True
     return apply_video_options(config, args)
 
@@ -263,8 +272,9 @@ def run(args) -> int:
     config = demo_config(args, out)
     calibration = measure_calibration(config, 4)
     calibration.save(config.resolve(config.preprocess.calibration))
-    keeper = Keeper()
-    pipeline = keeper.pipeline = Pipeline(config, keeper, lockstep=args.lockstep)
+    keeper = Keeper(args.frames)
+    meter = RowLightMeter(lambda: None if keeper.pipeline is None else keeper.pipeline.camera)
+    pipeline = keeper.pipeline = Pipeline(config, keeper, stages=[meter], lockstep=args.lockstep)
     report = pipeline.run(max_frames=args.frames).report_or_raise()
     kept = keeper.kept
     if len(kept) < 2:
@@ -279,6 +289,7 @@ def run(args) -> int:
                   "motion": args.motion, "filter": args.filter, "lockstep": args.lockstep,
                   "engine": report.engine}
         result |= measurements(config, calibration, report, kept, args.settle)
+        result |= camera_fields(config, meter, keeper.last_shown_at)
         write_json(result, args.json)
         return 0
     print_summary(args, report, kept, out)
@@ -320,5 +331,6 @@ def register(subparsers) -> None:
                         "sky, clothes, a scene made of materials (face-skin, foliage-leaf, "
                         "clothes-cloth), or an image file")
     p.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="ONNX model (with its card)")
+    add_camera_arguments(p)
     add_video_options(p)
     p.set_defaults(func=run)

@@ -29,6 +29,7 @@ class Backend(Generic[O, R]):
     summary: str                       # what it is, a few words without a full stop
     factory: Callable[[Uri, O], R]
     simulated: bool = False            # lives in this process only: no hardware outlasts it
+    check: Callable[[Uri], None] | None = None   # refuses a bad URI (UserError) at config load
 
     @property
     def scheme(self) -> str:
@@ -41,10 +42,12 @@ class BackendTable(Generic[O, R]):
         self._backends: dict[str, Backend[O, R]] = {}
 
     def register(self, form: str, summary: str, factory: Callable[[Uri, O], R], *,
-                 simulated: bool = False) -> None:
+                 simulated: bool = False, check: Callable[[Uri], None] | None = None) -> None:
         """Add the backend for `form`'s scheme; a scheme registered twice is a programming
-        error (two packages claiming one scheme), so it raises."""
-        backend = Backend(form, summary, factory, simulated)
+        error (two packages claiming one scheme), so it raises. `check`, if given, refuses a
+        URI of this scheme the config must not start with (raising UserError), when the
+        config is read rather than when the backend opens."""
+        backend = Backend(form, summary, factory, simulated, check)
         if "://" not in form or not backend.scheme:
             raise ValueError(f"{self.role}: {form!r} is not a URI form (scheme://...)")
         if backend.scheme in self._backends:
@@ -73,14 +76,18 @@ class BackendTable(Generic[O, R]):
                                               for b in self.backends()])
 
     def parse(self, text: str, registered: bool = True) -> Uri:
-        """The URI, or a UserError naming the role and the usage of its schemes. With
-        `registered` False only the form is checked, not that this process has the scheme."""
+        """The URI, or a UserError naming the role and the usage of its schemes, or the
+        backend's own refusal (its `check`). With `registered` False only the form is checked,
+        not that this process has the scheme nor what its backend would refuse."""
         uri = split_uri(text)
         if uri is None:
             raise UserError(f"{self.role} '{text}' is not a URI; expected {self.expected()}.")
         if registered and uri.scheme not in self._backends:
             raise UserError(f"{self.role} '{text}' has unknown scheme '{uri.scheme}'; expected "
                             f"{self.expected()}.")
+        check = self._backends[uri.scheme].check if registered else None
+        if check is not None:
+            check(uri)
         return uri
 
     def open(self, text: str, options: O) -> R:

@@ -15,8 +15,8 @@ from device.simulated.sim_camera import BLANK_PAPER
 from device.viewer.config import Config
 from device.viewer.exposure import WHITE_TARGET, AutoExposure, ExposureLimits, exposure_limits
 from device.viewer.preprocess import Calibration, WhiteNoise
-from device.viewer.rig import open_camera, open_leds
-from device.viewer.strobe import FixedExposure, GainControl, LedExposure, Strobe, SubFrame
+from device.viewer.rig import make_strobe, open_camera, open_leds
+from device.viewer.strobe import FixedExposure, GainControl, LedExposure, SubFrame
 
 METERING_FRAMES = 3         # frames that find the white's exposure, before the references
 
@@ -52,10 +52,8 @@ class Rig:
         at its gain (default: the whole exposure window at the camera's gain)."""
         phases = dataclasses.replace(self.config.strobe, wavelengths=() if nm is None else (nm,),
                                      dark_phase=nm is None)
-        c = self.config.camera
-        plan = None if setting is None else FixedExposure(setting)
-        strobe = Strobe(self.leds, self.camera, phases, c.exposure_ms / 1e3, 1.0 / c.fps,
-                        plan=plan, gain=c.gain)
+        exposures = None if setting is None else FixedExposure(setting)
+        strobe = make_strobe(self.config, self.leds, self.camera, phases, exposures)
         try:
             return [strobe.next() for _ in range(count)]
         finally:

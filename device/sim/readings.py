@@ -15,7 +15,7 @@ SURFACES = INKS + ("paper",)
 
 def led_reading(surface: str, centre_nm: float, rig: RigSpec = RigSpec()) -> float:
     """Normalised reflectance of a solid patch of `surface` under an LED at `centre_nm`."""
-    weight = (led_emission(centre_nm, rig.led_fwhm_nm, WAVELENGTHS)
+    weight = (led_emission(centre_nm, rig.fwhm(centre_nm), WAVELENGTHS)
               * silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um) * paper_reflectance(WAVELENGTHS))
     return float(weight @ normalised_reflectance(surface, WAVELENGTHS) / weight.sum())
 

@@ -29,9 +29,15 @@ class RigSpec:
     vignetting: float = 0.2        # fall-off of lens + LED illumination at the corners (0..1)
     prnu: float = 0.01             # pixel-to-pixel gain spread (rms), fixed per camera (seed)
     ambient: float = 0.0           # photons/px/ms off a perfect white from room light (CIE A)
+    # (nm, FWHM) of LEDs whose bandwidth is not led_fwhm_nm: a catalogue part's own (led_parts)
+    led_fwhm_by_nm: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "leds", tuple(int(nm) for nm in self.leds))
+        object.__setattr__(self, "led_fwhm_by_nm",
+                           tuple((int(nm), float(w)) for nm, w in self.led_fwhm_by_nm))
+        if not all(w > 0 for _, w in self.led_fwhm_by_nm):
+            raise UserError("rig: every LED bandwidth in 'led_fwhm_by_nm' must be positive.")
         if not self.leds or len(set(self.leds)) != len(self.leds):
             raise UserError("rig: 'leds' must list distinct LED wavelengths.")
         if not all(380 <= nm <= 1000 for nm in self.leds):
@@ -47,6 +53,10 @@ class RigSpec:
             raise UserError("rig: vignetting must be in [0, 1), prnu in [0, 0.2), adc_bits in "
                             "8..16 and blur, read_noise_e, ambient, dark_offset non-negative.")
 
+    def fwhm(self, nm: float) -> float:
+        """The bandwidth (FWHM, nm) of the LED at `nm`."""
+        return dict(self.led_fwhm_by_nm).get(int(nm), self.led_fwhm_nm)
+
     @property
     def adc_max(self) -> int:
         return 2**self.adc_bits - 1
@@ -58,6 +68,10 @@ class RigSpec:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["leds"] = list(self.leds)
+        if self.led_fwhm_by_nm:
+            d["led_fwhm_by_nm"] = [list(pair) for pair in self.led_fwhm_by_nm]
+        else:        # a rig of one bandwidth is described as before
+            del d["led_fwhm_by_nm"]
         return d
 
     @classmethod

@@ -30,7 +30,7 @@ def sensor_weight(rig: RigSpec, nm: int | None, qe: np.ndarray | None = None) ->
         spd = _planck(WAVELENGTHS, 2856.0)
         flux = rig.ambient
     else:
-        spd = led_emission(nm, rig.led_fwhm_nm, WAVELENGTHS)
+        spd = led_emission(nm, rig.fwhm(nm), WAVELENGTHS)
         flux = rig.photon_flux
     if qe is None:
         qe = silicon_qe(WAVELENGTHS, rig.qe, rig.si_depth_um)

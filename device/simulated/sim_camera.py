@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.content.surfaces import SURFACE_KINDS
-from device.simulated.lit_by_sim_leds import LitBySimLeds, injected_stall
+from device.simulated.lit_by_sim_leds import (Fractions, LitBySimLeds, injected_rolling,
+                                              injected_stall)
 from device.viewer.cameras import CameraOptions
 from device.viewer.sections import SimConfig
 
@@ -123,17 +124,22 @@ def _scene(sim: SimConfig, size: tuple[int, int], rig: tuple, resolve):
 
 
 class SimCamera(LitBySimLeds):
-    def __init__(self, options: CameraOptions, stall_after: int | None):
-        super().__init__(options, stall_after)
+    def __init__(self, options: CameraOptions, stall_after: int | None,
+                 rolling_line_s: float | None = None):
+        super().__init__(options, stall_after, rolling_line_s)
         from device.sim.camera import read_out
+        from device.sim.led_parts import part_fwhms
 
         c, sim, leds = options.camera, options.sim, self.leds
         self._read_out = read_out
         self.sim = sim
         self.size = size = (c.height, c.width)
-        # Camera gain divides the electrons per ADU code; exposure sets the photons collected.
-        rig = tuple(sorted({"leds": tuple(leds.wavelengths), "exposure": c.exposure_ms,
-                            "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient}.items()))
+        # Camera gain divides the electrons per ADU code; the sensor's exposure (the timing
+        # plan's: longer than the LED time in a flash window) sets the photons an LED lit
+        # throughout it would give, of which each row gets its share.
+        rig = tuple(sorted({"leds": tuple(leds.wavelengths), "exposure": self.exposure_s * 1e3,
+                            "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient,
+                            "led_fwhm_by_nm": part_fwhms(leds.wavelengths)}.items()))
         scenes = [sim] + ([dataclasses.replace(sim, scene=sim.cut_to)] if sim.cut_at > 0 else [])
         self.prints = [Print(_scene(s, size, rig, options.resolve), tuple(leds.wavelengths))
                        for s in scenes]
@@ -149,17 +155,22 @@ class SimCamera(LitBySimLeds):
         """The analogue gain of the frames from the next one on (at once, unlike a sensor)."""
         self.gain = gain
 
-    def expose(self, fractions: dict[int, float], start: float) -> NDArray[np.uint16]:
+    def expose(self, fractions: Fractions, start: float) -> NDArray[np.uint16]:
         shot = Shot(self._pose(), 1 if 0 < self.sim.cut_at <= self.frames else 0,
                     light_at(self.sim, self.frames), self.frames)
         lit = self.prints[shot.scene]
-        electrons = lit.ambient_e
-        for nm, f in fractions.items():
-            electrons = electrons + np.float32(f * shot.light) * lit.led_e[nm]
         self._remember(start, shot)
         h, w = self.size
-        electrons = cv2.warpAffine(electrons, shot.motion, (w, h), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REFLECT101) * lit.scene.flat
+
+        def moved(electrons: np.ndarray) -> np.ndarray:       # the print, in its pose
+            return cv2.warpAffine(electrons, shot.motion, (w, h), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REFLECT101)
+
+        electrons = moved(lit.ambient_e) if self.sim.ambient > 0 else np.zeros((h, w), np.float32)
+        for nm, f in fractions.items():   # f: rows x 1, each sensor row's share of the exposure
+            share = np.asarray(f, dtype=np.float32) * np.float32(shot.light)
+            electrons = electrons + share * moved(lit.led_e[nm])
+        electrons *= lit.scene.flat        # the fall-off stays with the camera
         rig = self.rig if self.gain == self._opened_gain else \
             dataclasses.replace(self.rig, full_well_e=FULL_WELL_E / self.gain)
         return self._read_out(electrons, self.size, rig, self.rng)
@@ -192,7 +203,7 @@ class SimCamera(LitBySimLeds):
 
 
 def open_sim_camera(uri: Uri, options: CameraOptions) -> SimCamera:
-    camera = SimCamera(options, injected_stall(uri))
+    camera = SimCamera(options, injected_stall(uri), injected_rolling(uri))
     if "fail_after" in uri.params:   # fault injection for tests: raise inside the loop after N
         camera.fail_after = int(uri.params["fail_after"])
     return camera

@@ -7,6 +7,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 from device.common.uri import Uri
 from device.viewer.clock import Clock
@@ -26,13 +27,17 @@ class Edge:
 
 
 class SimLeds(OneLedAtATime):
-    """A simulated bank: every edge is recorded; `on_intervals` says what was lit when."""
+    """A simulated bank: every edge is recorded; `lit_intervals` says what was lit when.
+
+    `gate`, when a camera sets it, is that camera's strobe output wired to the LED driver: the
+    selected LED then lights only while the output is high (`sensor-strobe` timing)."""
 
     def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
         super().__init__(wavelengths, clock)
         self.edges: deque[Edge] = deque(maxlen=EDGE_HISTORY)
         self.triggers = 0                   # pulses so far; the simulated camera counts them
         self.last_trigger: float | None = None
+        self.gate: Gate | None = None       # the camera's strobe output, when it gates the LEDs
         record = os.environ.get(EDGE_RECORD_ENV)
         self._record = open(record, "a", buffering=1) if record else None
 
@@ -50,6 +55,14 @@ class SimLeds(OneLedAtATime):
 
     def on_time(self, start: float, end: float) -> dict[int, float]:
         """Seconds each LED was lit within [start, end] (what a sensor integrating then sees)."""
+        totals: dict[int, float] = {}
+        for nm, on, off in self.lit_intervals(start, end):
+            totals[nm] = totals.get(nm, 0.0) + off - on
+        return totals
+
+    def lit_intervals(self, start: float, end: float) -> list[tuple[int, float, float]]:
+        """(nm, on, off) for every stretch an LED lit within [start, end], in time order,
+        clipped to it (and to the gate's high times, when a camera's strobe output gates)."""
         # Edges are strictly sequential (off before on, under the lock), so the last LED edge
         # before `start` says what was lit then: the scan stops there instead of replaying all.
         events: list[Edge] = []
@@ -60,22 +73,30 @@ class SimLeds(OneLedAtATime):
                 events.append(e)
                 if e.t <= start:
                     break
-        totals: dict[int, float] = {}
-        lit, since = None, start
+        lit: list[tuple[int, float, float]] = []
+        nm, since = None, start
         for e in reversed(events):
-            if lit is not None:
-                _add_overlap(totals, lit, since, e.t, start, end)
-            lit, since = (int(e.line), e.t) if e.high else (None, e.t)
-        if lit is not None:
-            _add_overlap(totals, lit, since, end, start, end)
-        return totals
+            if nm is not None:
+                lit.append((nm, max(since, start), min(e.t, end)))
+            nm, since = (int(e.line), e.t) if e.high else (None, e.t)
+        if nm is not None:
+            lit.append((nm, max(since, start), end))
+        lit = [(n, on, off) for n, on, off in lit if off > on]
+        return lit if self.gate is None else _gated(lit, self.gate(start, end))
 
 
-def _add_overlap(totals: dict[int, float], nm: int, on: float, off: float,
-                 start: float, end: float) -> None:
-    overlap = min(off, end) - max(on, start)
-    if overlap > 0:
-        totals[nm] = totals.get(nm, 0.0) + overlap
+Gate = Callable[[float, float], list[tuple[float, float]]]   # (start, end) -> high stretches
+
+
+def _gated(lit: list[tuple[int, float, float]],
+           high: list[tuple[float, float]]) -> list[tuple[int, float, float]]:
+    """The lit stretches cut to where the gate was high."""
+    out = []
+    for nm, on, off in lit:
+        for a, b in high:
+            if min(off, b) > max(on, a):
+                out.append((nm, max(on, a), min(off, b)))
+    return out
 
 
 def open_sim_leds(uri: Uri, options: LedOptions) -> SimLeds:

@@ -13,13 +13,18 @@ from device.engines.engine import ENGINES, open_onnx_engine, open_trt_engine
 from device.viewer import displays
 from device.viewer.cameras import CAMERAS, open_opencv_camera
 from device.viewer.displays import DISPLAYS
+from device.viewer.http_display import check_http_uri, open_http_display
 from device.viewer.leds import LEDS, open_gpio_leds
+from device.viewer.v4l2_camera import open_v4l2raw_camera
 
 CAMERAS.register("v4l2:///dev/videoN", "a V4L2 camera, through OpenCV", open_opencv_camera)
 CAMERAS.register("csi://N", "CSI sensor N through Argus's nvarguscamerasrc, needs GStreamer",
                  open_opencv_camera)
 CAMERAS.register("gst://PIPELINE", "a whole GStreamer pipeline, an appsink added if it has none",
                  open_opencv_camera)
+CAMERAS.register("v4l2raw:///dev/videoN?format=Y10",
+                 "a raw sensor through the V4L2 ioctls: 10/12/16-bit mono or one-plane Bayer, "
+                 "exposure and trigger_mode set", open_v4l2raw_camera)
 
 LEDS.register("gpio://jetson?pins=NM:PIN,...&trigger=PIN",
               "Jetson.GPIO (gpio://rpi: RPi.GPIO), board pin numbers", open_gpio_leds)
@@ -39,6 +44,9 @@ DISPLAYS.register("file://OUT.mp4", "a video file (file://DIR/: numbered PNGs)",
                   displays.open_file_display)
 DISPLAYS.register("null://", "nothing shown (benchmarks, the service tests)",
                   displays.open_null_display)
+DISPLAYS.register("http://127.0.0.1:PORT?token=...",
+                  "an MJPEG stream and status page for a browser (token: beyond loopback)",
+                  open_http_display, check=check_http_uri)
 
 
 def usage() -> str:

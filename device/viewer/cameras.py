@@ -9,6 +9,7 @@ clock; a camera that stops delivering raises CameraError, which the pipeline ans
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 
 from device.common.backends import BackendTable
 from device.common.uri import Uri
+from device.viewer.exposure_plan import ExposurePlan
 from device.viewer.gstreamer import require_gstreamer
 from device.viewer.leds import Leds
 from device.viewer.sections import CameraConfig, SimConfig
@@ -55,6 +57,7 @@ class CameraOptions:
     leds: Leds                         # the bank lighting the scene (a simulated camera reads it)
     resolve: Callable[[str], Path]     # a path in the config, relative to the config file
     sim: SimConfig                     # [sim]: the simulated print; only simulated cameras read it
+    plan: ExposurePlan | None = None   # the strobe's timing: sensor exposure, shutter, windows
 
 
 CAMERAS: BackendTable[CameraOptions, Camera] = BackendTable("camera.uri")
@@ -64,8 +67,9 @@ class OpenCvCamera:
     """A V4L2 device, a CSI sensor (GStreamer nvarguscamerasrc) or a whole GStreamer pipeline
     (`gst://`, as jetson-inference's videoSource takes one) through OpenCV."""
 
-    def __init__(self, uri: Uri, config: CameraConfig):
+    def __init__(self, uri: Uri, config: CameraConfig, row_span_s: float = 0.0):
         self.exposure_s = config.exposure_ms / 1e3
+        self.row_span_s = row_span_s       # a rolling shutter's rows start over this long
         if uri.scheme == "v4l2":
             self._cap = cv2.VideoCapture(uri.target, cv2.CAP_V4L2)
             self._configure_v4l2(config)
@@ -101,8 +105,10 @@ class OpenCvCamera:
             raise CameraError("camera stopped delivering frames")
         if image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        # No hardware timestamps through OpenCV: the exposure ended just before arrival.
-        return Frame(image.astype(np.uint16, copy=False), arrived - self.exposure_s, arrived)
+        # No hardware timestamps through OpenCV: the last row's exposure ended just before
+        # arrival, and row 0's began the rows' span and an exposure earlier.
+        return Frame(image.astype(np.uint16, copy=False),
+                     arrived - self.exposure_s - self.row_span_s, arrived)
 
     def close(self) -> None:
         self._cap.release()
@@ -140,4 +146,10 @@ def csi_pipeline(sensor_id: int, c: CameraConfig, elements: CsiElements = ARGUS)
 
 
 def open_opencv_camera(uri: Uri, options: CameraOptions) -> OpenCvCamera:
-    return OpenCvCamera(uri, options.camera)
+    """The sensor is set to the timing plan's exposure (in a flash window, longer than the LED
+    time), and its frames' times allow for a rolling shutter's rows."""
+    plan = options.plan
+    if plan is None:
+        return OpenCvCamera(uri, options.camera)
+    config = dataclasses.replace(options.camera, exposure_ms=plan.sensor_exposure_s * 1e3)
+    return OpenCvCamera(uri, config, plan.timing.row_span_s)

@@ -15,8 +15,10 @@ from device.common.errors import UserError
 from device.common.uri import Uri
 from device.engines.engine import ENGINES
 from device.viewer import backends as _real_hardware  # noqa: F401  fills the tables below
+from device.viewer.camera_profiles import PROFILES
 from device.viewer.cameras import CAMERAS
 from device.viewer.displays import DISPLAYS
+from device.viewer.exposure_plan import timing_problems
 from device.viewer.leds import LEDS
 from device.viewer.sections import (CameraConfig, DisplayConfig, EngineConfig, ExposureConfig,
                                     LedConfig, PipelineConfig, PreprocessConfig, SimConfig,
@@ -99,12 +101,26 @@ def load_config(path: str | Path, check_model: bool = True, check_schemes: bool 
             errors.append(f"'{section}' must be a [{section}] table")
             continue
         setattr(config, section, _read_section(section, table, errors))
+    _take_profile_timing(config, raw)
     _check_values(config, errors, check_schemes)
+    errors += timing_problems(config.camera, config.strobe, _given(raw, "camera"))
     if check_model and not errors:
         _check_against_model(config, errors)
     if errors:
         raise UserError(" ".join(f"{path}: {e}." for e in errors))
     return config
+
+
+def _given(raw: dict[str, Any], section: str) -> frozenset[str]:
+    table = raw.get(section)
+    return frozenset(table) if isinstance(table, dict) else frozenset()
+
+
+def _take_profile_timing(config: Config, raw: dict[str, Any]) -> None:
+    """A camera profile picks the strobe's timing unless the file sets `strobe.sync`."""
+    profile = PROFILES.get(config.camera.profile)
+    if profile is not None and "sync" not in _given(raw, "strobe"):
+        config.strobe.sync = profile.default_sync
 
 
 def _read_section(name: str, table: dict[str, Any], errors: list[str]) -> Any:

@@ -28,7 +28,8 @@ by CLIPPED_STEP. A 4x light step settles in two frames per LED (tests/device/vie
 test_exposure.py), from below without overshoot.
 
 Limits (`[exposure]` in the config): the strobe says which on-times its timing mode and camera
-allow (`led_on_time_range`), and this module adds the LEDs' own: `max_on_ms`, and `max_duty`,
+allow (`led_on_time_range`, from the timing rule's `longest_led_on_s`), and this module adds the
+LEDs' own: `max_on_ms`, and `max_duty`,
 the fraction of time each LED may be lit (the eye-safety cap: docs/video.md says where its
 default comes from and what is assumed).
 """
@@ -44,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from device.viewer.sections import CameraConfig, ExposureConfig, StrobeConfig
-from device.viewer.strobe import LedExposure, SubFrame, led_on_time_range
+from device.viewer.strobe import LedExposure, SubFrame, led_on_time_range, longest_led_on_s
 
 log = logging.getLogger(__name__)
 DEAD_BAND = 0.08          # relative change below which the exposure is kept as it is
@@ -83,27 +84,27 @@ def exposure_limits(camera: CameraConfig, strobe: StrobeConfig,
     """The strobe's on-time range for this camera, capped by the LEDs' own limits: `max_on_ms`
     and the duty cap (each LED fires once per cycle of phases, one camera frame each)."""
     period_s = 1.0 / camera.fps
-    timing = led_on_time_range(strobe.sync, camera.exposure_ms / 1e3, period_s,
-                               strobe.settle_ms / 1e3)
+    timing = led_on_time_range(camera, strobe)
     phases = len(strobe.wavelengths) + (1 if strobe.dark_phase else 0)
     longest = min(timing.longest_s, exposure.max_duty * phases * period_s)
     if exposure.max_on_ms > 0:
         longest = min(longest, exposure.max_on_ms / 1e3)
     longest = max(longest, timing.shortest_s)
     shortest = min(max(exposure.min_on_ms / 1e3, timing.shortest_s), longest)
-    if strobe.sync == "frame" and 1.0 / phases > exposure.max_duty:
-        log.warning("strobe.sync \"frame\" keeps each LED lit for whole frames (a duty of "
-                    "%.2f), above exposure.max_duty %.2f: automatic exposure can only set "
-                    "the gain", 1.0 / phases, exposure.max_duty)
+    if timing.shortest_s == timing.longest_s:
+        log.warning("strobe.sync \"%s\" does not let the strobe choose the LED's on-time: "
+                    "automatic exposure can only set the gain", strobe.sync)
     return ExposureLimits(shortest, longest, exposure.max_gain, float(exposure.saturation))
 
 
 def longest_window_ms(camera: CameraConfig, strobe: StrobeConfig,
                       exposure: ExposureConfig) -> float:
-    """The sensor window that leaves automatic exposure its whole range and no more: the
-    longest on-time the strobe and the LEDs' limits allow at this frame rate (a longer window
-    would only collect more room light and dark current)."""
-    unbounded = dataclasses.replace(camera, exposure_ms=1000.0 / camera.fps)
+    """The LED time to configure (`camera.exposure_ms`: the sensor's exposure and window are
+    set for it) that leaves automatic exposure its whole range and no more: the longest on-time
+    the timing rule and the LEDs' limits allow at this frame rate (a longer window would only
+    collect more room light and dark current)."""
+    longest = longest_led_on_s(camera, strobe)
+    unbounded = dataclasses.replace(camera, exposure_ms=longest * 1e3)
     return exposure_limits(unbounded, strobe, exposure).longest_s * 1e3
 
 

@@ -315,7 +315,7 @@ class LiveRun:
         meter = self.parts.exposure
         if meter is not None:
             return meter.summary()
-        fixed = self.strobe.plan.setting(None)
+        fixed = self.strobe.exposures.setting(None)
         return f"fixed {describe(fixed)}"
 
     def report(self) -> RunReport:

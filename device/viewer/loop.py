@@ -33,9 +33,10 @@ from device.viewer.live_run import LiveRun, Parts, StopReason, StopRequests, Sub
 from device.viewer.observer import LoggingObserver, Observer
 from device.viewer.preprocess import Calibration
 from device.viewer.report import RunReport
-from device.viewer.rig import open_camera, open_display, open_engine, open_leds
+from device.viewer.rig import make_strobe, open_camera, open_display, open_engine, open_leds
+from device.viewer.run_status import follow_run, with_status_display
 from device.viewer.stats import StageTimes
-from device.viewer.strobe import ExposurePlan, GainControl, LedExposure, Strobe
+from device.viewer.strobe import GainControl, LedExposure, Strobe
 
 log = logging.getLogger(__name__)
 __all__ = ["Pipeline", "RunReport", "RunResult", "StopReason", "SubFrameStage"]
@@ -108,8 +109,10 @@ class Pipeline:
         leds = self._leds = open_leds(config)
         try:
             with self._open_parts(card, leds) as parts:
-                live = LiveRun(config, parts, self.observer, self._requests, self.stages,
+                observer = with_status_display(self.observer, parts.display)
+                live = LiveRun(config, parts, observer, self._requests, self.stages,
                                self.sliding, lambda: open_camera(config, leds), self.lockstep)
+                follow_run(parts.display, config, live.report)   # a status page's figures
                 live.run(max_frames)
         finally:
             leds.off()
@@ -138,9 +141,7 @@ class Pipeline:
             # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
             opened.callback(lambda: _close_logging_errors(camera if strobe is None
                                                           else strobe.camera))
-            plan: ExposurePlan | None = meter
-            strobe = Strobe(leds, camera, c.strobe, c.camera.exposure_ms / 1e3, 1.0 / c.camera.fps,
-                            plan=plan, gain=c.camera.gain)
+            strobe = make_strobe(c, leds, camera, exposures=meter)
             opened.callback(_close_logging_errors, strobe)
             self._parts = Parts(card, colorizer, display, strobe, times, meter)
             yield self._parts

@@ -10,7 +10,10 @@ from device.engines.model_card import ModelCard
 from device.viewer.cameras import CAMERAS, Camera, CameraOptions
 from device.viewer.config import Config
 from device.viewer.displays import DISPLAYS, Display, DisplayOptions
+from device.viewer.exposure_plan import ExposurePlan, plan_exposure
 from device.viewer.leds import LEDS, LedOptions, Leds
+from device.viewer.sections import StrobeConfig
+from device.viewer.strobe import LedPlan, Strobe
 
 
 def led_options(config: Config) -> LedOptions:
@@ -19,7 +22,23 @@ def led_options(config: Config) -> LedOptions:
 
 
 def camera_options(config: Config, leds: Leds) -> CameraOptions:
-    return CameraOptions(config.camera, config.strobe.sync, leds, config.resolve, config.sim)
+    return CameraOptions(config.camera, config.strobe.sync, leds, config.resolve, config.sim,
+                         exposure_plan(config))
+
+
+def exposure_plan(config: Config) -> ExposurePlan:
+    """The strobe's timing for this camera: what the strobe and the camera both follow."""
+    return plan_exposure(config.camera, config.strobe)
+
+
+def make_strobe(config: Config, leds: Leds, camera: Camera,
+                strobe: StrobeConfig | None = None, exposures: LedPlan | None = None) -> Strobe:
+    """The strobe for this rig, on the timing plan the camera was opened with; `strobe`: other
+    phases than the config's (calibration strobes one LED at a time); `exposures`: each
+    phase's on-time and gain (automatic exposure's), else the configured ones."""
+    c = config.camera
+    return Strobe(leds, camera, strobe or config.strobe, c.exposure_ms / 1e3, 1.0 / c.fps,
+                  plan=exposure_plan(config), exposures=exposures, gain=c.gain)
 
 
 def display_options(config: Config) -> DisplayOptions:

@@ -18,6 +18,13 @@ class CameraConfig:
     gain: float = 1.0
     bit_depth: int = 16
     timeout_s: float = 1.0          # no frame for this long: the camera is lost
+    # What the strobe must know of the sensor: a camera of device/viewer/camera_profiles.py, or
+    # "" and the figures below (today's assumption: a triggered global shutter).
+    profile: str = ""
+    shutter: str = "global"         # without a profile: "global" or "rolling"
+    line_time_us: float = 0.0       # without a profile: from one row starting to the next
+    trigger_input: bool = True      # without a profile: the camera takes a trigger pulse
+    strobe_output: bool = False     # without a profile: it has an output high while exposing
 
 
 @dataclass
@@ -31,10 +38,12 @@ class LedConfig:
 class StrobeConfig:
     wavelengths: tuple[int, ...] = (718, 777, 807)   # firing order
     dark_phase: bool = False        # an all-off phase for live ambient subtraction
-    sync: str = "trigger"           # "trigger": GPIO pulse starts the exposure; "frame": free-running
+    sync: str = "trigger"           # "trigger" | "frame" | "flash-window" | "sensor-strobe"
     settle_ms: float = 0.3          # LED rise time before the exposure starts
     margin_ms: float = 2.0          # fail-safe: an LED is forced off after its window plus this
     realtime: bool = False          # SCHED_FIFO for the strobe thread when permitted
+    window_guard_ms: float = 0.5    # flash-window: the LED waits this long inside the window
+                                    # before going on, and goes off this long before it closes
 
 
 @dataclass

@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parents[2]
 HAS_GSTREAMER = re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not None
 # The schemes the README's viewer section documents for each role ("Every hardware role is a
 # URI"): a backend dropped, renamed or added without its usage fails here.
-DOCUMENTED = {"camera.uri": {"v4l2", "csi", "gst", "file", "sim"},
+DOCUMENTED = {"camera.uri": {"v4l2", "v4l2raw", "csi", "gst", "file", "sim"},
               "leds.uri": {"gpio", "sim"},
               "engine.uri": {"trt", "onnx"},
-              "display.uri": {"drm", "fb", "gst", "window", "file", "null"}}
+              "display.uri": {"drm", "fb", "gst", "window", "file", "null", "http"}}
 TABLES = {"camera.uri": CAMERAS, "leds.uri": LEDS, "engine.uri": ENGINES,
           "display.uri": DISPLAYS}
 
@@ -188,7 +188,7 @@ def test_the_simulated_schemes_are_registered_by_device_simulated_alone():
              "sorted(c.LEDS.schemes))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, cwd=REPO, timeout=120).stdout.strip()
-    assert out == "['csi', 'gst', 'v4l2'] ['gpio']"
+    assert out == "['csi', 'gst', 'v4l2', 'v4l2raw'] ['gpio']"
     named = [p.name for p in (REPO / "device" / "viewer").glob("*.py")
              if "device.simulated" in p.read_text()]
     assert named == []

@@ -12,7 +12,8 @@ from device.simulated.sim_leds import SimLeds
 from device.viewer.exposure import (AutoExposure, ExposureLimits, exposure_limits,
                                     longest_window_ms, measure)
 from device.viewer.sections import CameraConfig, ExposureConfig, StrobeConfig
-from device.viewer.strobe import LedExposure, Strobe, SubFrame, led_on_time_range, timing_slack
+from device.viewer.strobe import (LedExposure, Strobe, SubFrame, led_on_time_range,
+                                  longest_led_on_s, timing_slack)
 
 NIR = (718, 777, 807)
 SATURATION, BLACK = 4095.0, 64.0
@@ -61,12 +62,28 @@ def aim(target=CONFIG.target):
 
 
 def test_the_strobe_says_which_on_times_its_timing_allows():
-    trigger = led_on_time_range("trigger", 0.030, 1 / 30, 0.3e-3)
-    assert trigger.longest_s == pytest.approx(0.030)             # the sensor's window
-    assert led_on_time_range("trigger", 0.050, 1 / 30, 0.3e-3).longest_s == \
-        pytest.approx(1 / 30 - 0.3e-3)                           # the frame period, less settle
-    frame = led_on_time_range("frame", 0.010, 1 / 30, 0.3e-3)
-    assert frame.shortest_s == frame.longest_s == pytest.approx(0.010)   # lit through frames
+    period = 1 / 30
+    camera = CameraConfig(fps=30.0, exposure_ms=30.0)
+    trigger = led_on_time_range(camera, StrobeConfig())
+    assert trigger.longest_s == pytest.approx(0.030)             # the configured LED time
+    # never longer than the timing rule allows at the rate (a frame, for a global shutter)
+    assert led_on_time_range(dataclasses.replace(camera, exposure_ms=40.0), StrobeConfig()) \
+        .longest_s == pytest.approx(period)
+    # a rolling shutter in flash-window timing: at most its flash window at this rate
+    rolling = dataclasses.replace(camera, profile="imx219", width=640, height=480, exposure_ms=5.0)
+    flash = StrobeConfig(sync="flash-window")
+    assert led_on_time_range(rolling, flash).longest_s == pytest.approx(0.005)
+    window = longest_led_on_s(rolling, flash)
+    assert window < period
+    assert led_on_time_range(dataclasses.replace(rolling, exposure_ms=30.0), flash).longest_s \
+        == pytest.approx(window)
+    # where the strobe cannot choose, the on-time is the configured one: lit through frames,
+    # gated by the sensor's strobe output, or a pulse-width trigger exposing for its pulse
+    for cam, sync in ((camera, "frame"), (camera, "sensor-strobe"),
+                      (dataclasses.replace(camera, profile="imx296", width=1440, height=1080,
+                                           exposure_ms=10.0), "trigger")):
+        fixed = led_on_time_range(cam, StrobeConfig(sync=sync))
+        assert fixed.shortest_s == fixed.longest_s == pytest.approx(cam.exposure_ms / 1e3)
 
 
 def test_limits_add_the_leds_duty_and_pulse_caps(caplog):
@@ -83,7 +100,7 @@ def test_limits_add_the_leds_duty_and_pulse_caps(caplog):
     with caplog.at_level(logging.WARNING):
         exposure_limits(CameraConfig(fps=30.0, exposure_ms=20.0),
                         dataclasses.replace(strobe, sync="frame"), CONFIG)
-    assert "can only set the gain" in caplog.text           # lit through whole frames: 1/3 duty
+    assert "can only set the gain" in caplog.text           # lit through whole frames
 
 
 def test_converges_in_one_frame_per_led_and_then_holds_still():
@@ -149,7 +166,7 @@ def test_the_strobe_lights_each_led_for_the_planned_on_time_and_the_failsafe_cov
             return plan[nm]
 
     strobe = Strobe(leds, camera, config, window, period, clock=fake_clock,
-                    sleep=fake_clock.sleep, plan=Plan())
+                    sleep=fake_clock.sleep, exposures=Plan())
     try:
         subs = [strobe.next() for _ in range(6)]
         for s in subs:
@@ -205,7 +222,7 @@ def test_a_camera_that_takes_gain_gets_the_plans(fake_clock, clocked_camera):
             return LedExposure(0.005, {718: 1.0, 777: 2.0, 807: 2.0}[nm])
 
     strobe = Strobe(leds, camera, StrobeConfig(wavelengths=NIR), 0.005, 1 / 100,
-                    clock=fake_clock, sleep=fake_clock.sleep, plan=Plan())
+                    clock=fake_clock, sleep=fake_clock.sleep, exposures=Plan())
     try:
         subs = [strobe.next() for _ in range(6)]
     finally:
@@ -231,7 +248,7 @@ def test_on_the_simulated_rig_it_converges_and_holds(tmp_path):
     camera = SimCamera(camera_options(config, leds), None)
     limits = exposure_limits(config.camera, config.strobe, config.exposure)
     meter = AutoExposure(NIR, limits, config.exposure, LedExposure(0.0002, 1.0), 64.0)
-    strobe = Strobe(leds, camera, config.strobe, 0.008, 0.01, plan=meter)
+    strobe = Strobe(leds, camera, config.strobe, 0.008, 0.01, exposures=meter)
     try:
         subs = [meter(strobe.next()) for _ in range(9)]
         changes = meter.changes

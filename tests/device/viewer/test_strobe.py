@@ -49,6 +49,11 @@ def test_set_switches_off_before_on_and_on_time_integrates_edges(fake_clock):
     assert leds.on_time(t0, t1) == pytest.approx({718: 0.010, 777: 0.012})
     assert leds.on_time(t0 + 0.005, t0 + 0.015) == pytest.approx({718: 0.005, 777: 0.005})
     assert leds.on_time(t1, t1 + 1) == {}
+    assert leds.lit_intervals(t0, t1) == [(718, t0, t0 + 0.010),
+                                          (777, t0 + 0.010, pytest.approx(t0 + 0.022))]
+    # a camera's strobe output gating the bank: light only while it is high
+    leds.gate = lambda a, b: [(t0 + 0.008, t0 + 0.012)]
+    assert leds.on_time(t0, t1) == pytest.approx({718: 0.002, 777: 0.002})
 
 
 def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
