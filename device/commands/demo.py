@@ -297,12 +297,12 @@ def run(args) -> int:
 
 
 def write_json(result: dict, where: str) -> None:
-    text = json.dumps(result, indent=2) + "\n"
+    """One line on stdout (a script reads the last line), indented in a file."""
     if where == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(json.dumps(result) + "\n")
         return
     with atomic_output(where) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def print_summary(args, report, kept, out: Path) -> None:

@@ -27,7 +27,7 @@ from device.common.uri import Uri
 from device.content.surfaces import SURFACE_KINDS
 from device.simulated.lit_by_sim_leds import (Fractions, LitBySimLeds, injected_rolling,
                                               injected_stall)
-from device.viewer.cameras import CameraOptions
+from device.viewer.cameras import CameraOptions, Frame
 from device.viewer.sections import SimConfig
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
@@ -149,15 +149,27 @@ class SimCamera(LitBySimLeds):
         self.motion_px, self.motion_deg = sim.motion_px, sim.motion_deg
         self.rng = np.random.default_rng(sim.seed)
         self.shots: dict[float, Shot] = {}      # exposure start -> what was shot then
+        self._read_at: dict[float, int] = {}    # exposure start -> frame count when read
         self.motions: dict[float, np.ndarray] = {}    # exposure start -> pose of the print
+
+    def read(self) -> Frame:
+        """The next frame; its picture (rendered when first looked at) is that of the frame
+        count it was read at, however late that is."""
+        count = self.frames
+        frame = super().read()
+        self._read_at[frame.exposure_start] = count
+        while len(self._read_at) > MOTION_HISTORY:
+            del self._read_at[next(iter(self._read_at))]
+        return frame
 
     def set_gain(self, gain: float) -> None:
         """The analogue gain of the frames from the next one on (at once, unlike a sensor)."""
         self.gain = gain
 
     def expose(self, fractions: Fractions, start: float) -> NDArray[np.uint16]:
-        shot = Shot(self._pose(), 1 if 0 < self.sim.cut_at <= self.frames else 0,
-                    light_at(self.sim, self.frames), self.frames)
+        count = self._read_at.get(start, self.frames)
+        shot = Shot(self._pose(count), 1 if 0 < self.sim.cut_at <= count else 0,
+                    light_at(self.sim, count), count)
         lit = self.prints[shot.scene]
         self._remember(start, shot)
         h, w = self.size
@@ -175,14 +187,14 @@ class SimCamera(LitBySimLeds):
             dataclasses.replace(self.rig, full_well_e=FULL_WELL_E / self.gain)
         return self._read_out(electrons, self.size, rig, self.rng)
 
-    def _pose(self) -> np.ndarray:
-        """The print's pose for the next frame: still, shaken or sliding."""
+    def _pose(self, count: int) -> np.ndarray:
+        """The print's pose for frame `count`: still, shaken or sliding."""
         from device.sim import random_motion
 
         if self.sim.motion == "none":
             return np.eye(2, 3)
         if self.sim.motion == "slide":
-            return np.array([[1.0, 0.0, self.sim.slide_px * self.frames], [0.0, 1.0, 0.0]])
+            return np.array([[1.0, 0.0, self.sim.slide_px * count], [0.0, 1.0, 0.0]])
         return random_motion(self.rng, self.motion_px, self.motion_deg, self.size)
 
     def _remember(self, start: float, shot: Shot) -> None:
