@@ -20,8 +20,9 @@ reflectance and filtered network output, and is first warped onto this frame by 
 same bilinear Gather as the sub-frames). Per pixel, the reflectance's difference from the
 state is measured in units of the sensor's noise (`noise` at white, scaled as shot noise by the
 state's reflectance), averaged over the planes and a POOL x POOL neighbourhood (AveragePool);
-a mean square up to STILL (a still pixel reads about 1) keeps the history's full weight
-(`history`), from MOVED on (a difference of about 1.7 noise in every plane) none, linear
+a mean square up to STILL (a still pixel reads about 1, more at edges where the alignment's
+own jitter adds) keeps the history's full weight (`history`), from MOVED on (a difference of
+about 2.2 noise in every plane) none, linear
 between; where CUT_SOME of the frame or more moved (a scene cut) the weight falls for all of it,
 to none from CUT_ALL (a pixel where the old and the new scene agree would otherwise keep the
 old output: the network saw its surroundings). The output is then output + w (state - output),
@@ -81,7 +82,7 @@ TENSORRT_85_OPS = frozenset({
 # of the noise's variance, up to which a pixel counts as still and from which as moved; the
 # neighbourhood it is averaged over; the reflectance below which the noise stops falling with
 # the signal (read noise and dark pixels).
-STILL, MOVED = 2.0, 4.0
+STILL, MOVED = 3.0, 6.0
 POOL = 5
 # A scene change: where this share of the frame or more moved, the whole frame starts over
 # (none of it is blended); from CUT_SOME, less and less of it.

@@ -117,8 +117,12 @@ def _white_exposure(rig: Rig, nm: int, limits: ExposureLimits, config: Config,
 
 def _white_noise(subs: list[SubFrame], dark: np.ndarray, white: np.ndarray,
                  read: float) -> WhiteNoise:
-    """The white frames' temporal noise and the dark frames', in units of the white's signal."""
-    stack = np.asarray([s.image for s in subs], np.float32)
+    """The white frames' temporal noise and the dark frames', in units of the white's signal.
+    Each frame is first scaled to the same mean: an LED on-time a little longer or shorter than
+    the last (the strobe's timing, which the viewer divides out frame by frame) is no noise."""
+    above = np.asarray([s.image for s in subs], np.float32) - dark
+    levels = above.reshape(len(subs), -1).mean(axis=1)
+    above *= (levels.mean() / np.maximum(levels, 1e-6))[:, None, None]
     signal = max(float(np.mean(white - dark)), 1.0)
-    total = float(np.sqrt(np.mean(np.var(stack, axis=0, ddof=1))))
+    total = float(np.sqrt(np.mean(np.var(above, axis=0, ddof=1))))
     return WhiteNoise(total / signal, read / signal)

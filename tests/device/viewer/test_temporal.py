@@ -135,8 +135,8 @@ def test_a_sliding_print_is_followed_not_smeared(card):
     """The print slides a pixel per sub-frame (whole pixels: the warps then resample nothing,
     so the frames differ only by noise). Filtered with the state warped by the alignment's
     estimate, its last frame is close to the filtered frame of the print held still where it
-    ended (both average the network's noisy outputs there): measured 2.8 codes apart, against
-    4.1 for a single noisy frame. A state left where it was, or warped the wrong way, would
+    ended (both average the network's noisy outputs there): measured 3.0 codes apart, against
+    4.2 for a single noisy frame. A state left where it was, or warped the wrong way, would
     lag the print by a pixel a frame: the filter would reset at every edge and give no more
     than a single frame (or smear, and be further still)."""
     rig = Rig(seed=3)
