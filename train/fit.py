@@ -17,9 +17,12 @@ import torch.nn.functional as F
 from device.captures import CaptureSet
 from device.common.errors import UserError
 from train import distributed
-from train.checkpoint import read_checkpoint, save_checkpoint
+from device.sim.light import Levels
+from train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from train.data import (FROM_REFLECTANCE, TO_SRGB, CropSampler, Scenes, check_inputs,
                         check_split)
+from train.light import (LightCropSampler, LightRecipe, ThinnedScenes, to_network,
+                         validation_levels, white_sigma)
 from train.infer import predict
 from train.models import build_discriminator, build_model, model_config, model_spec
 from train.plots import plot_loss_curve
@@ -28,13 +31,38 @@ from train.tables import write_csv
 # `--stop-at N` (hidden, for tests): end the process after iteration N as a kill would, with
 # no further checkpoint, so resuming is tested without racing a signal against training.
 STOPPED_EXIT = 128 + 9     # what a shell reports for a SIGKILLed process
-LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "val_mae", "seconds")
+LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "loss_stability", "val_mae",
+               "seconds")
+
+
+def light_recipe(args) -> LightRecipe | None:
+    """The light and gain drawn per crop (`--light`, `--gain`), or None: the set as captured."""
+    from device.sim.light import Levels, parse_levels
+
+    light = getattr(args, "light", None)
+    gain = getattr(args, "gain", None)
+    if light is None:
+        for option, given in (("--gain", gain is not None),
+                              ("--noise-input", getattr(args, "noise_input", False)),
+                              ("--stability", getattr(args, "stability", 0.0) > 0)):
+            if given:
+                raise UserError(f"{option} needs --light: the crops' light and noise are drawn "
+                                "only when training over a range of light levels.")
+        return None
+    return LightRecipe(parse_levels(light, "--light", lists=False),
+                       Levels(1.0, 1.0) if gain is None else
+                       parse_levels(gain, "--gain", lists=False))
 
 
 def run_config(args, cs: CaptureSet) -> dict[str, Any]:
     """The checkpoint config (plain JSON) this invocation trains, validated against `cs`."""
     inputs = check_inputs(cs, tuple(args.inputs))
     options = {k: getattr(args, k) for k in ("base", "patch") if getattr(args, k) is not None}
+    if getattr(args, "noise_input", False):
+        options["noise_input"] = 1
+    lights = light_recipe(args)
+    if getattr(args, "stability", 0.0) < 0:
+        raise UserError(f"--stability must be 0 or more, not {args.stability}.")
     model_cfg = model_config({"name": args.model, "in_channels": len(inputs), **options})
     multiple = build_model(model_cfg).spatial_multiple
     closed_form = model_spec(model_cfg).closed_form is not None
@@ -52,7 +80,10 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
         "spatial_multiple": multiple,
         "recipe": {"iters": args.iters, "crop": args.crop, "batch": args.batch, "lr": args.lr,
                    "seed": args.seed, "val_every": args.val_every,
-                   "gan_lambda": args.gan_lambda, "ridge": args.ridge},
+                   "gan_lambda": args.gan_lambda, "ridge": args.ridge,
+                   "light": None if lights is None else lights.to_config(),
+                   "stability": getattr(args, "stability", 0.0),
+                   "init": None if getattr(args, "init", None) is None else str(args.init)},
         "data": str(cs.root.resolve()),
     }
 
@@ -62,12 +93,24 @@ def cosine_lr(base: float, iteration: int, total: int) -> float:
 
 
 @torch.no_grad()
-def validation_mae(model, scenes: Scenes, names: list[str], multiple: int) -> float:
-    """Mean absolute error in [-1, 1] units over whole validation images."""
+def validation_mae(model, scenes: Scenes, names: list[str], multiple: int,
+                   levels: dict[str, float] | None = None) -> float:
+    """Mean absolute error in [-1, 1] units over whole validation images; with `levels`
+    (`scenes` then `ThinnedScenes`), each image thinned to its light, the same draw each time."""
     errors = []
-    for name in names:
-        nir, rgb = scenes.load(name)
-        pred = predict(model, torch.from_numpy(nir)[None], multiple)
+    for i, name in enumerate(names):
+        noise = None
+        if levels is None:
+            nir, rgb = scenes.load(name)
+        else:
+            rgb = scenes.source(name)[1]
+            whole = (slice(None), slice(None))
+            nir = to_network(scenes.reflectance(name, whole, levels[name], 1.0,
+                                                np.random.default_rng([i, 0x7A1])))
+            if model.config.get("noise_input"):
+                noise = torch.from_numpy(white_sigma(scenes.white_e, [levels[name]],
+                                                     scenes.rig.read_noise_e))
+        pred = predict(model, torch.from_numpy(nir)[None], multiple, noise=noise)
         errors.append(float((pred[0] - torch.from_numpy(rgb)).abs().mean()))
     model.train()
     return float(np.mean(errors))
@@ -96,7 +139,8 @@ def run_fit(args) -> int:
     try:
         cs = CaptureSet.open(args.data)
         config = run_config(args, cs)
-        scenes = Scenes(cs, tuple(config["inputs"]))
+        scenes = (Scenes(cs, tuple(config["inputs"])) if config["recipe"]["light"] is None
+                  else ThinnedScenes(cs, tuple(config["inputs"])))
         train_names, val_names = check_split(cs, "train"), check_split(cs, "val")
         run = Path(args.out)
         payload = _previous_run(run, config, args.resume)
@@ -159,7 +203,18 @@ class Trainer:
         self.start, self.history, self.best, self.seconds = 0, [], math.inf, 0.0
         if payload is not None:
             self._restore(payload)
-        self.sampler = CropSampler(scenes, train_names, recipe["crop"], recipe["seed"])
+        elif recipe.get("init"):
+            self._initialise(recipe["init"])
+        self.levels = None
+        if recipe.get("light") is None:
+            self.sampler = CropSampler(scenes, train_names, recipe["crop"], recipe["seed"])
+        else:
+            lights = LightRecipe(Levels(*recipe["light"]["light"]), Levels(*recipe["light"]["gain"]))
+            self.sampler = LightCropSampler(scenes, train_names, recipe["crop"], recipe["seed"],
+                                            lights, noise_input=bool(config["model"].get(
+                                                "noise_input")),
+                                            twins=recipe.get("stability", 0.0) > 0)
+            self.levels = validation_levels(lights, val_names, recipe["seed"])
         self.net, self.dnet = self.model, self.disc
         if process.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -167,6 +222,18 @@ class Trainer:
             self.net = DDP(self.model, device_ids=ids)
             if self.gan:
                 self.dnet = DDP(self.disc, device_ids=ids)
+
+    def _initialise(self, path: str) -> None:
+        """Start from another checkpoint's weights (fine-tuning); parameters this model adds
+        (a noise-level input) keep their initialisation, which leaves the output unchanged."""
+        init_model, init_config = load_checkpoint(path)
+        own = {k: v for k, v in self.model.config.items() if k != "noise_input"}
+        theirs = {k: v for k, v in init_config["model"].items() if k != "noise_input"}
+        if own != theirs:
+            raise UserError(f"--init {path}: its model {theirs} is not this run's {own}.")
+        missing, unexpected = self.model.load_state_dict(init_model.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("noise_bias.") for k in missing):
+            raise UserError(f"--init {path}: its weights do not fit this run's model.")
 
     def _restore(self, payload) -> None:
         extra = payload["extra"]
@@ -179,8 +246,21 @@ class Trainer:
         self.start, self.history = extra["iteration"], list(extra["history"])
         self.best, self.seconds = extra["best_val_mae"], extra["seconds"]
 
-    def step(self, nir: torch.Tensor, rgb: torch.Tensor) -> dict[str, float]:
-        fake = self.net(nir)
+    def step(self, nir: torch.Tensor, rgb: torch.Tensor, noise: torch.Tensor | None = None,
+             twin: torch.Tensor | None = None) -> dict[str, float]:
+        if twin is not None:
+            # Two noise draws of each crop in one forward (BatchNorm sees both): L1 on each,
+            # plus the stability term, the L1 distance between the two outputs.
+            noise2 = None if noise is None else torch.cat([noise, noise])
+            fake, fake2 = self.net(torch.cat([nir, twin]), *(
+                () if noise2 is None else (noise2,))).chunk(2)
+            l1 = 0.5 * (F.l1_loss(fake, rgb) + F.l1_loss(fake2, rgb))
+            unstable = F.l1_loss(fake, fake2)
+            self.opt.zero_grad(set_to_none=True)
+            (l1 + self.recipe["stability"] * unstable).backward()
+            self.opt.step()
+            return {"loss": l1.detach(), "loss_stability": unstable.detach()}
+        fake = self.net(nir) if noise is None else self.net(nir, noise)
         l1 = F.l1_loss(fake, rgb)
         if not self.gan:
             self.opt.zero_grad(set_to_none=True)
@@ -221,8 +301,8 @@ class Trainer:
             for opt in filter(None, (self.opt, self.opt_d)):
                 for group in opt.param_groups:
                     group["lr"] = lr
-            nir, rgb = self.sampler.batch(it, recipe["batch"], process.rank, process.world)
-            losses = self.step(nir.to(process.device), rgb.to(process.device))
+            batch = self.sampler.sample(it, recipe["batch"], process.rank, process.world)
+            losses = self.step(*(None if t is None else t.to(process.device) for t in batch))
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
@@ -253,7 +333,7 @@ class Trainer:
         """Validate, keep best.pt, write last.pt (with everything resume needs), log, plot."""
         if self.process.is_main:
             row["val_mae"] = validation_mae(self.model, self.scenes, self.val_names,
-                                            self.config["spatial_multiple"])
+                                            self.config["spatial_multiple"], self.levels)
             self.history.append(row)
             if row["val_mae"] < self.best:
                 self.best = row["val_mae"]
@@ -292,6 +372,21 @@ def add_fit_options(parser) -> None:
                         help="linear: ridge penalty relative to the mean diagonal of XᵀX")
     parser.add_argument("--gan-lambda", type=float, default=100.0,
                         help="unet-gan: weight of L1 against the adversarial loss (pix2pix)")
+    parser.add_argument("--light", metavar="LO-HI",
+                        help="train at every light level: each crop thinned to photons drawn "
+                             "log-uniformly in LO-HI, relative to the set's white references "
+                             "(e.g. 1/16-2; the set must be captured at least at HI, e.g. "
+                             "`device capture --light 2`); default: the set as captured")
+    parser.add_argument("--gain", metavar="G|LO-HI",
+                        help="with --light: analogue gain per crop, log-uniform (default 1); "
+                             "a bright crop at a high gain clips at the top code")
+    parser.add_argument("--noise-input", action="store_true",
+                        help="with --light: the model also takes each input's σ at paper white")
+    parser.add_argument("--stability", type=float, default=0.0, metavar="W",
+                        help="with --light: two noise draws of each crop, + W × the L1 distance "
+                             "between their outputs (default 0: off)")
+    parser.add_argument("--init", metavar="CKPT",
+                        help="start from this checkpoint's weights (same model and width)")
 
 
 def register(subparsers) -> None:

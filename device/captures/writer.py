@@ -56,6 +56,8 @@ class CaptureSetWriter:
             raise ValueError(f"split_unit must be one of {fmt.SPLIT_UNITS}, got {split_unit!r}")
         self.split_unit, self.test_only = split_unit, test_only
         self.sources: dict[str, str] = {}
+        self.exposures: dict[str, fmt.Exposure] = {}
+        self.reference_exposure: fmt.Exposure | None = None
         self.out = Path(out)
         self.wavelengths = tuple(int(nm) for nm in wavelengths)
         if not self.wavelengths or len(set(self.wavelengths)) != len(self.wavelengths):
@@ -104,8 +106,10 @@ class CaptureSetWriter:
             raise ValueError(f"{what} is {image.shape[1]}x{image.shape[0]} but the capture set "
                              f"is {self.size[1]}x{self.size[0]}")
 
-    def set_references(self, dark: np.ndarray, whites: dict) -> None:
-        """Dark frame (LEDs off) and blank paper under each LED, for normalisation."""
+    def set_references(self, dark: np.ndarray, whites: dict,
+                       exposure: fmt.Exposure | None = None) -> None:
+        """Dark frame (LEDs off) and blank paper under each LED, for normalisation; `exposure`:
+        how the white references were exposed (needed by scenes that record theirs)."""
         missing = set(self.wavelengths) - {int(nm) for nm in whites}
         if missing:
             raise ValueError(f"white references missing for {sorted(missing)} nm")
@@ -117,12 +121,16 @@ class CaptureSetWriter:
             self._check_size(f"white reference {nm} nm", white)
             write_png16(self.out / fmt.white_path(nm), white)
         self._has_references = True
+        self.reference_exposure = exposure
 
-    def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None
-                  ) -> None:
+    def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None,
+                  exposure: fmt.Exposure | None = None) -> None:
         """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1];
-        `source` is its split unit (default: the scene alone)."""
+        `source` is its split unit (default: the scene alone); `exposure`, how its captures
+        were exposed (default: as the references)."""
         fmt.check_scene_name(name)
+        if exposure is not None and self._has_references and self.reference_exposure is None:
+            raise ValueError(f"scene {name!r} records its exposure but the references do not")
         if name in self.scenes:
             raise ValueError(f"scene {name!r} was already added")
         raws = {int(nm): img for nm, img in raws.items()}
@@ -143,6 +151,8 @@ class CaptureSetWriter:
         write_png16(self.out / fmt.truth_path(name), truth16)
         self.scenes.append(name)
         self.sources[name] = source or name
+        if exposure is not None:
+            self.exposures[name] = exposure
 
     def finish(self) -> Path:
         """Write manifest.json (atomically, last) with the deterministic split; return its path."""
@@ -155,7 +165,8 @@ class CaptureSetWriter:
         manifest = fmt.build_manifest(
             wavelengths=self.wavelengths, rig=self.rig, truth_mode=self.truth_mode,
             size=self.size, scenes=self.scenes, split=split, source=self.source,
-            created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources)
+            created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources,
+            reference_exposure=self.reference_exposure, exposures=self.exposures)
         path = self.out / fmt.MANIFEST
         with atomic_output(path) as tmp:
             tmp.write_text(json.dumps(manifest, indent=1) + "\n")
