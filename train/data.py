@@ -76,12 +76,13 @@ class Scenes:
 
 class Batch(NamedTuple):
     """One training batch: inputs and targets in [-1, 1]; `noise`: N x C σ of paper white per
-    input (a fraction of white) where the model takes it; `twin`: a second noise draw of `nir`
-    (`train.light`)."""
+    input (a fraction of white) where the model takes it; `twin`: a second noise draw of `nir`;
+    `bright`: the same crops at the references' (nominal) light, for a teacher (`train.light`)."""
     nir: torch.Tensor
     rgb: torch.Tensor
     noise: torch.Tensor | None = None
     twin: torch.Tensor | None = None
+    bright: torch.Tensor | None = None
 
 
 class CropSampler:

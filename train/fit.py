@@ -31,8 +31,8 @@ from train.tables import write_csv
 # `--stop-at N` (hidden, for tests): end the process after iteration N as a kill would, with
 # no further checkpoint, so resuming is tested without racing a signal against training.
 STOPPED_EXIT = 128 + 9     # what a shell reports for a SIGKILLed process
-LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "loss_stability", "val_mae",
-               "seconds")
+LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "loss_stability",
+               "loss_teacher", "val_mae", "seconds")
 
 
 def light_recipe(args) -> LightRecipe | None:
@@ -44,7 +44,8 @@ def light_recipe(args) -> LightRecipe | None:
     if light is None:
         for option, given in (("--gain", gain is not None),
                               ("--noise-input", getattr(args, "noise_input", False)),
-                              ("--stability", getattr(args, "stability", 0.0) > 0)):
+                              ("--stability", getattr(args, "stability", 0.0) > 0),
+                              ("--teacher", getattr(args, "teacher", None) is not None)):
             if given:
                 raise UserError(f"{option} needs --light: the crops' light and noise are drawn "
                                 "only when training over a range of light levels.")
@@ -63,7 +64,20 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
     lights = light_recipe(args)
     if getattr(args, "stability", 0.0) < 0:
         raise UserError(f"--stability must be 0 or more, not {args.stability}.")
+    if getattr(args, "teacher_weight", 1.0) < 0:
+        raise UserError(f"--teacher-weight must be 0 or more, not {args.teacher_weight}.")
     model_cfg = model_config({"name": args.model, "in_channels": len(inputs), **options})
+    extra_loss = [o for o, given in (("--stability", getattr(args, "stability", 0.0) > 0),
+                                     ("--teacher", getattr(args, "teacher", None) is not None))
+                  if given]
+    if len(extra_loss) > 1:
+        raise UserError("--stability and --teacher are two ways of training; give one.")
+    if extra_loss and model_spec(model_cfg).discriminator is not None:
+        raise UserError(f"{extra_loss[0]} does not combine with the adversarial training of "
+                        f"{args.model!r}.")
+    for option in ("init", "teacher"):      # refused before the run folder is made
+        if getattr(args, option, None) is not None:
+            read_checkpoint(getattr(args, option))
     multiple = build_model(model_cfg).spatial_multiple
     closed_form = model_spec(model_cfg).closed_form is not None
     if args.crop % multiple and not closed_form:   # a closed-form fit sees whole images
@@ -83,6 +97,9 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
                    "gan_lambda": args.gan_lambda, "ridge": args.ridge,
                    "light": None if lights is None else lights.to_config(),
                    "stability": getattr(args, "stability", 0.0),
+                   "teacher": None if getattr(args, "teacher", None) is None else
+                   str(args.teacher),
+                   "teacher_weight": getattr(args, "teacher_weight", 1.0),
                    "init": None if getattr(args, "init", None) is None else str(args.init)},
         "data": str(cs.root.resolve()),
     }
@@ -205,7 +222,13 @@ class Trainer:
             self._restore(payload)
         elif recipe.get("init"):
             self._initialise(recipe["init"])
-        self.levels = None
+        self.levels = self.teacher = None
+        if recipe.get("teacher"):
+            self.teacher = load_checkpoint(recipe["teacher"])[0].to(process.device)
+            self.teacher.requires_grad_(False)
+            if self.teacher.config.get("noise_input"):
+                raise UserError(f"--teacher {recipe['teacher']}: a teacher sees the crops at "
+                                "the nominal light and takes no noise level.")
         if recipe.get("light") is None:
             self.sampler = CropSampler(scenes, train_names, recipe["crop"], recipe["seed"])
         else:
@@ -213,7 +236,8 @@ class Trainer:
             self.sampler = LightCropSampler(scenes, train_names, recipe["crop"], recipe["seed"],
                                             lights, noise_input=bool(config["model"].get(
                                                 "noise_input")),
-                                            twins=recipe.get("stability", 0.0) > 0)
+                                            twins=recipe.get("stability", 0.0) > 0,
+                                            bright=recipe.get("teacher") is not None)
             self.levels = validation_levels(lights, val_names, recipe["seed"])
         self.net, self.dnet = self.model, self.disc
         if process.world > 1:
@@ -247,7 +271,10 @@ class Trainer:
         self.best, self.seconds = extra["best_val_mae"], extra["seconds"]
 
     def step(self, nir: torch.Tensor, rgb: torch.Tensor, noise: torch.Tensor | None = None,
-             twin: torch.Tensor | None = None) -> dict[str, float]:
+             twin: torch.Tensor | None = None, bright: torch.Tensor | None = None
+             ) -> dict[str, float]:
+        if bright is not None:
+            return self._taught_step(nir, rgb, noise, bright)
         if twin is not None:
             # Two noise draws of each crop in one forward (BatchNorm sees both): L1 on each,
             # plus the stability term, the L1 distance between the two outputs.
@@ -284,6 +311,21 @@ class Trainer:
         self.opt.step()
         self.disc.requires_grad_(True)
         return {"loss": l1.detach(), "loss_adv": loss_adv.detach(), "loss_d": loss_d.detach()}
+
+    def _taught_step(self, nir, rgb, noise, bright) -> dict[str, float]:
+        """L1 to the truth + weight × L1 to the teacher's output on the same crop at the
+        nominal light it was trained at (`bright`): the student at every light keeps what the
+        teacher decides where the readings alone cannot (orange and pink read alike in the
+        NIR; context and the learnt prior decide, and fine-tuning can flip them)."""
+        with torch.no_grad():
+            taught = self.teacher.eval()(bright)
+        fake = self.net(nir) if noise is None else self.net(nir, noise)
+        l1 = F.l1_loss(fake, rgb)
+        distil = F.l1_loss(fake, taught)
+        self.opt.zero_grad(set_to_none=True)
+        (l1 + self.recipe["teacher_weight"] * distil).backward()
+        self.opt.step()
+        return {"loss": l1.detach(), "loss_teacher": distil.detach()}
 
     def run(self, stop_at: int | None = None) -> None:
         from tqdm import tqdm
@@ -387,6 +429,11 @@ def add_fit_options(parser) -> None:
                              "between their outputs (default 0: off)")
     parser.add_argument("--init", metavar="CKPT",
                         help="start from this checkpoint's weights (same model and width)")
+    parser.add_argument("--teacher", metavar="CKPT",
+                        help="with --light: + W × the L1 distance to this model's output on "
+                             "each crop at the nominal light (1); W: --teacher-weight")
+    parser.add_argument("--teacher-weight", type=float, default=1.0, metavar="W",
+                        help="weight of the --teacher term (default 1)")
 
 
 def register(subparsers) -> None:

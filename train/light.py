@@ -129,7 +129,8 @@ class LightCropSampler(CropSampler):
     """`CropSampler`'s crops, each at a light and gain drawn from `recipe`."""
 
     def __init__(self, scenes: ThinnedScenes, names: list[str], crop: int, seed: int,
-                 recipe: LightRecipe, noise_input: bool = False, twins: bool = False):
+                 recipe: LightRecipe, noise_input: bool = False, twins: bool = False,
+                 bright: bool = False):
         h, w = scenes.cs.size
         if crop > min(h, w):
             raise UserError(f"--crop {crop} is larger than the images of capture set "
@@ -143,6 +144,7 @@ class LightCropSampler(CropSampler):
         self.scenes, self.names, self.crop, self.seed = scenes, names, crop, seed
         self.size = (h, w)
         self.recipe, self.noise_input, self.twins = recipe, noise_input, twins
+        self.bright = bright
 
     def batch(self, iteration: int, batch: int, rank: int = 0, world: int = 1):
         return self.sample(iteration, batch, rank, world)[:2]
@@ -154,7 +156,7 @@ class LightCropSampler(CropSampler):
         xs = rng.integers(self.size[1] - self.crop + 1, size=batch)
         lights = self.recipe.light.draw(rng, batch)
         gains = self.recipe.gain.draw(rng, batch)
-        nir, rgb, twin = [], [], []
+        nir, rgb, twin, bright = [], [], [], []
         mine = range(rank, batch, world)
         for k in mine:
             name = self.names[picks[k]]
@@ -166,12 +168,16 @@ class LightCropSampler(CropSampler):
                 twin.append(to_network(self.scenes.reflectance(name, window, lights[k],
                                                                gains[k], noise_rng)))
             rgb.append(self.scenes.source(name)[1][(slice(None), *window)])
+            if self.bright:   # the teacher's view: the nominal light it was trained at
+                bright.append(to_network(self.scenes.reflectance(name, window, 1.0, 1.0,
+                                                                 noise_rng)))
         noise = None
         if self.noise_input:
             noise = torch.from_numpy(white_sigma(self.scenes.white_e, lights[list(mine)],
                                                  self.scenes.rig.read_noise_e))
         return Batch(torch.from_numpy(np.stack(nir)), torch.from_numpy(np.stack(rgb)), noise,
-                     torch.from_numpy(np.stack(twin)) if self.twins else None)
+                     torch.from_numpy(np.stack(twin)) if self.twins else None,
+                     torch.from_numpy(np.stack(bright)) if self.bright else None)
 
 
 def validation_levels(recipe: LightRecipe, names: list[str], seed: int) -> dict[str, float]:
