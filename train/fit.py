@@ -78,7 +78,9 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
     for option in ("init", "teacher"):      # refused before the run folder is made
         if getattr(args, option, None) is not None:
             read_checkpoint(getattr(args, option))
-    multiple = build_model(model_cfg).spatial_multiple
+    network = build_model(model_cfg)
+    multiple = network.spatial_multiple
+    freeze(network, getattr(args, "freeze", None) or ())   # refuses unknown layer names now
     closed_form = model_spec(model_cfg).closed_form is not None
     if args.crop % multiple and not closed_form:   # a closed-form fit sees whole images
         raise UserError(f"--crop {args.crop} must be a multiple of {multiple} for model "
@@ -100,9 +102,25 @@ def run_config(args, cs: CaptureSet) -> dict[str, Any]:
                    "teacher": None if getattr(args, "teacher", None) is None else
                    str(args.teacher),
                    "teacher_weight": getattr(args, "teacher_weight", 1.0),
-                   "init": None if getattr(args, "init", None) is None else str(args.init)},
+                   "init": None if getattr(args, "init", None) is None else str(args.init),
+                   "freeze": sorted(getattr(args, "freeze", None) or [])},
         "data": str(cs.root.resolve()),
     }
+
+
+def freeze(model, prefixes) -> list:
+    """Stop training the parameters whose names start with one of `prefixes` (e.g. "decoder",
+    "encoder.4"); returns the modules they make up, whose BatchNorm statistics must stay too."""
+    names = [name for name, _ in model.named_parameters()]
+    unused = [p for p in prefixes if not any(n.startswith(p) for n in names)]
+    if unused:
+        raise UserError(f"--freeze: the model has no parameters named {unused[0]}* (its "
+                        f"layers: {', '.join(sorted({n.rsplit('.', 2)[0] for n in names}))}).")
+    for name, parameter in model.named_parameters():
+        if name.startswith(tuple(prefixes)):
+            parameter.requires_grad_(False)
+    return [module for name, module in model.named_modules()
+            if name and name.startswith(tuple(prefixes))]
 
 
 def cosine_lr(base: float, iteration: int, total: int) -> float:
@@ -210,6 +228,7 @@ class Trainer:
         self.gan = model_spec(config["model"]).discriminator is not None
         torch.manual_seed(recipe["seed"])   # same initial weights on every process
         self.model = build_model(config["model"]).to(process.device)
+        self.frozen = freeze(self.model, recipe.get("freeze") or ())
         # pix2pix's Adam betas for the adversarial pair; torch defaults otherwise.
         betas = (0.5, 0.999) if self.gan else (0.9, 0.999)
         self.opt = torch.optim.Adam(self.model.parameters(), recipe["lr"], betas=betas)
@@ -336,7 +355,7 @@ class Trainer:
         count = 0
         bar = tqdm(total=total, initial=self.start, disable=not process.is_main,
                    desc=f"fit {self.config['model']['name']}", unit="it", dynamic_ncols=True)
-        self.model.train()
+        self._train_mode()
         tick = time.perf_counter()
         for it in range(self.start, total):
             lr = cosine_lr(recipe["lr"], it, total)
@@ -356,6 +375,7 @@ class Trainer:
                 row.update({k: self._mean_over_processes(v) / count for k, v in sums.items()})
                 sums, count = {}, 0
                 self._checkpoint(row)
+                self._train_mode()
                 tick = time.perf_counter()
             if it + 1 == stop_at:
                 raise SystemExit(STOPPED_EXIT)
@@ -363,6 +383,12 @@ class Trainer:
         if process.is_main:
             print(f"fit: best validation MAE {self.best:.4f} ([-1, 1] units); wrote "
                   f"{self.run_dir / 'best.pt'} and last.pt")
+
+    def _train_mode(self) -> None:
+        """Training mode, but frozen layers (`--freeze`) keep their BatchNorm statistics."""
+        self.model.train()
+        for module in self.frozen:
+            module.eval()
 
     def _mean_over_processes(self, value: torch.Tensor) -> float:
         if self.process.world > 1:
@@ -429,6 +455,10 @@ def add_fit_options(parser) -> None:
                              "between their outputs (default 0: off)")
     parser.add_argument("--init", metavar="CKPT",
                         help="start from this checkpoint's weights (same model and width)")
+    parser.add_argument("--freeze", type=lambda text: [p for p in text.split(",") if p],
+                        metavar="PREFIX,...",
+                        help="keep the parameters whose names start with these as they are "
+                             "(e.g. with --init: decoder,head), BatchNorm statistics included")
     parser.add_argument("--teacher", metavar="CKPT",
                         help="with --light: + W × the L1 distance to this model's output on "
                              "each crop at the nominal light (1); W: --teacher-weight")

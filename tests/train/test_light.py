@@ -98,6 +98,7 @@ def test_thinning_refuses_more_light_than_captured(blank_at_light_2):
     (["--noise-input"], "--noise-input needs --light"),
     (["--light", "1/4-1", "--stability", "1", "--teacher", "t.pt"], "give one"),
     (["--light", "1/4-1", "--init", "missing.pt"], "missing.pt: no such checkpoint"),
+    (["--freeze", "decoder,tail"], "--freeze: the model has no parameters named tail*"),
 ])
 def test_fit_light_options_are_refused_when_wrong(tiny_capture_set, tmp_path, capsys, options,
                                                   words):
@@ -130,6 +131,15 @@ def test_fit_at_every_light_with_noise_input_and_stability_then_eval_per_level(
                  "--teacher", str(tmp_path / "plain" / "best.pt"), "--init",
                  str(tmp_path / "plain" / "best.pt"), "--out", str(tmp_path / "taught")]) == 0
     assert all(float(r["loss_teacher"]) > 0 for r in rows(tmp_path / "taught" / "log.csv"))
+    # --freeze keeps those layers bit for bit, BatchNorm statistics included; the rest learns
+    assert main(["fit", "--data", data, "--model", "edge", *tiny, "--light", "1/4-1",
+                 "--freeze", "encoder.4,decoder,head", "--init",
+                 str(tmp_path / "plain" / "best.pt"), "--out", str(tmp_path / "frozen")]) == 0
+    before = torch.load(tmp_path / "plain" / "best.pt", weights_only=True)["state_dict"]
+    after = torch.load(tmp_path / "frozen" / "last.pt", weights_only=True)["state_dict"]
+    for name in before:
+        kept = name.startswith(("encoder.4", "decoder", "head"))
+        assert torch.equal(before[name], after[name]) == kept, name
 
     levels = render_sim_capture_set(tmp_path / "levels", count=2, size=32, held_out=True,
                                     leds=NIR_LEDS, light=Levels(0.0625, 1.0, (0.0625, 1.0)),
