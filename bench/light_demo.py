@@ -29,7 +29,7 @@ def run_once(model: Path, exposure_ms: float, scene: str, frames: int, width: in
     from device.viewer.loop import Pipeline
 
     with tempfile.TemporaryDirectory() as folder:
-        config = sim_config(Path(folder), engine=model, width=width, height=height, fps=30.0,
+        config = sim_config(Path(folder), engine=model.resolve(), width=width, height=height, fps=30.0,
                             exposure_ms=exposure_ms, scene=scene,
                             calibration=str(Path(folder) / "calibration.npz"))
         config.sim.motion_px, config.sim.motion_deg = 0.0, 0.0
