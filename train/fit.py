@@ -35,6 +35,11 @@ LOG_COLUMNS = ("iteration", "lr", "loss", "loss_adv", "loss_d", "loss_stability"
                "loss_teacher", "val_mae", "seconds")
 
 
+# Recipe keys added with training over light levels, as a run without them had them.
+RECIPE_DEFAULTS = {"light": None, "stability": 0.0, "teacher": None, "teacher_weight": 1.0,
+                   "init": None, "freeze": []}
+
+
 def light_recipe(args) -> LightRecipe | None:
     """The light and gain drawn per crop (`--light`, `--gain`), or None: the set as captured."""
     from device.sim.light import Levels, parse_levels
@@ -161,7 +166,10 @@ def _previous_run(run: Path, config: dict[str, Any], resume: bool) -> dict[str, 
     if not last.exists():
         raise UserError(f"{last}: nothing to resume (no such checkpoint).")
     payload = read_checkpoint(last)
-    old = payload["config"]
+    old = dict(payload["config"])
+    # a run started before the light options existed had them off
+    old["recipe"] = {**RECIPE_DEFAULTS, **old.get("recipe", {})}
+    old["model"] = model_config(old.get("model", {}))
     for key in ("model", "inputs", "recipe", "data"):
         if old.get(key) != config[key]:
             raise UserError(f"--resume: {run} was started with a different {key} "
