@@ -161,3 +161,25 @@ def test_fit_at_every_light_with_noise_input_and_stability_then_eval_per_level(
         assert float(level["worst_over_floor"]) == pytest.approx(
             max(float(r["delta_e00_over_floor"]) for r in mine))
     assert "## Per light level" in (report / "report.md").read_text()
+
+
+def test_a_noise_level_input_starts_as_the_model_without_it():
+    """`noise_input`: zero-initialised, so loading a plain edge's weights gives the same output
+    at any noise level; it then needs the level, and a plain model refuses one."""
+    from train.models import build_model, model_config
+
+    plain = build_model({"name": "edge", "base": 8}).eval()
+    noisy = build_model({"name": "edge", "base": 8, "noise_input": 1}).eval()
+    missing, unexpected = noisy.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("noise_bias.") for k in missing)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        for sigma in (0.01, 0.1):
+            assert torch.equal(noisy(x, torch.full((2, 3), sigma)), plain(x))
+    with pytest.raises(ValueError, match="takes a noise level"):
+        noisy(x)
+    with pytest.raises(ValueError, match="takes no noise level"):
+        plain(x, torch.full((2, 3), 0.02))
+    assert "noise_input" not in model_config({"name": "edge"})   # cards stay as they were
+    with pytest.raises(UserError, match="0 or 1"):
+        model_config({"name": "edge", "noise_input": 2})

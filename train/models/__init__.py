@@ -29,7 +29,9 @@ class ModelSpec:
     closed_form: Callable[[nn.Module], Any] | None = None
     discriminator: Callable[[dict[str, Any]], nn.Module] | None = None   # adversarial training
     check: Callable[[dict[str, Any]], str | None] | None = None   # extra rule: the error, or None
-    switches: tuple[str, ...] = ()                      # options that are 0 (off) or 1 (on)
+    # optional options that are 0 (off, the default) or 1 (on); left out of a config when not
+    # given, so a model card or checkpoint without them reads as before they existed
+    switches: tuple[str, ...] = ()
 
 
 def _linear(cfg: dict[str, Any]) -> nn.Module:
@@ -60,7 +62,7 @@ MODELS: dict[str, ModelSpec] = {
     "unet": ModelSpec({"base": 64}, _unet("vgg16")),
     "unet-gan": ModelSpec({"base": 64, "disc_base": 64}, _unet("vgg16"), discriminator=_patchgan),
     # noise_input = 1: the model also takes each input's σ at paper white (train/light.py)
-    "edge": ModelSpec({"base": 16, "noise_input": 0}, _unet("edge"), check=_tensor_core_width,
+    "edge": ModelSpec({"base": 16}, _unet("edge"), check=_tensor_core_width,
                       switches=("noise_input",)),
 }
 MODEL_NAMES = tuple(MODELS)
@@ -79,7 +81,7 @@ def model_config(config: dict[str, Any]) -> dict[str, Any]:
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}.")
     full = {"name": name, "in_channels": 3, **MODELS[name].defaults}
-    unknown = sorted(set(config) - set(full))
+    unknown = sorted(set(config) - set(full) - set(MODELS[name].switches))
     if unknown:
         raise UserError(f"model {name!r} has no option {', '.join(map(repr, unknown))}.")
     full.update(config)
