@@ -77,9 +77,11 @@ def run_module(module: str, tests: tuple[str, ...], out_dir: Path, children: int
         with open(log, "w") as f:
             subprocess.run([str(MUTMUT), "run", "--max-children", str(children)], cwd=copy,
                            stdout=f, stderr=subprocess.STDOUT, check=False)
-        if "failed to collect stats" in log.read_text():
-            raise SystemExit(f"{module}: mutmut's stats pass failed (the module's tests fail "
-                             f"on its copy before any mutant); see {log}")
+        text = log.read_text().lower()
+        if any(failed in text for failed in ("failed to collect stats", "failed to run clean "
+                                             "test", "unable to force test failures")):
+            raise SystemExit(f"{module}: the module's tests fail on its copy before any "
+                             f"mutant (mutmut's stats or clean-test pass); see {log}")
         subprocess.run([str(MUTMUT), "export-cicd-stats"], cwd=copy, capture_output=True,
                        check=True)
         stats = json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
