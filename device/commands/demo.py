@@ -91,8 +91,10 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exposure-target", type=float, default=None, metavar="SHARE",
                    help="automatic exposure's aim for the bright end, a share of the range "
                         "(default the config's, 0.8: the most signal that does not clip)")
-    p.add_argument("--light", type=float, default=1.0, metavar="FACTOR",
-                   help="the LEDs' light on the print (1: the demo's; 0.25: a quarter)")
+    p.add_argument("--light", default="1", metavar="FACTOR",
+                   help="the LEDs' light on the print, as `device capture --light` and `device "
+                        "sim floor --light` (1: the demo's, the rig's nominal; 0.25 or 1/4: a "
+                        "quarter)")
     p.add_argument("--motion", choices=("none", "hand", "slide"), default="hand",
                    help="the print held still, by a shaking hand (default), or sliding")
     p.add_argument("--filter", choices=("on", "off"), default="on",
@@ -124,17 +126,15 @@ def _event(text: str | None, option: str) -> tuple[int, str] | None:
 
 def apply_video_options(config: Config, args: argparse.Namespace) -> Config:
     """The options on a sim config: exposure, light, motion, filter, events."""
-    if args.light <= 0:
-        raise UserError(f"--light {args.light}: must be positive.")
+    from device.sim.light import parse_level
+
+    args.light = parse_level(args.light, "--light")
     sim = config.sim
     sim.light, sim.motion, sim.seed = args.light, args.motion, args.seed
     step, cut = _event(args.light_step, "--light-step"), _event(args.cut, "--cut")
     if step is not None:
-        try:
-            sim.light_change_at, sim.light_change_to = step[0], float(step[1])
-        except ValueError:
-            raise UserError(f"--light-step {args.light_step}: FACTOR must be a number.") \
-                from None
+        sim.light_change_at = step[0]
+        sim.light_change_to = parse_level(step[1], f"--light-step {args.light_step}: FACTOR")
     if cut is not None:
         sim.cut_at, sim.cut_to = cut[0], cut[1] or sim.cut_to
     config.temporal.filter = args.filter == "on"

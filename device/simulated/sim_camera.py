@@ -22,6 +22,7 @@ import numpy as np
 
 from numpy.typing import NDArray
 
+from device.captures.format import Exposure
 from device.common.errors import UserError
 from device.common.uri import Uri
 from device.content.surfaces import SURFACE_KINDS
@@ -32,7 +33,6 @@ from device.viewer.sections import SimConfig
 
 MOTION_HISTORY = 2048   # poses kept for ground-truth lookups: seconds of frames, a few KB
 BLANK_PAPER = "paper"    # unprinted paper: what calibration puts under the simulated camera
-FULL_WELL_E = 10500.0    # electrons at the top code at gain 1 (RigSpec's)
 
 
 def print_artwork(sim: SimConfig, size: tuple[int, int], resolve) -> np.ndarray:
@@ -134,18 +134,19 @@ class SimCamera(LitBySimLeds):
         self._read_out = read_out
         self.sim = sim
         self.size = size = (c.height, c.width)
-        # Camera gain divides the electrons per ADU code; the sensor's exposure (the timing
-        # plan's: longer than the LED time in a flash window) sets the photons an LED lit
-        # throughout it would give, of which each row gets its share.
+        # The rig at light 1 and gain 1 for the sensor's exposure (the timing plan's: longer
+        # than the LED time in a flash window): the photons an LED lit throughout it would
+        # give, of which each row gets its share. Each frame's light and the camera's gain are
+        # applied as the sim rig does for capture sets (`RigSpec.under`, `expose`).
         rig = tuple(sorted({"leds": tuple(leds.wavelengths), "exposure": self.exposure_s * 1e3,
-                            "full_well_e": FULL_WELL_E / c.gain, "ambient": sim.ambient,
+                            "ambient": sim.ambient,
                             "led_fwhm_by_nm": part_fwhms(leds.wavelengths)}.items()))
         scenes = [sim] + ([dataclasses.replace(sim, scene=sim.cut_to)] if sim.cut_at > 0 else [])
         self.prints = [Print(_scene(s, size, rig, options.resolve), tuple(leds.wavelengths))
                        for s in scenes]
         self.scene = self.prints[0].scene
         self.rig = self.scene.rig
-        self.gain = self._opened_gain = c.gain
+        self.gain = c.gain
         self.motion_px, self.motion_deg = sim.motion_px, sim.motion_deg
         self.rng = np.random.default_rng(sim.seed)
         self.shots: dict[float, Shot] = {}      # exposure start -> what was shot then
@@ -178,14 +179,17 @@ class SimCamera(LitBySimLeds):
             return cv2.warpAffine(electrons, shot.motion, (w, h), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REFLECT101)
 
+        # One exposure concept with the capture sets' (device.captures.format.Exposure): the
+        # LEDs' photons grow with light x time, room light with time alone (the sensor's
+        # exposure here: each LED's on-time within it is its rows' `fractions`).
+        exposure = Exposure(self.rig.exposure, self.gain, shot.light)
+        led_scale = np.float32(exposure.photons / self.rig.exposure)
         electrons = moved(lit.ambient_e) if self.sim.ambient > 0 else np.zeros((h, w), np.float32)
         for nm, f in fractions.items():   # f: rows x 1, each sensor row's share of the exposure
-            share = np.asarray(f, dtype=np.float32) * np.float32(shot.light)
-            electrons = electrons + share * moved(lit.led_e[nm])
+            electrons = electrons + (np.asarray(f, dtype=np.float32) * led_scale) \
+                * moved(lit.led_e[nm])
         electrons *= lit.scene.flat        # the fall-off stays with the camera
-        rig = self.rig if self.gain == self._opened_gain else \
-            dataclasses.replace(self.rig, full_well_e=FULL_WELL_E / self.gain)
-        return self._read_out(electrons, self.size, rig, self.rng)
+        return self._read_out(electrons, self.size, self.rig.under(exposure), self.rng)
 
     def _pose(self, count: int) -> np.ndarray:
         """The print's pose for frame `count`: still, shaken or sliding."""

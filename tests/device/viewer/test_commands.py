@@ -125,11 +125,11 @@ def test_demo_json_reports_the_video_measurements(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--light", "0"), "--light 0.0: must be positive"),
+    (("--light", "0"), "--light 0: expected one positive value"),
     (("--exposure-ms", "fast"), "--exposure-ms fast: give milliseconds or auto"),
     (("--exposure-ms", "50"), "shorter than a frame"),
     (("--cut", "x"), "--cut x: give the camera frame as a positive integer"),
-    (("--light-step", "10:bright"), "FACTOR must be a number"),
+    (("--light-step", "10:bright"), "--light-step 10:bright: FACTOR bright: expected one"),
 ])
 def test_demo_refuses_bad_video_options_in_one_sentence(tmp_path, args, words):
     result = subprocess.run([sys.executable, "-m", "device", "demo", "--out", str(tmp_path),
