@@ -90,7 +90,8 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
                    help="automatic exposure (default), or a fixed LED on-time in ms")
     p.add_argument("--exposure-target", type=float, default=None, metavar="SHARE",
                    help="automatic exposure's aim for the bright end, a share of the range "
-                        "(default the config's, 0.8: the most signal that does not clip)")
+                        "(default the config's, 0.3: the shipped model's training light; "
+                        "0.8: the most signal that does not clip)")
     p.add_argument("--light", default="1", metavar="FACTOR",
                    help="the LEDs' light on the print, as `device capture --light` and `device "
                         "sim floor --light` (1: the demo's, the rig's nominal; 0.25 or 1/4: a "
