@@ -29,9 +29,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-def demo_command(model: Path, exposure_ms: float, scene: str, frames: int, width: int,
+def demo_command(model: str, exposure_ms: float, scene: str, frames: int, width: int,
                  height: int, out: Path) -> list[str]:
-    return ["device", "demo", "--model", str(model.resolve()), "--exposure-ms", f"{exposure_ms:g}",
+    return ["device", "demo", "--model", model, "--exposure-ms", f"{exposure_ms:g}",
             "--filter", "off", "--motion", "none", "--lockstep", "--settle", "0",
             "--scene", scene, "--frames", str(frames), "--width", str(width),
             "--height", str(height), "--out", str(out), "--json", str(out / "result.json")]
@@ -41,7 +41,7 @@ def run_once(model: Path, exposure_ms: float, scene: str, frames: int, width: in
              height: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="nightcolor-light-") as folder:
         out = Path(folder)
-        cmd = demo_command(model, exposure_ms, scene, frames, width, height, out)
+        cmd = demo_command(str(model.resolve()), exposure_ms, scene, frames, width, height, out)
         proc = subprocess.run([sys.executable, "-m", *cmd], cwd=REPO, capture_output=True,
                               text=True)
         if proc.returncode != 0:
@@ -70,7 +70,7 @@ def main() -> None:
             means = np.mean(results, axis=0)
             print(f"| {model} | {exposure:g} | {cells} | {means[0]:.2f} | {means[1]:.2f} |",
                   flush=True)
-    print("\n" + " ".join(demo_command(Path("MODEL"), 8.0, "SCENE", args.frames, args.width,
+    print("\nEach cell: " + " ".join(demo_command("MODEL", 8.0, "SCENE", args.frames, args.width,
                                        args.height, Path("OUT"))))
 
 
