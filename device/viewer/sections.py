@@ -57,10 +57,10 @@ class ExposureConfig:
     # The bright end's aim, a fraction of the range above dark. 0.3: on the sim rig paper white
     # under 718 nm (the brightest channel, the first to clip) reaches 0.30 of the range in the
     # 10 ms the shipped model was trained at (3114 of 10336 e-, docs/light-levels.md), and
-    # that model colours best at its training noise (ibid., "What the viewer needs"): so the
-    # on-time shortens in bright light instead of filling the range, and only a dim scene gets
-    # the longest on-time and gain. A model trained for every light level: 0.8, the most
-    # signal that does not clip (docs/video.md, the measurements).
+    # that model colours best at its training noise (ibid., "What the viewer does with it"):
+    # so the on-time shortens in bright light instead of filling the range, and only a dim
+    # scene gets the longest on-time and gain. A model trained for every light level: 0.8, the
+    # most signal that does not clip (docs/video.md, the measurements).
     target: float = 0.3
     percentile: float = 99.9        # the bright end: this percentile of the sub-frame's sample
     saturation: int = 4095          # the raw code at which the sensor clips (12-bit ADC)
