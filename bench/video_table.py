@@ -180,12 +180,12 @@ def events(results: dict, size: str) -> str:
         down, up = results[scene, size, "step 1 -> 0.25"], results[scene, size, "step 0.25 -> 1"]
         lines.append([scene,
                       f"{cut['cut_recovery_frames']} ({cut['per_frame_cut_recovery_frames']})",
-                      *(f"{r['step_settle_frames']} "
+                      *(f"{r.get('step_plan_settle_frames', '–')} / {r['step_settle_frames']} "
                         f"({f(r['step_clipped_after_settle_percent'], 3)} %)"
                         for r in (down, up))])
     return table(["print", "cut: frames to within 1 ΔE00 (per-frame)",
-                  "step 1 → 0.25: frames to settle (clipped after)",
-                  "step 0.25 → 1: frames to settle (clipped after)"], lines)
+                  "step 1 → 0.25: frames to settle, plan / got (clipped after)",
+                  "step 0.25 → 1: frames to settle, plan / got (clipped after)"], lines)
 
 
 SECTIONS = {"stability": ("Stability (still print)", stability),

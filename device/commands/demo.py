@@ -72,6 +72,8 @@ class Keeper(LoggingObserver):
         self.last = last
         self.pipeline: Pipeline | None = None       # whose camera knows the truth
         self.kept: list[tuple[ColorFrame, SimCamera]] = []
+        # automatic exposure's plan (each LED's on-time x gain) when each kept frame was shown
+        self.plans: list[dict[int, float] | None] = []
         self.last_shown_at = float("inf")          # monotonic time the last frame was shown
 
     def frame_shown(self, shown: FrameShown) -> None:
@@ -80,6 +82,9 @@ class Keeper(LoggingObserver):
         camera = None if self.pipeline is None else self.pipeline.camera
         if isinstance(camera, SimCamera):
             self.kept.append((shown.frame, camera))
+            plan = None if self.pipeline is None else self.pipeline.exposure
+            self.plans.append(None if plan is None else
+                              {nm: s.product for nm, s in plan.settings().items()})
 
 
 # -- the options, and the config they make --------------------------------------------------
@@ -201,16 +206,26 @@ def exposure_products(frames: list[ColorFrame], nm: int) -> list[float]:
             for f in frames]
 
 
-def settling(frames: list[ColorFrame], start: int, saturation: float) -> dict:
+def settling(frames: list[ColorFrame], start: int, saturation: float,
+             plans: list[dict[int, float] | None]) -> dict:
     """After a light step at frame `start`: the frames until every LED's exposure stays within
-    10 % of its final one, and the clipped pixels from then on."""
+    10 % of its final one, and the clipped pixels from then on. Twice: the exposures the
+    sub-frames got (as the strobe measured them: a strobe thread woken up late lights an LED
+    longer than planned) and automatic exposure's plan (`plans`, when it ran)."""
     after = frames[start:]
     settled = max(measures.settle_frames(products, products[-1])
                   for products in (exposure_products(after, nm) for nm in after[0].triplet.frames))
     images = [s.image for f in after[settled - 1:] for s in f.triplet.frames.values()]
-    return {"step_settle_frames": settled,
-            "step_clipped_after_settle_percent": 100 * measures.clipped_fraction(images,
-                                                                                 saturation)}
+    result: dict = {
+        "step_settle_frames": settled,
+        "step_clipped_after_settle_percent": 100 * measures.clipped_fraction(images,
+                                                                             saturation)}
+    planned = [p for p in plans[start:] if p is not None]
+    if planned and len(planned) == len(plans[start:]):
+        result["step_plan_settle_frames"] = max(
+            measures.settle_frames([p[nm] for p in planned], planned[-1][nm])
+            for nm in planned[-1])
+    return result
 
 
 def recovery(errors: list[float], start: int, tail: int) -> int:
@@ -220,7 +235,8 @@ def recovery(errors: list[float], start: int, tail: int) -> int:
     return measures.recovery_frames(after, float(np.mean(after[-tail:])))
 
 
-def measurements(config: Config, calibration: Calibration, report, kept, settle: int) -> dict:
+def measurements(config: Config, calibration: Calibration, report, kept, settle: int,
+                 plans: list[dict[int, float] | None]) -> dict:
     """What `--json` reports of the colours, the filter and exposure (docs/video.md says
     what each field is; the camera's timing fields are camera_fields')."""
     frames = [f for f, _ in kept]
@@ -244,7 +260,7 @@ def measurements(config: Config, calibration: Calibration, report, kept, settle:
         "de00_per_frame": errors, "per_frame_de00_per_frame": per_frame_errors}
     step = event_frame(kept, lambda shot: shot.light != config.sim.light)
     if config.sim.light_change_at and step is not None:
-        result |= settling(frames, step, saturation)
+        result |= settling(frames, step, saturation, plans)
     cut = event_frame(kept, lambda shot: shot.scene == 1)
     if config.sim.cut_at and cut is not None:
         tail = max(3, (len(frames) - cut) // 3)
@@ -289,7 +305,7 @@ def run(args) -> int:
                   "exposure_mode": config.exposure.mode, "light": args.light,
                   "motion": args.motion, "filter": args.filter, "lockstep": args.lockstep,
                   "engine": report.engine}
-        result |= measurements(config, calibration, report, kept, args.settle)
+        result |= measurements(config, calibration, report, kept, args.settle, keeper.plans)
         result |= camera_fields(config, meter, keeper.last_shown_at)
         write_json(result, args.json)
         return 0

@@ -87,6 +87,12 @@ class Pipeline:
         """The camera now strobed (a reconnection replaces it); None before a run opened one."""
         return None if self._parts is None else self._parts.strobe.camera
 
+    @property
+    def exposure(self) -> AutoExposure | None:
+        """Automatic exposure's meter and plan in this run; None with a fixed exposure or
+        before a run opened one."""
+        return None if self._parts is None else self._parts.exposure
+
     def stop(self) -> None:
         """End the run (safe from a signal handler and from any thread); LEDs off at once."""
         self._ask(StopReason.STOP)

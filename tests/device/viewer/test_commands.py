@@ -110,8 +110,11 @@ def test_demo_json_reports_the_video_measurements(tmp_path):
     r = json.loads(out)
     for key in ("mean_de00", "per_frame_mean_de00", "shimmer_de00", "per_frame_shimmer_de00",
                 "clipped_percent", "fps", "step_settle_frames", "cut_recovery_frames",
-                "per_frame_cut_recovery_frames", "step_clipped_after_settle_percent"):
+                "per_frame_cut_recovery_frames", "step_clipped_after_settle_percent",
+                "step_plan_settle_frames"):
         assert isinstance(r[key], (int, float)), key
+    # frames are counted from the step's first: at least one, at most those after it
+    assert 1 <= r["step_plan_settle_frames"] <= 26 - 12
     assert r["frames"] == 26 == len(r["de00_per_frame"]) and r["exposure_mode"] == "auto"
     assert set(r["exposure"]) == {"718", "777", "807"}
     assert all(0 < e["on_ms"] <= 1000 / 30 and e["gain"] >= 1 for e in r["exposure"].values())
