@@ -1,0 +1,168 @@
+"""`device selftest` on the simulated rig: the healthy rig passes every step; each injected
+fault fails at its own step and only there, with a line that names the fix; no run leaves an
+LED on (the simulated bank's edge record, NIGHTCOLOR_SIM_LED_RECORD, written as the lines
+move, so it holds even for a run that is killed)."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from device.cli import main
+from device.commands.selftest import report_path
+from device.procedures.selftest import STEPS
+from device.simulated.faults import FAULTS
+from device.simulated.presets import ASSETS, sim_config
+from device.simulated.sim_leds import EDGE_RECORD_ENV
+from device.viewer.run_status import StatusBoard
+from device.viewer.status_page import page
+
+# The line each fault must fail with (`device selftest --rig sim --fault NAME`, the built-in
+# 128x96 simulated rig), and a word of its fix naming what to change.
+FAILS = {
+    "swapped-pins": (r"step 3/9 FAIL: each LED lit alone, in the configured order: the frame "
+                     r"lit for 718 nm looks like the 777 nm LED's, and the frame lit for 777 nm "
+                     r"looks like the 718 nm LED's \(", "swap their wires"),
+    "dead-led": (r"step 3/9 FAIL: each LED lit alone, in the configured order: the frame lit "
+                 r"for 807 nm is no brighter than dark \([+-]\d+\.\d codes; a lit LED gives at "
+                 r"least \d+\.\d\)$", "the 807 nm LED does not light"),
+    "no-trigger": (r"step 5/9 FAIL: frames on trigger pulses, none without: no frame came on a "
+                   r"trigger pulse \(0 of 1; none without a pulse either\)$",
+                   "check the wire from the trigger line"),
+    "rolling-shutter": (r"step 4/9 FAIL: every row of a sub-frame lit by its LED alone: \d+ of "
+                        r"96 rows of the \d+ nm sub-frames get \d+% more or less light than in "
+                        r"a frame lit throughout \(at most 5%\)", "camera.shutter = \"rolling\""),
+    "clipping": (r"step 6/9 FAIL: no clipping at the configured exposure: \d+\.\d% of the "
+                 r"pixels of the 718 nm frame reach full scale \(4095\) on white paper \(at "
+                 r"most 0\.1%\)$", "lower camera.exposure_ms (8) or camera.gain (4.56)"),
+    "engine": (r"step 8/9 FAIL: the engine agrees with the ONNX reference: onnxruntime "
+               r"\(CPUExecutionProvider, edge.viewer.fp16.onnx\), output perturbed by 8 codes "
+               r"rms \(sim://\) gives \d+\.\d dB PSNR against edge.viewer.onnx \(FP32, "
+               r"onnxruntime\) on the triplet just captured, under the 40 dB convert requires$",
+               "delete the engine file"),
+}
+
+
+def lines_left_high(record: Path) -> list[str]:
+    """LED lines whose last recorded edge is high."""
+    last = {}
+    for line in record.read_text().splitlines():
+        _, name, level = line.split()
+        last[name] = level == "1"
+    return sorted(name for name, high in last.items() if high)
+
+
+def selftest(tmp_path, monkeypatch, capsys, *args: str) -> tuple[int, list[str], dict]:
+    record = tmp_path / "edges.txt"
+    monkeypatch.setenv(EDGE_RECORD_ENV, str(record))
+    rc = main(["selftest", "--out", str(tmp_path), *args])
+    lines = capsys.readouterr().out.splitlines()
+    assert record.read_text().strip(), "the LEDs were driven"
+    assert lines_left_high(record) == [], "an LED was left on"
+    report = json.loads((tmp_path / "selftest.json").read_text())
+    sheet = cv2.imread(str(tmp_path / "selftest.png"))
+    assert sheet is not None and sheet.shape[1] > 4 * 200      # a tile per LED and the dark
+    return rc, lines, report
+
+
+@pytest.mark.slow
+def test_the_healthy_simulated_rig_passes_every_step(tmp_path, monkeypatch, capsys):
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--rig", "sim")
+    assert rc == 0 and lines[-3] == "selftest passed (9 steps)", "\n".join(lines)
+    assert [s["passed"] for s in report["steps"]] == [True] * 9
+    assert report["passed"] is True and report["failed_steps"] == []
+    steps = {s["name"]: s["measured"] for s in report["steps"]}
+    assert steps["camera"]["fps"] == pytest.approx(60.0, rel=0.1)
+    assert steps["leds"]["measured_ratio"] == pytest.approx(steps["leds"]["expected_ratio"],
+                                                            abs=0.02)
+    assert steps["engine"]["psnr_db"] >= steps["engine"]["min_psnr_db"] == 40.0
+    assert steps["failsafe"]["guard_fired"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_at_its_own_step_and_only_there(fault, tmp_path, monkeypatch, capsys):
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--rig", "sim",
+                                 "--fault", fault)
+    expected_step = FAULTS[fault].step
+    assert rc == 1 and report["failed_steps"] == [expected_step], "\n".join(lines)
+    failed = [i for i, line in enumerate(lines) if " FAIL: " in line]
+    assert len(failed) == 1
+    line, fix = lines[failed[0]], lines[failed[0] + 1]
+    pattern, fix_words = FAILS[fault]
+    assert re.match(pattern, line), line
+    assert fix.startswith("  fix: ") and fix_words in fix, fix
+    assert lines[-3] == f"selftest FAILED at step {expected_step}"
+    # The steps that could not run without what failed are skipped, never failed or passed.
+    skipped = {s["step"] for s in report["steps"] if s["passed"] is None}
+    assert skipped == ({1, 2, 3, 4, 6, 8} if fault == "no-trigger" else set())
+
+
+@pytest.mark.slow
+def test_a_free_running_rig_from_a_config_file_runs_its_execstoppost(tmp_path, monkeypatch,
+                                                                     capsys):
+    """flash-window timing on a simulated IMX219 (step 5 has nothing to check), and the
+    unit's ExecStopPost fail-safe run from a fresh process on the config file."""
+    (tmp_path / "rig.toml").write_text(
+        f'[camera]\nuri = "sim://"\nprofile = "imx219"\nwidth = 160\nheight = 120\n'
+        f'fps = 30.0\nexposure_ms = 4.0\n[leds]\nuri = "sim://"\n'
+        f'[engine]\nuri = "onnx://{ASSETS / "edge.onnx"}"\n[display]\nuri = "null://"\n')
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config",
+                                 str(tmp_path / "rig.toml"))
+    assert rc == 0, "\n".join(lines)
+    steps = {s["name"]: s for s in report["steps"]}
+    assert steps["trigger"]["passed"] is None and "flash-window" in steps["trigger"]["found"]
+    assert steps["failsafe"]["measured"]["execstoppost_exit"] == 0
+    assert "nothing to switch off" in steps["failsafe"]["found"]
+    assert report["rig"]["sync"] == "flash-window"
+
+
+@pytest.mark.slow
+def test_an_interrupted_selftest_leaves_every_led_off_and_no_report(tmp_path):
+    record = tmp_path / "edges.txt"
+    env = dict(os.environ, **{EDGE_RECORD_ENV: str(record)})
+    run = subprocess.Popen([sys.executable, "-m", "device", "selftest", "--rig", "sim",
+                            "--out", str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                           env=env)
+    assert run.stdout is not None
+    for line in run.stdout:                 # step 3 strobes each LED: stop it there
+        if line.startswith("step 2/9"):
+            break
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:      # the moment an LED is on (its line's last edge)
+        if record.exists() and lines_left_high(record):
+            break
+        time.sleep(0.0005)
+    lit_when_stopped = lines_left_high(record)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 130
+    assert lit_when_stopped, "the signal came while an LED was lit"
+    assert lines_left_high(record) == []
+    assert not (tmp_path / "selftest.json").exists()
+
+
+def test_the_report_goes_where_the_http_display_reads_it(tmp_path):
+    assert report_path(sim_config(tmp_path)) == tmp_path.resolve() / "selftest.json"
+    shown = sim_config(tmp_path, display="http://127.0.0.1:8080?selftest=st/last.json")
+    assert report_path(shown) == tmp_path.resolve() / "st" / "last.json"
+
+
+def test_the_status_page_colours_each_step(tmp_path):
+    from device.procedures.selftest.report import Finding, Report, StepResult
+
+    report = Report({"config": "sim"})
+    report.steps = [StepResult(1, 9, "camera", STEPS[0].title, Finding(True, "ok", {"fps": 30.0})),
+                    StepResult(3, 9, "leds", STEPS[2].title,
+                               Finding(False, "the frame lit for 807 nm is dark", {},
+                                       "check board pin 35"))]
+    report.write(tmp_path / "selftest.json")
+    html = page(StatusBoard(tmp_path / "selftest.json").snapshot({}), "")
+    assert html.count('<td class="good">yes</td>') == 1
+    assert html.count('<td class="bad">no</td>') == 2           # the step and the report's own
+    assert "check board pin 35" in html and "fps 30.0" in html
