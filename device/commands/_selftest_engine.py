@@ -33,7 +33,7 @@ Rgb8 = NDArray[np.uint8]
 
 
 def engine_check(config: Config) -> EngineCheck:
-    def check(triplet: Triplet) -> tuple[Finding, Rgb8 | None]:
+    def check(triplet: Triplet | None) -> tuple[Finding, Rgb8 | None]:
         uri = config.engine.uri
         said: list[str] = []
         t0 = time.monotonic()
@@ -52,6 +52,9 @@ def engine_check(config: Config) -> EngineCheck:
                            "install JetPack's TensorRT and a CUDA binding (docs/jetson.md, "
                            "TensorRT, onnxruntime and the CUDA bindings), or name an onnx:// "
                            "model in engine.uri"), None
+        if triplet is None:
+            return Finding(True, f"{engine.name} loaded in {load_s:.1f} s",
+                           {"engine": engine.name, "load_s": load_s}), None
         reference = OnnxEngine(card.viewer_graph)
         colorizer = Colorizer(card, engine, _calibration(config), "none",
                               config.preprocess.align_scale, StageTimes(),
@@ -60,8 +63,9 @@ def engine_check(config: Config) -> EngineCheck:
         got = colorizer.render(inputs).rgb
         colorizer.use_engine(reference)
         expected = colorizer.render(inputs).rgb
-        return _agreement(engine.name, reference.path.name, srgb_psnr_db(expected, got),
-                          load_s), got
+        itself = getattr(engine, "path", None) == reference.path     # onnx://ckpt.onnx
+        return _agreement(engine.name + (" (the reference graph itself)" if itself else ""),
+                          reference.path.name, srgb_psnr_db(expected, got), load_s), got
     return check
 
 

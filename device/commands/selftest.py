@@ -11,6 +11,7 @@ service first: it holds the camera and the LED pins (sudo systemctl stop nightco
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -59,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     config, changes = inject(config, args.fault or [])
     report = (args.report or report_path(config)).resolve()
     out = (args.out or report.parent).resolve()
-    if not out.is_dir():
-        raise UserError(f"--out {out}: no such folder.")
+    for folder, what in ((report.parent, "the report's folder"), (out, "--out")):
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise UserError(f"{folder} ({what}) is not a folder this user can write to: run as "
+                            f"root (sudo) on the device, or give --report and --out.")
     for change in changes:
         print(f"fault injected (simulated rig): {change}")
     if sys.stdin.isatty() and not args.yes and not config.camera.uri.startswith("sim://"):
@@ -68,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     hooks = Hooks(engine=engine_check(config), stop_post=execstoppost_check(path, replaced))
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        result = run_selftest(config, hooks, report, out / SHEET, args.saturation,
-                              {"faults": ", ".join(changes) or "none"})
+        rig = {"faults": ", ".join(changes) or "none"}
+        if path is None:
+            rig["config"] = "none: the built-in simulated rig"
+        result = run_selftest(config, hooks, report, out / SHEET, args.saturation, rig)
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(f"report: {report}\ncontact sheet: {out / SHEET}")

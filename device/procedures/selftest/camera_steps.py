@@ -4,7 +4,7 @@ from __future__ import annotations
 from device.procedures.selftest import judge
 from device.procedures.selftest.evidence import Evidence, trigger_wire
 from device.procedures.selftest.report import Finding
-from device.procedures.selftest.session import RigSession
+from device.procedures.selftest.session import RigOpenError, RigSession
 from device.viewer.cameras import CameraError
 from device.viewer.config import Config
 
@@ -21,11 +21,16 @@ def check_camera(ev: Evidence) -> Finding:
     c = ev.config
     try:
         ev.session = RigSession(c)
-    except Exception as exc:  # noqa: BLE001 - any backend's refusal is this step's finding
+    except RigOpenError as exc:
         ev.no_frames = "the rig did not open (step 1)"
-        return Finding(False, f"the rig did not open: {exc}", {"opened": False},
-                       f"check camera.uri '{c.camera.uri}' and leds.uri '{c.leds.uri}' (the "
-                       f"camera's device, v4l2-ctl --list-devices; the LED board and pins); "
+        if exc.part == "leds":
+            return Finding(False, f"the LED bank did not open: {exc}", {"opened": False},
+                           f"check leds.uri '{c.leds.uri}' (gpio://jetson or gpio://rpi, BOARD "
+                           f"pin numbers), that Jetson.GPIO is installed (install.sh does) and "
+                           f"this user is in group gpio; {STOP_SERVICE}")
+        return Finding(False, f"the camera did not open: {exc}", {"opened": False},
+                       f"check camera.uri '{c.camera.uri}' (v4l2-ctl --list-devices shows the "
+                       f"devices; docs/cameras.md the URIs of each camera) and its cable; "
                        f"{STOP_SERVICE}")
     session = ev.session
     try:

@@ -17,7 +17,8 @@ from device.viewer.window import Triplet, TripletWindow
 
 # (finding, the colour frame it rendered) for a triplet: supplied by the command, which may
 # import the engines (this package may not).
-EngineCheck = Callable[[Triplet], "tuple[Finding, NDArray[np.uint8] | None]"]
+# (None: no triplet was captured; the engine is only loaded.)
+EngineCheck = Callable[["Triplet | None"], "tuple[Finding, NDArray[np.uint8] | None]"]
 StopPostCheck = Callable[[], Finding]
 
 

@@ -123,11 +123,11 @@ def _rows_verdict(ev: Evidence, worst: dict[str, judge.Rows],
         return Finding(True, f"every row within {largest:.1%} of a frame lit throughout "
                              f"(at most {judge.ROW_TOLERANCE:.0%}){said_sim}", measured)
     key, off = max(worst.items(), key=lambda item: item[1].deviation)
-    return Finding(False, f"{off.bad} of {off.judged} rows of the {key} sub-frames get "
-                          f"{off.deviation:.0%} more or less light than in a frame lit "
-                          f"throughout (at most {judge.ROW_TOLERANCE:.0%}): their light starts "
-                          f"or stops while rows still expose, as on a rolling shutter strobed "
-                          f"as a global one{said_sim}", measured,
+    return Finding(False, f"{off.bad} of {off.judged} rows of the {key} sub-frames are off by "
+                          f"up to {off.deviation:.0%} from a frame lit throughout (at most "
+                          f"{judge.ROW_TOLERANCE:.0%}): their light starts or stops while rows "
+                          f"still expose, as on a rolling shutter strobed as a global one"
+                          f"{said_sim}", measured,
                    "give the camera's shutter to the config: camera.profile (docs/cameras.md, "
                    "Camera profiles), or camera.shutter = \"rolling\" and camera.line_time_us, "
                    "so that the strobe takes a rolling shutter's timing (flash-window or "

@@ -17,6 +17,7 @@ from device.viewer.clock import wait_until
 from device.viewer.config import Config
 from device.viewer.leds import Leds
 from device.viewer.rig import exposure_plan, make_strobe, open_camera, open_leds
+from device.viewer.sections import StrobeConfig
 from device.viewer.strobe import LedDeadlineGuard, SubFrame
 
 
@@ -28,6 +29,14 @@ class TriggerProbe:
     on_pulses: int              # frames that came on them
 
 
+class RigOpenError(Exception):
+    """The LED bank (`part` "leds") or the camera ("camera") did not open."""
+
+    def __init__(self, part: str, cause: Exception):
+        super().__init__(str(cause))
+        self.part = part
+
+
 class RigSession:
     """The LEDs and camera of `config`; `close()` (idempotent) leaves every LED off."""
 
@@ -36,11 +45,16 @@ class RigSession:
         self.plan = exposure_plan(config)
         self.leds: Leds | None = None
         self.camera: Camera | None = None
-        self.leds = open_leds(config)
+        try:
+            self.leds = open_leds(config)
+        except Exception as exc:
+            raise RigOpenError("leds", exc) from exc
         try:
             self.camera = open_camera(config, self.leds)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, Exception):
+                raise RigOpenError("camera", exc) from exc
             raise
 
     @property
@@ -56,19 +70,16 @@ class RigSession:
     def one_phase(self, nm: int | None, count: int) -> list[SubFrame]:
         """`count` sub-frames with only LED `nm` lit (None: all off), strobed as the viewer
         strobes (the configured timing, one phase)."""
-        leds, camera = self._parts()
-        phases = dataclasses.replace(self.config.strobe, wavelengths=() if nm is None else (nm,),
-                                     dark_phase=nm is None)
-        strobe = make_strobe(self.config, leds, camera, phases)
-        try:
-            return [strobe.next() for _ in range(count)]
-        finally:
-            strobe.close()
+        return self._strobed(count, dataclasses.replace(
+            self.config.strobe, wavelengths=() if nm is None else (nm,), dark_phase=nm is None))
 
     def cycle(self, count: int) -> list[SubFrame]:
         """`count` sub-frames of the configured strobe: every LED in its order, as `device run`."""
+        return self._strobed(count, None)
+
+    def _strobed(self, count: int, phases: StrobeConfig | None) -> list[SubFrame]:
         leds, camera = self._parts()
-        strobe = make_strobe(self.config, leds, camera)
+        strobe = make_strobe(self.config, leds, camera, phases)
         try:
             return [strobe.next() for _ in range(count)]
         finally:
@@ -103,9 +114,9 @@ class RigSession:
                 frame = camera.read()
                 if frame.exposure_start >= t_on + settle:
                     frames.append(frame)
-            if guard.last_fired > t_on:
-                raise CameraError(f"the frames under the {nm} nm LED took longer than the "
-                                  f"{hold:.2f} s the LED may stay on")
+            if guard.last_fired > t_on:     # this thread was held up for a second or more
+                raise RuntimeError(f"the frames under the {nm} nm LED took longer than the "
+                                   f"{hold:.2f} s the LED may stay on")
         finally:
             leds.off()
             guard.close()

@@ -36,8 +36,9 @@ FAILS = {
                    r"trigger pulse \(0 of 1; none without a pulse either\)$",
                    "check the wire from the trigger line"),
     "rolling-shutter": (r"step 4/9 FAIL: every row of a sub-frame lit by its LED alone: \d+ of "
-                        r"96 rows of the \d+ nm sub-frames get \d+% more or less light than in "
-                        r"a frame lit throughout \(at most 5%\)", "camera.shutter = \"rolling\""),
+                        r"96 rows of the \d+ nm sub-frames are off by up to \d+% from a frame "
+                        r"lit throughout \(at most 5%\): their light starts or stops while rows "
+                        r"still expose", "camera.shutter = \"rolling\""),
     "clipping": (r"step 6/9 FAIL: no clipping at the configured exposure: \d+\.\d% of the "
                  r"pixels of the 718 nm frame reach full scale \(4095\) on white paper \(at "
                  r"most 0\.1%\)$", "lower camera.exposure_ms (8) or camera.gain (4.56)"),
@@ -166,3 +167,38 @@ def test_the_status_page_colours_each_step(tmp_path):
     assert html.count('<td class="good">yes</td>') == 1
     assert html.count('<td class="bad">no</td>') == 2           # the step and the report's own
     assert "check board pin 35" in html and "fps 30.0" in html
+
+
+@pytest.mark.slow
+def test_after_calibration_the_leds_are_told_apart_by_the_calibrations_whites(
+        tmp_path, monkeypatch, capsys):
+    (tmp_path / "rig.toml").write_text(
+        f'[camera]\nuri = "sim://"\nwidth = 96\nheight = 64\nfps = 60.0\n[leds]\nuri = "sim://"\n'
+        f'[engine]\nuri = "onnx://{ASSETS / "edge.viewer.fp16.onnx"}"\n'
+        f'[preprocess]\ncalibration = "calibration.npz"\n[display]\nuri = "null://"\n')
+    config = ["--config", str(tmp_path / "rig.toml")]
+    assert main(["calibrate", *config, "--yes", "--frames", "2"]) == 0
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, *config)
+    leds = report["steps"][2]
+    assert rc == 0 and leds["measured"]["reference"] == "the calibration's whites " \
+                                                       "(calibration.npz)", "\n".join(lines)
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, *config, "--rig", "sim",
+                                 "--fault", "swapped-pins")
+    assert rc == 1 and report["failed_steps"] == [3]
+    assert "against the calibration's whites (calibration.npz)" in report["steps"][2]["found"]
+
+
+def test_what_cannot_be_done_is_refused_before_any_led_lights(tmp_path, capsys):
+    assert main(["selftest", "--rig", "sim", "--out", str(tmp_path / "missing")]) == 2
+    assert main(["selftest", "--config", str(tmp_path / "none.toml")]) == 2
+    (tmp_path / "real.toml").write_text(f'[camera]\nuri = "v4l2:///dev/video0"\n[engine]\n'
+                                        f'uri = "onnx://{ASSETS / "edge.onnx"}"\n')
+    assert main(["selftest", "--config", str(tmp_path / "real.toml"), "--fault", "dead-led"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors == [
+        f"device: error: {tmp_path / 'missing'} (the report's folder) is not a folder this user "
+        f"can write to: run as root (sudo) on the device, or give --report and --out.",
+        f"device: error: {tmp_path / 'none.toml'}: config file not found.",
+        "device: error: --fault injects faults into the simulated rig: add --rig sim (or use "
+        "sim:// camera and LEDs)."]
+    assert not list(tmp_path.glob("*.json"))
