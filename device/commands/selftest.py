@@ -11,6 +11,7 @@ service first: it holds the camera and the LED pins (sudo systemctl stop nightco
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -30,13 +31,17 @@ from device.viewer.http_display import DEFAULT_SELFTEST, http_settings
 INSTALLED_CONFIG = Path("/etc/nightcolor/nightcolor.toml")   # where install.sh puts it
 SIM_MODEL = ASSETS / "edge.viewer.fp16.onnx"   # the FP16 graph: the engine a Jetson would run
 SHEET = "selftest.png"
+SIM_TIMEOUT_S = 0.25
 
 
 def _config(args: argparse.Namespace) -> tuple[Config, Path | None, bool]:
     """(the config to test, the file it came from, whether --rig sim replaced its LEDs)."""
     if args.config is None and args.rig == "sim":
         folder = (args.out or Path.cwd()).resolve()
-        return sim_config(folder, engine=SIM_MODEL, width=128, height=96, fps=60.0), None, False
+        config = sim_config(folder, engine=SIM_MODEL, width=128, height=96, fps=60.0)
+        # "No frame without a pulse" waits this long: 15 frame periods at 60 fps.
+        camera = dataclasses.replace(config.camera, timeout_s=SIM_TIMEOUT_S)
+        return dataclasses.replace(config, camera=camera), None, False
     path = args.config or INSTALLED_CONFIG
     config = load_config(path)
     if args.rig != "sim":

@@ -58,6 +58,24 @@ class SimLeds(OneLedAtATime):
                 self.last_trigger = t
                 self.triggers += 1
 
+    def close(self) -> None:
+        """Every line low, as a real bank's close drives them: also a line whose bookkeeping
+        (`lit`) an interrupt cut short between the write and the record of it."""
+        self.off()
+        with self._lock:
+            for nm in self.high_lines():
+                self._write(nm, False)
+
+    def high_lines(self) -> list[int]:
+        """The LED lines whose last recorded edge is high."""
+        last: dict[int, bool] = {}
+        for e in reversed(self.edges):
+            if e.line != "trigger" and int(e.line) not in last:
+                last[int(e.line)] = e.high
+                if len(last) == len(self.wavelengths):
+                    break
+        return sorted(nm for nm, high in last.items() if high)
+
     def on_time(self, start: float, end: float) -> dict[int, float]:
         """Seconds each LED was lit within [start, end] (what a sensor integrating then sees)."""
         totals: dict[int, float] = {}

@@ -109,7 +109,7 @@ def check_trigger(ev: Evidence) -> Finding:
     measured = {"frames_without_pulse": probe.without_pulse, "waited_s": probe.waited_s,
                 "pulses": probe.pulses, "frames_on_pulses": probe.on_pulses}
     if probe.without_pulse:
-        return Finding(False, f"a frame came with no trigger pulse (within {probe.waited_s:.1f}"
+        return Finding(False, f"a frame came with no trigger pulse (within {probe.waited_s:.2f}"
                               " s): the camera runs freely", measured,
                        "put the camera in external-trigger mode (a v4l2raw:// camera: "
                        "?ctrl.trigger_mode=1, or its profile's control), or set strobe.sync "
@@ -121,7 +121,7 @@ def check_trigger(ev: Evidence) -> Finding:
                        "its level (a 1.8 V input needs a level shifter: docs/cameras.md, "
                        "Wiring) and that the camera is in external-trigger mode")
     return Finding(True, f"a frame on each of {probe.pulses} pulses, none in "
-                         f"{probe.waited_s:.1f} s without one", measured)
+                         f"{probe.waited_s:.2f} s without one", measured)
 
 
 def check_clipping(ev: Evidence) -> Finding:

@@ -83,17 +83,14 @@ def _guard(ev: Evidence, leds: Leds) -> Finding:
 
 def _lines_low(leds: SimLeds) -> Finding:
     """The simulated bank's record: every LED line's last edge is low."""
-    last = {str(nm): False for nm in leds.wavelengths}     # a line never driven is low
-    for edge in leds.edges:
-        if edge.line != "trigger":
-            last[edge.line] = edge.high
-    high = sorted(line for line, is_high in last.items() if is_high)
+    high = leds.high_lines()
     measured = {"lines_high_after_close": len(high)}
     if high:
-        return Finding(False, f"lines {', '.join(high)} are still high after the rig closed",
-                       measured, "a backend's close() left a line high: a bug to report")
-    return Finding(True, f"all {len(last)} LED lines low after the rig closed (edge record)",
-                   measured)
+        return Finding(False, f"lines {', '.join(map(str, high))} are still high after the rig "
+                              f"closed", measured,
+                       "a backend's close() left a line high: a bug to report")
+    return Finding(True, f"all {len(leds.wavelengths)} LED lines low after the rig closed (edge "
+                         f"record)", measured)
 
 
 def check_engine(ev: Evidence) -> Finding:

@@ -111,8 +111,8 @@ def test_a_free_running_rig_from_a_config_file_runs_its_execstoppost(tmp_path, m
     """flash-window timing on a simulated IMX219 (step 5 has nothing to check), and the
     unit's ExecStopPost fail-safe run from a fresh process on the config file."""
     (tmp_path / "rig.toml").write_text(
-        f'[camera]\nuri = "sim://"\nprofile = "imx219"\nwidth = 160\nheight = 120\n'
-        f'fps = 30.0\nexposure_ms = 4.0\n[leds]\nuri = "sim://"\n'
+        f'[camera]\nuri = "sim://"\nprofile = "imx219"\nwidth = 96\nheight = 64\n'
+        f'fps = 60.0\nexposure_ms = 4.0\n[leds]\nuri = "sim://"\n'
         f'[engine]\nuri = "onnx://{ASSETS / "edge.onnx"}"\n[display]\nuri = "null://"\n')
     rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config",
                                  str(tmp_path / "rig.toml"))
@@ -202,3 +202,19 @@ def test_what_cannot_be_done_is_refused_before_any_led_lights(tmp_path, capsys):
         "device: error: --fault injects faults into the simulated rig: add --rig sim (or use "
         "sim:// camera and LEDs)."]
     assert not list(tmp_path.glob("*.json"))
+
+
+@pytest.mark.slow
+def test_a_step_that_breaks_fails_and_the_leds_still_end_low(tmp_path, monkeypatch, capsys):
+    # The simulated camera raises inside step 3's strobe (its 13th frame), with an LED lit.
+    (tmp_path / "rig.toml").write_text(
+        f'[camera]\nuri = "sim://?fail_after=12"\nwidth = 96\nheight = 64\nfps = 60.0\n'
+        f'[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://{ASSETS / "edge.onnx"}"\n'
+        f'[display]\nuri = "null://"\n')
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config",
+                                 str(tmp_path / "rig.toml"))
+    leds = report["steps"][2]
+    assert rc == 1 and leds["passed"] is False, "\n".join(lines)
+    assert leds["found"] == "stopped on RuntimeError: injected fault after 12 frames " \
+                            "(camera.uri fail_after)"
+    assert report["steps"][6]["passed"] is True        # the fail-safe, after it

@@ -124,3 +124,13 @@ def test_the_clipping_fault_takes_the_brightest_paper_past_full_scale(tmp_path):
     assert said == f"camera.gain = {changed.camera.gain:g}"
     # CLIP_AT of the 4095 - 64 codes above the simulated camera's dark offset, at the centre.
     assert changed.camera.gain * centre == pytest.approx(CLIP_AT * (4095 - 64), rel=0.02)
+
+
+def test_closing_the_bank_drives_every_line_low_whatever_its_bookkeeping_says(fake_clock):
+    leds = bank("sim://", fake_clock)
+    leds.set(777)
+    leds.lit = None          # an interrupt between the line's write and the record of it
+    leds.off()
+    assert leds.high_lines() == [777]                  # off() trusts the bookkeeping
+    leds.close()
+    assert leds.high_lines() == [] and leds.edges[-1].line == "777" and not leds.edges[-1].high
