@@ -104,10 +104,11 @@ def execstoppost_check(config_file: Path | None, replaced: bool) -> StopPostChec
         command = [sys.executable, "-m", "device.service.failsafe", "--config", str(config_file)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         said = (done.stderr.strip() or done.stdout.strip()).splitlines()
-        last = said[-1] if said else "(nothing said)"
+        last = said[-1] if said else "it said nothing"
         measured = {"execstoppost_exit": done.returncode}
         if done.returncode == 0:
-            return Finding(True, f"the ExecStopPost fail-safe exited 0 ({last})", measured)
+            return Finding(True, "the ExecStopPost fail-safe exited 0"
+                                 + (f" ({last})" if said else ""), measured)
         return Finding(False, f"the ExecStopPost fail-safe exited {done.returncode}: {last}",
                        measured, "fix what it says: the service runs it after every stop "
                                  "(systemd/nightcolor.service, ExecStopPost)")

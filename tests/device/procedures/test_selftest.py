@@ -218,3 +218,48 @@ def test_a_step_that_breaks_fails_and_the_leds_still_end_low(tmp_path, monkeypat
     assert leds["found"] == "stopped on RuntimeError: injected fault after 12 frames " \
                             "(camera.uri fail_after)"
     assert report["steps"][6]["passed"] is True        # the fail-safe, after it
+
+
+def _gpio_tests():
+    """tests/device/viewer/test_gpio_leds.py: its GPIO stand-in and the package that puts it
+    in a child process as Jetson.GPIO."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "viewer" / "test_gpio_leds.py"
+    spec = importlib.util.spec_from_file_location("gpio_tests_for_selftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("busy", [False, True])
+def test_step_7_runs_the_units_execstoppost_on_gpio_pins(tmp_path, monkeypatch, busy):
+    """On a gpio:// bank (Jetson.GPIO's stand-in, in the fresh process as on the device) the
+    fail-safe drives every pin low and exits 0; a pin another program holds fails the step
+    with the fail-safe's own sentence."""
+    from device.commands._selftest_engine import execstoppost_check
+
+    gpio = _gpio_tests()
+    package = tmp_path / "site" / "Jetson" / "GPIO"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text(gpio.STANDIN_PACKAGE)
+    header = tmp_path / "header.json"
+    held = {18} if busy else set()
+    header.write_text(gpio.standin.Header(levels={16: gpio.standin.HIGH},
+                                          held_elsewhere=held).to_json())
+    repo = Path(__file__).resolve().parents[3]
+    monkeypatch.setenv("GPIO_STANDIN", str(repo / "tests/device/viewer/gpio_standin.py"))
+    monkeypatch.setenv("GPIO_STANDIN_HEADER", str(header))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "site"), str(repo)]))
+    finding = execstoppost_check(gpio.failsafe_config(tmp_path), replaced=False)()
+    if busy:
+        assert finding.passed is False and finding.measured == {"execstoppost_exit": 2}
+        assert "board pin 18 (the 807 nm LED) is busy" in finding.summary
+        assert "ExecStopPost" in finding.fix
+        return
+    assert finding.passed is True and finding.summary == "the ExecStopPost fail-safe exited 0"
+    levels = gpio.standin.Header.from_json(header.read_text())
+    last = {h.pin: h.level for h in levels.history if h.level is not None}
+    assert {pin: last[pin] for pin in gpio.ALL_PINS} == {pin: 0 for pin in gpio.ALL_PINS}
