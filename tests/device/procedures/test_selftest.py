@@ -50,6 +50,15 @@ FAILS = {
 }
 
 
+def rig_file(tmp_path: Path, camera: str, model: str = "edge.onnx", more: str = "") -> Path:
+    """A simulated rig's config: 96x64 at 60 fps, `camera` lines added to [camera]."""
+    path = tmp_path / "rig.toml"
+    path.write_text(f'[camera]\n{camera}\nwidth = 96\nheight = 64\nfps = 60.0\n'
+                    f'[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://{ASSETS / model}"\n'
+                    f'{more}[display]\nuri = "null://"\n')
+    return path
+
+
 def lines_left_high(record: Path) -> list[str]:
     """LED lines whose last recorded edge is high."""
     last = {}
@@ -110,12 +119,8 @@ def test_a_free_running_rig_from_a_config_file_runs_its_execstoppost(tmp_path, m
                                                                      capsys):
     """flash-window timing on a simulated IMX219 (step 5 has nothing to check), and the
     unit's ExecStopPost fail-safe run from a fresh process on the config file."""
-    (tmp_path / "rig.toml").write_text(
-        f'[camera]\nuri = "sim://"\nprofile = "imx219"\nwidth = 96\nheight = 64\n'
-        f'fps = 60.0\nexposure_ms = 4.0\n[leds]\nuri = "sim://"\n'
-        f'[engine]\nuri = "onnx://{ASSETS / "edge.onnx"}"\n[display]\nuri = "null://"\n')
-    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config",
-                                 str(tmp_path / "rig.toml"))
+    config = rig_file(tmp_path, 'uri = "sim://"\nprofile = "imx219"\nexposure_ms = 4.0')
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config", str(config))
     assert rc == 0, "\n".join(lines)
     steps = {s["name"]: s for s in report["steps"]}
     assert steps["trigger"]["passed"] is None and "flash-window" in steps["trigger"]["found"]
@@ -172,11 +177,8 @@ def test_the_status_page_colours_each_step(tmp_path):
 @pytest.mark.slow
 def test_after_calibration_the_leds_are_told_apart_by_the_calibrations_whites(
         tmp_path, monkeypatch, capsys):
-    (tmp_path / "rig.toml").write_text(
-        f'[camera]\nuri = "sim://"\nwidth = 96\nheight = 64\nfps = 60.0\n[leds]\nuri = "sim://"\n'
-        f'[engine]\nuri = "onnx://{ASSETS / "edge.viewer.fp16.onnx"}"\n'
-        f'[preprocess]\ncalibration = "calibration.npz"\n[display]\nuri = "null://"\n')
-    config = ["--config", str(tmp_path / "rig.toml")]
+    config = ["--config", str(rig_file(tmp_path, 'uri = "sim://"', "edge.viewer.fp16.onnx",
+                                       '[preprocess]\ncalibration = "calibration.npz"\n'))]
     assert main(["calibrate", *config, "--yes", "--frames", "2"]) == 0
     rc, lines, report = selftest(tmp_path, monkeypatch, capsys, *config)
     leds = report["steps"][2]
@@ -207,12 +209,8 @@ def test_what_cannot_be_done_is_refused_before_any_led_lights(tmp_path, capsys):
 @pytest.mark.slow
 def test_a_step_that_breaks_fails_and_the_leds_still_end_low(tmp_path, monkeypatch, capsys):
     # The simulated camera raises inside step 3's strobe (its 13th frame), with an LED lit.
-    (tmp_path / "rig.toml").write_text(
-        f'[camera]\nuri = "sim://?fail_after=12"\nwidth = 96\nheight = 64\nfps = 60.0\n'
-        f'[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://{ASSETS / "edge.onnx"}"\n'
-        f'[display]\nuri = "null://"\n')
-    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config",
-                                 str(tmp_path / "rig.toml"))
+    config = rig_file(tmp_path, 'uri = "sim://?fail_after=12"')
+    rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config", str(config))
     leds = report["steps"][2]
     assert rc == 1 and leds["passed"] is False, "\n".join(lines)
     assert leds["found"] == "stopped on RuntimeError: injected fault after 12 frames " \
