@@ -261,3 +261,29 @@ def test_step_7_runs_the_units_execstoppost_on_gpio_pins(tmp_path, monkeypatch, 
     levels = gpio.standin.Header.from_json(header.read_text())
     last = {h.pin: h.level for h in levels.history if h.level is not None}
     assert {pin: last[pin] for pin in gpio.ALL_PINS} == {pin: 0 for pin in gpio.ALL_PINS}
+
+
+def test_step_7_fails_when_the_guard_leaves_the_led_on(tmp_path, monkeypatch):
+    """A guard thread that never switches off (as one starved of the CPU): the step says so,
+    and the LED still ends low (the step's own off)."""
+    from device.procedures.selftest import safety_steps
+    from device.procedures.selftest.evidence import Evidence
+    from device.procedures.selftest.session import RigSession
+    from device.viewer.strobe import LedDeadlineGuard
+
+    class Starved(LedDeadlineGuard):
+        def _watch(self):          # the guard's thread never gets to run
+            return
+
+    monkeypatch.setattr(safety_steps, "LedDeadlineGuard", Starved)
+    monkeypatch.setattr(safety_steps, "FAILSAFE_LATE_MAX_S", 0.05)
+    config = sim_config(tmp_path, width=32, height=24)
+    ev = Evidence(config, 4095.0, "test")
+    ev.session = RigSession(config)
+    leds = ev.session.leds
+    finding = safety_steps.check_failsafe(ev)
+    assert finding.passed is False and finding.measured["guard_fired"] == 0
+    assert finding.summary.startswith("the strobe's fail-safe left the 718 nm LED on 0.05 s past "
+                                      "its deadline")
+    assert "strobe.realtime" in finding.fix
+    assert ev.session is None and leds.high_lines() == []
