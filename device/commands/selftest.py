@@ -38,8 +38,8 @@ def _config(args: argparse.Namespace) -> tuple[Config, Path | None, bool]:
     """(the config to test, the file it came from, whether --rig sim replaced its LEDs)."""
     if args.config is None and args.rig == "sim":
         folder = (args.out or Path.cwd()).resolve()
-        config = sim_config(folder, engine=SIM_MODEL, width=128, height=96, fps=60.0)
-        # "No frame without a pulse" waits this long: 15 frame periods at 60 fps.
+        config = sim_config(folder, engine=SIM_MODEL, width=128, height=96, fps=30.0)
+        # "No frame without a pulse" waits this long: 7 frame periods at 30 fps.
         camera = dataclasses.replace(config.camera, timeout_s=SIM_TIMEOUT_S)
         return dataclasses.replace(config, camera=camera), None, False
     path = args.config or INSTALLED_CONFIG

@@ -5,8 +5,9 @@ from device.procedures.selftest import judge
 from device.procedures.selftest.evidence import Evidence, trigger_wire
 from device.procedures.selftest.report import Finding
 from device.procedures.selftest.session import RigOpenError, RigSession
-from device.viewer.cameras import CameraError
+from device.viewer.cameras import CameraError, Frame
 from device.viewer.config import Config
+from device.viewer.strobe import SubFrame
 
 RATE_FRAMES = 6         # five intervals: the median of five ignores two late reads
 DARK_FRAMES = 4
@@ -34,12 +35,12 @@ def check_camera(ev: Evidence) -> Finding:
                        f"{STOP_SERVICE}")
     session = ev.session
     try:
-        frames = (session.one_phase(None, RATE_FRAMES) if session.triggered
-                  else session.free_run(RATE_FRAMES))
+        frames: list[Frame] | list[SubFrame] = (
+            session.one_phase(None, RATE_FRAMES) if session.triggered
+            else session.free_run(RATE_FRAMES))
     except CameraError as exc:
         return _no_frames(ev, session, str(exc))
-    return _mode_and_rate(ev, [f.image.shape for f in frames],
-                          judge.delivered_fps([f.exposure_start for f in frames]))
+    return _mode_and_rate(ev, frames, session.triggered)
 
 
 def _no_frames(ev: Evidence, session: RigSession, why: str) -> Finding:
@@ -54,8 +55,11 @@ def _no_frames(ev: Evidence, session: RigSession, why: str) -> Finding:
                    f"check the camera's cable and camera.uri '{c.uri}'; {STOP_SERVICE}")
 
 
-def _mode_and_rate(ev: Evidence, shapes: list[tuple[int, ...]], fps: float) -> Finding:
+def _mode_and_rate(ev: Evidence, frames: list[Frame] | list[SubFrame],
+                   triggered: bool) -> Finding:
     c = ev.config.camera
+    shapes = [f.image.shape for f in frames]
+    fps = judge.delivered_fps([f.exposure_start for f in frames])
     h, w = shapes[0][:2]
     measured = {"width": w, "height": h, "fps": fps, "configured_fps": c.fps,
                 "rate_tolerance": judge.RATE_TOLERANCE}
@@ -65,12 +69,34 @@ def _mode_and_rate(ev: Evidence, shapes: list[tuple[int, ...]], fps: float) -> F
                               f"{c.width}x{c.height}", measured,
                        "set camera.width and camera.height to a mode the camera has "
                        "(v4l2-ctl --list-formats-ext; docs/cameras.md, camera profiles)")
+    if triggered:
+        return _keeps_pace(ev, frames, measured)
     said = f"{w}x{h} frames at {fps:.1f} fps (camera.fps {c.fps:g})"
     if not judge.rate_ok(fps, c.fps):
         return Finding(False, f"{said}: more than {judge.RATE_TOLERANCE:.0%} off", measured,
                        f"set camera.fps to a rate of the camera's {w}x{h} mode (v4l2-ctl "
                        f"--list-formats-ext), or shorten camera.exposure_ms "
                        f"({c.exposure_ms:g} ms) if the exposure holds the rate down")
+    return Finding(True, said, measured)
+
+
+def _keeps_pace(ev: Evidence, frames: list[Frame] | list[SubFrame],
+                measured: dict[str, float | int]) -> Finding:
+    """Triggered: the strobe sets the pace, so the rate reached says more about this machine's
+    scheduling than about the camera. The camera keeps camera.fps when each frame, from its
+    first row's start to its last row's end on the camera's own timestamps, fits one period."""
+    c = ev.config.camera
+    period = 1.0 / c.fps
+    frame = judge.frame_span([f.exposure_end - f.exposure_start for f in frames])
+    measured = dict(measured, frame_ms=frame * 1e3, period_ms=period * 1e3)
+    said = (f"{measured['width']}x{measured['height']} frames, one per trigger pulse, each "
+            f"{frame * 1e3:.1f} ms from its first row's start to its last row's end, within the "
+            f"{period * 1e3:.1f} ms period of camera.fps {c.fps:g} (triggered at "
+            f"{measured['fps']:.1f} fps here)")
+    if frame > period:
+        return Finding(False, said.replace("within", "longer than"), measured,
+                       f"lower camera.exposure_ms ({c.exposure_ms:g}) or camera.fps, or choose a "
+                       f"mode with fewer rows: a triggered frame must end before the next pulse")
     return Finding(True, said, measured)
 
 

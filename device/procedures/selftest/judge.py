@@ -15,8 +15,9 @@ from numpy.typing import NDArray
 
 Image = NDArray[np.number[Any]]     # raw codes (uint16) or their means (float)
 
-# Step 1: a camera more than 10 % off camera.fps runs another mode (the usual steps between
-# sensor modes are 2x: 30/60 fps, 60/120), and the viewer's colour rate is the camera's.
+# Step 1: a free-running camera more than 10 % off camera.fps runs another mode (the usual
+# steps between sensor modes are 2x: 30/60 fps, 60/120), and the viewer's colour rate is the
+# camera's. (A triggered one runs at the strobe's pace: it must fit each frame in a period.)
 RATE_TOLERANCE = 0.10
 # Step 2: all LEDs off, the frame is the sensor's black level plus any light that gets in.
 # Sensors' black levels are ~6 % of full scale (64 of 1023 for the IMX219's RAW10, 256 of 4095
@@ -67,6 +68,12 @@ def delivered_fps(starts: Sequence[float]) -> float:
 
 def rate_ok(fps: float, configured: float) -> bool:
     return abs(fps - configured) <= RATE_TOLERANCE * configured
+
+
+def frame_span(spans: Sequence[float]) -> float:
+    """A triggered camera's frame, first row's start to last row's end (the median of the
+    frames': a late timestamp does not count against the camera)."""
+    return float(np.median(np.asarray(spans, np.float64)))
 
 
 @dataclass(frozen=True)
