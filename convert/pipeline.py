@@ -115,6 +115,9 @@ class _Conversion:
             # refuses them; the refusal (one sentence) is what the user needs to see.
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
             self.model, self.config = load_checkpoint(ckpt)
+        if self.config["model"].get("noise_input"):
+            raise UserError(f"{ckpt}: the model takes a noise level (noise_input), which the "
+                            "viewer graph's contract has no input for (docs/light-levels.md).")
         self.channels, multiple, from_reflectance, self.to_srgb = _conversion_fields(
             ckpt, self.config)
         self.profile = _profile(self.channels, multiple, options.profile)

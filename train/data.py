@@ -7,6 +7,7 @@ processes of a multi-GPU run each take their share of the same global batch.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -73,6 +74,17 @@ class Scenes:
         return pair
 
 
+class Batch(NamedTuple):
+    """One training batch: inputs and targets in [-1, 1]; `noise`: N x C σ of paper white per
+    input (a fraction of white) where the model takes it; `twin`: a second noise draw of `nir`;
+    `bright`: the same crops at the references' (nominal) light, for a teacher (`train.light`)."""
+    nir: torch.Tensor
+    rgb: torch.Tensor
+    noise: torch.Tensor | None = None
+    twin: torch.Tensor | None = None
+    bright: torch.Tensor | None = None
+
+
 class CropSampler:
     """Random crop x crop windows of the given scenes (the paper's only augmentation)."""
 
@@ -98,3 +110,7 @@ class CropSampler:
             nir.append(a[window])
             rgb.append(b[window])
         return torch.from_numpy(np.stack(nir)), torch.from_numpy(np.stack(rgb))
+
+    def sample(self, iteration: int, batch: int, rank: int = 0, world: int = 1) -> Batch:
+        """`batch` as a `Batch` (what the trainer takes)."""
+        return Batch(*self.batch(iteration, batch, rank, world))

@@ -25,8 +25,12 @@ from train.tables import markdown_table, write_csv, write_text
 FLOOR_COLUMNS = ("floor_delta_e00", "delta_e00_over_floor")
 SUMMARY_COLUMNS = ("model", "checkpoint", "inputs", "mflops_per_px", "ms_per_image",
                    *METRICS, *FLOOR_COLUMNS, "fid")
-IMAGE_COLUMNS = ("model", "checkpoint", "scene", "ms", *METRICS, *FLOOR_COLUMNS)
-HEADERS = {"floor_delta_e00": "floor ΔE00", "delta_e00_over_floor": "ΔE00 / floor"}
+IMAGE_COLUMNS = ("model", "checkpoint", "scene", "light", "ms", *METRICS, *FLOOR_COLUMNS)
+LEVEL_COLUMNS = ("model", "checkpoint", "light", "exposure_ms", "images", "delta_e00",
+                 *FLOOR_COLUMNS, "worst_over_floor", "psnr")
+HEADERS = {"floor_delta_e00": "floor ΔE00", "delta_e00_over_floor": "ΔE00 / floor",
+           "light": "light (× nominal photons)", "exposure_ms": "same photons: ms at the rig's flux",
+           "worst_over_floor": "worst image / its floor", "delta_e00": "ΔE00"}
 FIGURE_SCENES = 4
 
 
@@ -64,14 +68,23 @@ def evaluate_checkpoint(cs: CaptureSet, path: Path, label: str, tile: int,
     _check_fits(cs, path, config, inputs)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
+    white = None
+    if config["model"].get("noise_input"):
+        from train.light import white_electrons, white_sigma
+
+        rig, white = white_electrons(cs, inputs)
     rows, preds, truths = [], {}, []
     for scene in (check_split(cs, "test") if scenes is None else scenes):
-        rgb, ms = _predict_scene(model, cs, scene, inputs, config["spatial_multiple"], tile)
+        noise = None if white is None else torch.from_numpy(
+            white_sigma(white, [cs.relative_photons(scene)], rig.read_noise_e))
+        rgb, ms = _predict_scene(model, cs, scene, inputs, config["spatial_multiple"], tile,
+                                 noise)
         truth = cs.load_truth(scene)
         truths.append(truth)
         preds[scene] = rgb
         rows.append({"model": config["model"]["name"], "checkpoint": label, "scene": scene,
-                     "ms": ms, **image_metrics(truth, rgb)})
+                     "light": cs.relative_photons(scene), "ms": ms,
+                     **image_metrics(truth, rgb)})
     summary = {"model": config["model"]["name"], "checkpoint": label,
                "inputs": "+".join(map(str, inputs)),
                "mflops_per_px": flops_per_pixel(model.cpu(), len(inputs), 64) / 1e6,
@@ -105,17 +118,42 @@ def _check_fits(cs: CaptureSet, path: Path, config: dict[str, Any],
 
 
 def _predict_scene(model: torch.nn.Module, cs: CaptureSet, scene: str, inputs: tuple[int, ...],
-                   spatial_multiple: int, tile: int) -> tuple[np.ndarray, float]:
+                   spatial_multiple: int, tile: int,
+                   noise: torch.Tensor | None = None) -> tuple[np.ndarray, float]:
     """The model's sRGB picture of one scene (H x W x 3 in [0, 1]) and the milliseconds it
-    took."""
+    took; `noise`: the per-LED noise level, for a model that takes one."""
     nir = cs.load_nir(scene, inputs) * FROM_REFLECTANCE["scale"] + FROM_REFLECTANCE["offset"]
     x = torch.from_numpy(np.ascontiguousarray(nir.transpose(2, 0, 1)))[None]
     start = time.perf_counter()
-    out = predict(model, x, spatial_multiple, tile=tile)
+    out = predict(model, x, spatial_multiple, tile=tile, noise=noise)
     ms = (time.perf_counter() - start) * 1e3
     rgb = np.clip(out[0].numpy().transpose(1, 2, 0) * TO_SRGB["scale"] + TO_SRGB["offset"],
                   0.0, 1.0)
     return rgb, ms
+
+
+def per_level(cs: CaptureSet, results: Sequence[Evaluated]) -> list[dict[str, Any]]:
+    """Each model's mean ΔE00 at each light level of the evaluated scenes, beside the mean
+    floor of those scenes (each at its own noise) and the worst image's ratio to its floor."""
+    nominal_ms = cs.reference_exposure.exposure_ms if cs.reference_exposure else None
+    table = []
+    for result in results:
+        for light in sorted({r["light"] for r in result.per_image}):
+            rows = [r for r in result.per_image if r["light"] == light]
+            row = {"model": result.summary["model"], "checkpoint": result.label,
+                   "light": light, "images": len(rows),
+                   "exposure_ms": "n/a" if nominal_ms is None else light * nominal_ms,
+                   "delta_e00": float(np.mean([r["delta_e00"] for r in rows])),
+                   "psnr": float(np.mean([r["psnr"] for r in rows]))}
+            floors = [r["floor_delta_e00"] for r in rows]
+            if "n/a" in floors:
+                row.update(floor_delta_e00="n/a", delta_e00_over_floor="n/a",
+                           worst_over_floor="n/a")
+            else:
+                row = _with_floor(row, float(np.mean(floors)))
+                row["worst_over_floor"] = max(r["delta_e00_over_floor"] for r in rows)
+            table.append(row)
+    return table
 
 
 def evaluation_scenes(cs: CaptureSet, split: str = "test", limit: int | None = None) -> list[str]:
@@ -154,6 +192,8 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path,
     summaries = [r.summary for r in results]
     write_csv(out / "summary.csv", summaries, SUMMARY_COLUMNS)
     write_csv(out / "per_image.csv", [row for r in results for row in r.per_image], IMAGE_COLUMNS)
+    levels = per_level(cs, results)
+    write_csv(out / "per_level.csv", levels, LEVEL_COLUMNS)
     md = [f"# Evaluation on {cs.root} ({split} split, {len(results[0].per_image)} images, "
           f"{cs.truth_mode} truth)\n",
           ("" if split == "test" else f"The {split} split: scenes the models may have "
@@ -166,6 +206,11 @@ def write_report(cs: CaptureSet, results: Sequence[Evaluated], out: Path,
           *sorted({f"- Floor for {r.summary['inputs']} nm: {r.summary['floor_note']}."
                    for r in results}), "",
           markdown_table(summaries, SUMMARY_COLUMNS, headers=HEADERS),
+          "\n## Per light level\n",
+          "Light: photo-electrons relative to the white references' exposure (1 = the rig's "
+          "nominal, e.g. 10 ms at the simulated rig's LED flux); each level's floor is taken "
+          "at that level's camera noise.\n",
+          markdown_table(levels, LEVEL_COLUMNS, headers=HEADERS),
           "\n## Per image\n",
           markdown_table([row for r in results for row in r.per_image], IMAGE_COLUMNS,
                          headers=HEADERS)]
@@ -185,7 +230,11 @@ def run_eval(args) -> int:
                        args.floor_pixels, scenes)
     write_report(cs, results, Path(args.out), args.split)
     print(markdown_table([r.summary for r in results], SUMMARY_COLUMNS, headers=HEADERS), end="")
-    print(f"wrote {args.out}/report.md, summary.csv, per_image.csv, grid.png, patches.png")
+    levels = per_level(cs, results)
+    if len({row["light"] for row in levels}) > 1:
+        print(markdown_table(levels, LEVEL_COLUMNS, headers=HEADERS), end="")
+    print(f"wrote {args.out}/report.md, summary.csv, per_image.csv, per_level.csv, grid.png, "
+          "patches.png")
     return 0
 
 

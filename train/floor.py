@@ -4,7 +4,8 @@
 The floor is measured on the very inputs the model saw: each sampled pixel's normalised
 readings (noise and all) from the capture set, its colour from the set's truth. The prior is the
 broad one, uniform sRGB artwork printed by the simulated rig the manifest records; the noise
-model is that rig's camera (shot + read noise at its exposure). A random subset of pixels per
+model is that rig's camera (shot + read noise) at each scene's recorded exposure (light,
+exposure time), or at the rig's own where none is recorded. A random subset of pixels per
 image keeps it fast: it estimates the same per-image mean as the model's ΔE00 over all pixels.
 """
 from __future__ import annotations
@@ -67,17 +68,22 @@ def capture_set_floor(cs: CaptureSet, scenes: Sequence[str], inputs: Sequence[in
     references = references or DEFAULT_REFERENCES
     rng = np.random.default_rng([seed, 0xF1])
     refs = print_colours(uniform_rgb(references, rng), inputs, rig)
-    noise = camera_noise(rig, inputs)
-    variance = noise.variance(refs.readings, inputs)
+    noises: dict = {}      # one noise model (and variance table) per exposure in the set
     per_image = {}
     for scene in scenes:
+        exposure = cs.exposure(scene)
+        if exposure not in noises:
+            noise = camera_noise(rig if exposure is None else rig.under(exposure), inputs)
+            noises[exposure] = (noise, noise.variance(refs.readings, inputs))
         nir = cs.load_nir(scene, inputs).reshape(-1, len(inputs))
         truth = cs.load_truth(scene).reshape(-1, 3)
         pick = np.sort(rng.choice(len(nir), min(pixels, len(nir)), replace=False))
-        estimate = posterior_mean(nir[pick], refs.readings, refs.lab, variance)
+        estimate = posterior_mean(nir[pick], refs.readings, refs.lab, noises[exposure][1])
         per_image[scene] = float(np.mean(delta_e00_lab(srgb_to_lab(truth[pick]), estimate)))
+    described = sorted({noise.describe(inputs) for noise, _ in noises.values()})
+    at = (f"its camera noise ({described[0]})" if len(described) == 1 else
+          f"each scene's camera noise at its exposure ({len(described)} levels)")
     note = (f"per-pixel Bayes floor: posterior-mean colour of each pixel's own "
             f"{'/'.join(map(str, inputs))} nm readings over {references} uniform sRGB colours "
-            f"printed by the simulated rig, at its camera noise ({noise.describe(inputs)}); "
-            f"{pixels} random pixels per image")
+            f"printed by the simulated rig, at {at}; {pixels} random pixels per image")
     return SetFloor(per_image, note)

@@ -11,8 +11,9 @@ from torch import nn
 
 @torch.no_grad()
 def predict(model: nn.Module, nir: torch.Tensor, multiple: int, tile: int = 512,
-            margin: int = 32) -> torch.Tensor:
-    """nir: 1 x C x H x W in [-1, 1] -> 1 x 3 x H x W in [-1, 1].
+            margin: int = 32, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """nir: 1 x C x H x W in [-1, 1] -> 1 x 3 x H x W in [-1, 1]; `noise` (1 x C, σ of paper
+    white per input) for a model that takes the noise level.
 
     Images up to `tile` pixels a side run whole. Larger ones run in tile x tile windows that
     overlap by `margin` on each side; only each window's centre is kept, so seams fall where
@@ -20,6 +21,10 @@ def predict(model: nn.Module, nir: torch.Tensor, multiple: int, tile: int = 512,
     """
     model.eval()
     device = next(model.parameters()).device
+    if noise is not None:
+        noise = noise.to(device)
+        net = model
+        model = lambda x: net(x, noise)   # noqa: E731  (one image: the same level everywhere)
     _, _, h, w = nir.shape
     margin = math.ceil(margin / multiple) * multiple
     tile = max(tile - tile % multiple, 2 * margin + multiple)

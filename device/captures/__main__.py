@@ -28,9 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     counts = ", ".join(f"{len(v)} {k}" for k, v in cs.split.items())
     counts += f"; split by {cs.split_unit}, {len(set(cs.sources.values()))} sources"
+    lights = sorted({cs.relative_photons(s) for s in cs.scenes})
+    light = (f", light {lights[0]:.3g}" if len(lights) == 1 else
+             f", light {lights[0]:.3g}-{lights[-1]:.3g} ({len(lights)} levels)")
     print(f"{cs.root}: capture set v{cs.manifest['version']}, {len(cs)} scenes ({counts}), "
           f"{cs.size[1]}x{cs.size[0]} px, {', '.join(map(str, cs.wavelengths))} nm, "
-          f"truth {cs.truth_mode}, rig {cs.rig.get('kind', '?')}")
+          f"truth {cs.truth_mode}, rig {cs.rig.get('kind', '?')}{light}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The capture-set layout and manifest schema (version 2), shared by the writer and the reader.
+"""The capture-set layout and manifest schema (version 3), shared by the writer and the reader.
 
 A capture set is a folder:
 
@@ -11,6 +11,10 @@ A capture set is a folder:
 Version 2 adds the split unit: "split_unit" says what a source is ("scene", "source", "file",
 "person") and each scene lists its "source"; no source may have scenes in two splits.
 Version 1 manifests (no sources: each scene its own unit) are still read.
+Version 3 adds how each frame was exposed (`Exposure`: exposure time, analogue gain, and the
+light on the scene relative to the rig's nominal): "references" and each scene may carry an
+"exposure" object; a scene without one was taken as the references were. Versions 1 and 2 (no
+exposures: every scene as its references) are still read.
 
 Raw captures keep the camera's ADU values unscaled (a 12-bit ADC gives 0..4095 in a 16-bit
 PNG); normalising with the dark and white references makes the scale irrelevant.
@@ -19,14 +23,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from device.common.errors import UserError
 
 FORMAT_NAME = "nightcolor-capture-set"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 # What one source is: each scene alone (version 1, the real rig, imports), a bundled photo or
 # generated scene, a user's file, or a person named by LFW-style file names.
 SPLIT_UNITS = ("scene", "source", "file", "person")
@@ -38,6 +44,45 @@ SPLITS = ("train", "val", "test")
 NIR_FROM_NM = 700
 
 _SCENE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How one frame was exposed. Photo-electrons grow with `light` × `exposure_ms` (`photons`);
+    raw values above the dark level with that times the analogue `gain` (`signal`), because a
+    gain of G divides the electrons per ADU code by G. `light` is the illumination on the scene
+    relative to the rig's nominal (the simulated rig's LED flux; 1 on a real rig, where it is not
+    measured)."""
+    exposure_ms: float
+    gain: float = 1.0
+    light: float = 1.0
+
+    def __post_init__(self):
+        for name in ("exposure_ms", "gain", "light"):
+            value = getattr(self, name)
+            if (not isinstance(value, (int, float)) or isinstance(value, bool)
+                    or not math.isfinite(value) or value <= 0):
+                raise ValueError(f"exposure: {name!r} must be a positive number, not {value!r}")
+
+    @property
+    def photons(self) -> float:
+        return self.light * self.exposure_ms
+
+    @property
+    def signal(self) -> float:
+        return self.photons * self.gain
+
+    def to_dict(self) -> dict:
+        return {"exposure_ms": float(self.exposure_ms), "gain": float(self.gain),
+                "light": float(self.light)}
+
+    @classmethod
+    def from_dict(cls, d) -> "Exposure":
+        """ValueError (one sentence) unless `d` is an exposure object of this version."""
+        if not isinstance(d, dict) or set(d) != {"exposure_ms", "gain", "light"}:
+            raise ValueError("an exposure must be an object with exactly exposure_ms, gain and "
+                             "light")
+        return cls(d["exposure_ms"], d["gain"], d["light"])
 
 
 def dark_path() -> str:
@@ -88,15 +133,27 @@ def now_utc() -> str:
 def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, int],
                    scenes: list[str], split: dict, source: str, created: str,
                    split_unit: str = "scene", sources: dict | None = None,
+                   reference_exposure: Exposure | None = None,
+                   exposures: dict | None = None,
                    material_families: tuple[str, ...] | None = None,
                    with_materials: set | frozenset = frozenset()) -> dict:
     """The manifest as plain JSON; every path in it is relative to the capture-set folder.
-    `sources` maps each scene to its source (default: the scene itself); the scenes of
-    `with_materials` list a material map whose codes index `material_families`."""
-    sources = sources or {}
-    entries: dict[str, dict] = {
-        s: {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
-            "truth": truth_path(s), "source": sources.get(s, s)} for s in scenes}
+    `sources` maps each scene to its source (default: the scene itself); `exposures` maps a
+    scene to its `Exposure` where it differs from the references' (`reference_exposure`); the
+    scenes of `with_materials` list a material map whose codes index `material_families`."""
+    sources, exposures = sources or {}, exposures or {}
+    if exposures and reference_exposure is None:
+        raise ValueError("scene exposures need the references' exposure to be normalised")
+    references = {"dark": dark_path(), "white": {str(nm): white_path(nm) for nm in wavelengths}}
+    if reference_exposure is not None:
+        references["exposure"] = reference_exposure.to_dict()
+    entries: dict[str, dict] = {}
+    for s in scenes:
+        entry = {"captures": {str(nm): capture_path(s, nm) for nm in wavelengths},
+                 "truth": truth_path(s), "source": sources.get(s, s)}
+        if s in exposures:
+            entry["exposure"] = exposures[s].to_dict()
+        entries[s] = entry
     manifest = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -107,8 +164,7 @@ def build_manifest(*, wavelengths, rig: dict, truth_mode: str, size: tuple[int, 
         "size": [int(size[0]), int(size[1])],
         "bit_depth": BIT_DEPTH,
         "rig": rig,
-        "references": {"dark": dark_path(),
-                       "white": {str(nm): white_path(nm) for nm in wavelengths}},
+        "references": references,
         "split_unit": split_unit,
         "split": split,
         "scenes": entries,
@@ -172,6 +228,8 @@ def validate_manifest(m, manifest_file: Path) -> dict:
         raise _fail(manifest_file, "\"split\" must name every scene exactly once")
     if version >= 2:
         _check_sources(m, manifest_file)
+    if version >= 3:
+        _check_exposures(m, manifest_file)
     return m
 
 
@@ -205,6 +263,21 @@ def _check_files_listed(m: dict, wl: list, manifest_file: Path) -> dict:
             raise _fail(manifest_file, f"scene {name!r} lists a material map without a "
                                        "\"material_families\" list, or outside the folder")
     return scenes
+
+
+def _check_exposures(m: dict, manifest_file: Path) -> None:
+    exposed = [name for name, entry in m["scenes"].items() if "exposure" in entry]
+    if "exposure" not in m["references"]:
+        if exposed:
+            raise _fail(manifest_file, f"scene {exposed[0]!r} records its exposure but the "
+                                       "references do not, so it cannot be normalised")
+        return
+    for where, d in [("the references", m["references"]["exposure"]),
+                     *((f"scene {name!r}", m["scenes"][name]["exposure"]) for name in exposed)]:
+        try:
+            Exposure.from_dict(d)
+        except ValueError as exc:
+            raise _fail(manifest_file, f"{where}: {exc}") from None
 
 
 def _check_sources(m: dict, manifest_file: Path) -> None:

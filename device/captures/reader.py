@@ -79,6 +79,33 @@ class CaptureSet:
         return {s: e.get("source", s) for s, e in self.manifest["scenes"].items()}
 
     @property
+    def reference_exposure(self) -> fmt.Exposure | None:
+        """How the white references were exposed (None: not recorded, versions 1 and 2)."""
+        d = self.manifest["references"].get("exposure")
+        return None if d is None else fmt.Exposure.from_dict(d)
+
+    def exposure(self, scene: str) -> fmt.Exposure | None:
+        """How `scene`'s captures were exposed: its own record, else the references' (None
+        when the set records no exposure)."""
+        if scene not in self.manifest["scenes"]:
+            raise KeyError(f"{self.root}: no scene {scene!r}")
+        d = self.manifest["scenes"][scene].get("exposure")
+        return self.reference_exposure if d is None else fmt.Exposure.from_dict(d)
+
+    def relative_photons(self, scene: str) -> float:
+        """Photo-electrons of `scene` relative to its white references (light × exposure time):
+        the light level its noise comes from; 1 where nothing is recorded."""
+        ref, own = self.reference_exposure, self.exposure(scene)
+        return 1.0 if ref is None or own is None else own.photons / ref.photons
+
+    def signal_ratio(self, scene: str) -> float:
+        """What a raw value of `scene` above the dark level is multiplied by to be on the white
+        references' scale: their light × exposure × gain over the scene's (1 when not
+        recorded). Normalisation follows the exposure exactly."""
+        ref, own = self.reference_exposure, self.exposure(scene)
+        return 1.0 if ref is None or own is None else ref.signal / own.signal
+
+    @property
     def size(self) -> tuple[int, int]:
         return tuple(self.manifest["size"])
 
@@ -149,7 +176,9 @@ class CaptureSet:
 
         (raw - dark) / (white - dark), as the paper normalised every channel to the paper's
         white: blank paper comes out 1.0 whatever the LED power or the camera's falling
-        quantum efficiency. Default wavelengths: the set's NIR ones (>= 700 nm).
+        quantum efficiency; times `signal_ratio` where the scene was exposed otherwise than
+        the references (more light, a longer exposure or more gain: the same reflectance).
+        Default wavelengths: the set's NIR ones (>= 700 nm).
         """
         wavelengths = self.nir_wavelengths() if wavelengths is None else tuple(wavelengths)
         if not wavelengths:
@@ -158,7 +187,11 @@ class CaptureSet:
         refs = self.references()
         planes = [normalise(self.load_raw(scene, nm), refs["dark"], refs["white"][nm])
                   for nm in wavelengths]
-        return np.stack(planes, axis=-1)
+        nir = np.stack(planes, axis=-1)
+        ratio = self.signal_ratio(scene)
+        if ratio != 1.0:
+            nir *= np.float32(ratio)
+        return nir
 
     @property
     def material_families(self) -> tuple[str, ...]:

@@ -61,6 +61,8 @@ class CaptureSetWriter:
             raise ValueError(f"split_unit must be one of {fmt.SPLIT_UNITS}, got {split_unit!r}")
         self.split_unit, self.test_only = split_unit, test_only
         self.sources: dict[str, str] = {}
+        self.exposures: dict[str, fmt.Exposure] = {}
+        self.reference_exposure: fmt.Exposure | None = None
         self.out = Path(out)
         self.wavelengths = tuple(int(nm) for nm in wavelengths)
         if not self.wavelengths or len(set(self.wavelengths)) != len(self.wavelengths):
@@ -109,8 +111,10 @@ class CaptureSetWriter:
             raise ValueError(f"{what} is {image.shape[1]}x{image.shape[0]} but the capture set "
                              f"is {self.size[1]}x{self.size[0]}")
 
-    def set_references(self, dark: np.ndarray, whites: dict) -> None:
-        """Dark frame (LEDs off) and blank paper under each LED, for normalisation."""
+    def set_references(self, dark: np.ndarray, whites: dict,
+                       exposure: fmt.Exposure | None = None) -> None:
+        """Dark frame (LEDs off) and blank paper under each LED, for normalisation; `exposure`:
+        how the white references were exposed (needed by scenes that record theirs)."""
         missing = set(self.wavelengths) - {int(nm) for nm in whites}
         if missing:
             raise ValueError(f"white references missing for {sorted(missing)} nm")
@@ -122,18 +126,19 @@ class CaptureSetWriter:
             self._check_size(f"white reference {nm} nm", white)
             write_png16(self.out / fmt.white_path(nm), white)
         self._has_references = True
+        self.reference_exposure = exposure
 
     def add_scene(self, name: str, raws: dict, truth: np.ndarray, source: str | None = None,
+                  exposure: fmt.Exposure | None = None,
                   materials: np.ndarray | None = None) -> None:
         """One scene: a uint16 HxW raw capture per wavelength and sRGB truth HxWx3 in [0, 1];
-        `source` is its split unit (default: the scene alone); `materials`, an optional HxW
-        map of each pixel's material (codes into `material_families`)."""
-        if materials is not None and (self.material_families is None or np.shape(materials)
-                                      != np.shape(truth)[:2]
-                                      or np.max(materials) >= len(self.material_families)):
-            raise ValueError(f"scene {name!r}: a material map needs the writer's "
-                             "material_families and the truth's size")
+        `source` is its split unit (default: the scene alone); `exposure`, how its captures
+        were exposed (default: as the references); `materials`, an optional HxW map of each
+        pixel's material (codes into `material_families`)."""
+        self._check_materials(name, materials, truth)
         fmt.check_scene_name(name)
+        if exposure is not None and self._has_references and self.reference_exposure is None:
+            raise ValueError(f"scene {name!r} records its exposure but the references do not")
         if name in self.scenes:
             raise ValueError(f"scene {name!r} was already added")
         raws = {int(nm): img for nm, img in raws.items()}
@@ -157,6 +162,16 @@ class CaptureSetWriter:
             self.with_materials.add(name)
         self.scenes.append(name)
         self.sources[name] = source or name
+        if exposure is not None:
+            self.exposures[name] = exposure
+
+    def _check_materials(self, name: str, materials: np.ndarray | None,
+                         truth: np.ndarray) -> None:
+        if materials is not None and (self.material_families is None or np.shape(materials)
+                                      != np.shape(truth)[:2]
+                                      or np.max(materials) >= len(self.material_families)):
+            raise ValueError(f"scene {name!r}: a material map needs the writer's "
+                             "material_families and the truth's size")
 
     def finish(self) -> Path:
         """Write manifest.json (atomically, last) with the deterministic split; return its path."""
@@ -171,6 +186,7 @@ class CaptureSetWriter:
             wavelengths=self.wavelengths, rig=self.rig, truth_mode=self.truth_mode,
             size=self.size, scenes=self.scenes, split=split, source=self.source,
             created=fmt.now_utc(), split_unit=self.split_unit, sources=self.sources,
+            reference_exposure=self.reference_exposure, exposures=self.exposures,
             material_families=self.material_families, with_materials=self.with_materials)
         path = self.out / fmt.MANIFEST
         with atomic_output(path) as tmp:

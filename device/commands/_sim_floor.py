@@ -33,6 +33,12 @@ def register(sub, parse_wavelengths) -> None:
     p.add_argument("--noise", default="rig", metavar="rig|PCT",
                    help="'rig': the sim camera's shot + read noise at its exposure (default); "
                         "or a constant Gaussian sigma in percent of paper white, e.g. 2")
+    p.add_argument("--light", type=float, default=None, metavar="F",
+                   help="with --noise rig: photons relative to the rig's nominal exposure (10 ms "
+                        "at its LED flux), e.g. 0.25 or 2 (default 1)")
+    p.add_argument("--exposure-ms", type=float, default=None, metavar="MS",
+                   help="with --noise rig: the exposure time at the rig's LED flux (default 10; "
+                        "with --light, both multiply)")
     p.add_argument("--prior", nargs="+", default=["uniform"], metavar="uniform|PATH",
                    help="what may have been printed: uniform sRGB colours (default) or the "
                         "pixels of images (files, or folders of them)")
@@ -74,6 +80,25 @@ def register(sub, parse_wavelengths) -> None:
 
 
 # -- options ----------------------------------------------------------------------------------
+def _exposed(args, rig):
+    """The rig at `--light` and `--exposure-ms` (its nominal exposure where not given)."""
+    from device.captures.format import Exposure
+
+    for option, value in (("--light", args.light), ("--exposure-ms", args.exposure_ms)):
+        if value is not None and not 0 < value < float("inf"):
+            raise UserError(f"{option} must be a positive number, got {value:g}.")
+    given = [o for o, v in (("--light", args.light), ("--exposure-ms", args.exposure_ms))
+             if v is not None]
+    if given and args.noise != "rig":
+        raise UserError(f"{' and '.join(given)} {'set' if len(given) > 1 else 'sets'} the "
+                        f"rig's noise; --noise {args.noise} "
+                        f"replaces it with a constant σ, so give one or the other.")
+    if not given:
+        return rig
+    return rig.under(Exposure(args.exposure_ms or rig.exposure, 1.0,
+                              1.0 if args.light is None else args.light))
+
+
 def _noise(text: str, rig, leds, printer):
     from device.sim.floor import ConstantNoise, camera_noise
 
@@ -247,7 +272,8 @@ def run_floor(args, parse_wavelengths) -> int:
 
         printer = Printer(inks=read_inks_csv(args.inks))
     rig = RigSpec(led_fwhm_by_nm=_bandwidths(args, leds))
-    noise = _noise(args.noise, rig, leds, printer)
+    # The light sets only the noise: readings are normalised to paper white at any exposure.
+    noise = _noise(args.noise, _exposed(args, rig), leds, printer)
     family = _material(args)
     if family is not None:
         floor, judged, prior_text = _material_floor(args, family, leds, rig, printer, noise)

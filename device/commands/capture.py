@@ -31,7 +31,7 @@ from device.content.prints import DEFAULT_MIX
 DEFAULT_BUNDLED_COUNT = 200   # the paper's dataset: 200 printed faces
 DEFAULT_SIZE = 256            # the paper trained on 256 x 256 crops
 MIN_SIZE, MAX_SIZE = 16, 8192
-SIM_ONLY = ("prints", "size", "seed", "truth", "leds", "mix", "workers")
+SIM_ONLY = ("prints", "size", "seed", "truth", "leds", "mix", "workers", "light", "gain")
 
 
 def _int_option(low: int, high: int | None = None):
@@ -63,6 +63,17 @@ def _leds(text: str) -> tuple[int, ...]:
     return leds
 
 
+def _levels(option: str, lists: bool):
+    def parse(text: str):
+        from device.sim.light import parse_levels
+
+        try:
+            return parse_levels(text, option, lists)
+        except UserError as exc:   # argparse names the option and exits 2
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option} ")) from None
+    return parse
+
+
 def _mix(text: str) -> dict[str, float]:
     from device.content.prints import parse_mix
 
@@ -73,15 +84,31 @@ def _mix(text: str) -> dict[str, float]:
 
 
 class _SceneRenderer:
-    """Prints and captures one planned scene; picklable, so worker processes can run it.
+    """Prints one planned scene and captures it at each of its exposures; picklable, so worker
+    processes can run it.
 
-    Every scene shares the rig and the camera (one `RigSpec`, one seed); its picture and its
-    sensor noise come from generators seeded by (seed, scene index) alone, so a scene is the
-    same whichever process renders it and whatever was rendered before.
+    Every scene shares the rig and the camera (one `RigSpec`, one seed); its picture, its light
+    and its sensor noise come from generators seeded by (seed, scene index) alone, so a scene is
+    the same whichever process renders it and whatever was rendered before.
     """
 
-    def __init__(self, rig, size: int, seed: int, truth: str):
+    def __init__(self, rig, size: int, seed: int, truth: str, light, gain):
         self.rig, self.size, self.seed, self.truth = rig, size, seed, truth
+        self.light, self.gain = light, gain
+
+    def takes(self, planned) -> list:
+        """(scene name, Exposure, noise seed) of each capture of `planned`: one at a drawn or
+        fixed light, or one per listed level (named after it)."""
+        from device.captures.format import Exposure
+
+        rng = np.random.default_rng([self.seed, planned.index, 0x116])
+        levels = self.light.each or (float(self.light.draw(rng)),)
+        if len(levels) == 1:
+            return [(planned.name, Exposure(self.rig.exposure, float(self.gain.draw(rng)),
+                                            levels[0]), [self.seed, planned.index])]
+        return [(f"{planned.name}-L{light:g}",
+                 Exposure(self.rig.exposure, float(self.gain.draw(rng)), light),
+                 [self.seed, planned.index, k]) for k, light in enumerate(levels)]
 
     def __call__(self, planned):
         from device.content.prints import render_print, render_surfaces
@@ -100,9 +127,13 @@ class _SceneRenderer:
         else:
             scene = PrintedScene(render_print(planned, self.size, self.seed), rig=self.rig,
                                  seed=self.seed)
-        rng = np.random.default_rng([self.seed, planned.index])
-        raws = {nm: scene.capture(nm, rng, motion=None) for nm in self.rig.leds}
-        return planned, raws, scene.ground_truth(mode=self.truth), materials
+        captures = []
+        for name, exposure, noise_seed in self.takes(planned):
+            rng = np.random.default_rng(noise_seed)
+            raws = {nm: scene.capture(nm, rng, motion=None, exposure=exposure)
+                    for nm in self.rig.leds}
+            captures.append((name, exposure, raws))
+        return planned, captures, scene.ground_truth(mode=self.truth), materials
 
 
 def _one_thread_each() -> None:
@@ -141,13 +172,21 @@ def default_workers() -> int:
 
 def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, seed=0,
                            truth="human", leds=None, force=False, progress=True, mix=None,
-                           held_out=False, test_only=False, workers=1) -> Path:
+                           held_out=False, test_only=False, workers=1, light=None,
+                           gain=None) -> Path:
     """Render a capture set on the simulated rig; returns its folder (identical for any
-    `workers`)."""
+    `workers`). `light` and `gain` (`device.sim.light.Levels`, default 1) set each scene's
+    exposure; the references are taken at the rig's nominal one."""
     from tqdm import tqdm
 
     from device.content.prints import plan_prints
     from device.sim import DATASET_LEDS, PrintedScene, RigSpec
+    from device.sim.light import Levels
+
+    light = light or Levels(1.0, 1.0)
+    gain = gain or Levels(1.0, 1.0)
+    if gain.listed:
+        raise UserError("--gain takes one value or a range; list light levels with --light.")
 
     leds = tuple(leds or DATASET_LEDS)
     if truth == "paper" and not set(PAPER_TRUTH_NM) <= set(leds):
@@ -163,26 +202,29 @@ def render_sim_capture_set(out, *, prints=None, count=None, size=DEFAULT_SIZE, s
         count = DEFAULT_BUNDLED_COUNT
     plan = plan_prints(prints, count, seed, mix, held_out)  # checks --prints before writing
     rig = RigSpec(leds=leds)
-    source = f"device capture --rig sim, {plan.description}"
+    source = (f"device capture --rig sim, {plan.description}, light {light.describe()}, "
+              f"gain {gain.describe()}")
     rig_description = {"kind": "sim", "spec": rig.to_dict(), "seed": seed}
     from device.sim.materials import FAMILIES
 
+    renderer = _SceneRenderer(rig, size, seed, truth, light, gain)
     with CaptureSetWriter(out, leds, rig_description, truth, source, force=force,
                           split_unit=plan.split_unit, test_only=test_only or held_out,
                           material_families=tuple(FAMILIES)) as writer, \
-            _rendering(_SceneRenderer(rig, size, seed, truth), plan.prints, workers) as scenes:
+            _rendering(renderer, plan.prints, workers) as scenes:
         # Worker processes start (and begin on the scenes) while this one renders the references.
         blank = PrintedScene(np.full((size, size, 3), 255, np.uint8), rig=rig, seed=seed)
         rng = np.random.default_rng([seed, 0xDA7A])
         writer.set_references(
             mean_reference(blank.dark(rng) for _ in range(REFERENCE_FRAMES)),
             {nm: mean_reference(blank.white(nm, rng) for _ in range(REFERENCE_FRAMES))
-             for nm in leds})
-        for planned, raws, truth_rgb, materials in tqdm(scenes, total=len(plan.prints),
-                                                        unit="scene", desc="capture",
-                                                        disable=not progress):
-            writer.add_scene(planned.name, raws, truth_rgb, source=planned.source,
-                             materials=materials)
+             for nm in leds}, exposure=rig.nominal_exposure)
+        for planned, captures, truth_rgb, materials in tqdm(scenes, total=len(plan.prints),
+                                                            unit="print", desc="capture",
+                                                            disable=not progress):
+            for name, exposure, raws in captures:
+                writer.add_scene(name, raws, truth_rgb, source=planned.source,
+                                 exposure=exposure, materials=materials)
         writer.finish()
     return Path(out)
 
@@ -209,7 +251,8 @@ def run(args) -> int:
             seed=args.seed if args.seed is not None else 0,
             truth=args.truth or "human", leds=args.leds, force=args.force, mix=args.mix,
             held_out=args.held_out, test_only=args.test_only,
-            workers=args.workers if args.workers is not None else default_workers())
+            workers=args.workers if args.workers is not None else default_workers(),
+            light=args.light, gain=args.gain)
     print(f"capture set written to {out}")
     return 0
 
@@ -243,6 +286,17 @@ def register(subparsers) -> None:
     p.add_argument("--mix", type=_mix, default=None, metavar="KIND=W,...",
                    help="weights of the bundled content's kinds (default: "
                         + ",".join(f"{k}={w:g}" for k, w in DEFAULT_MIX.items()) + ")")
+    p.add_argument("--light", type=_levels("--light", lists=True), default=None,
+                   metavar="F|LO-HI|A,B,...",
+                   help="photons relative to the rig's nominal exposure (10 ms at its LED flux; "
+                        "default 1): a factor, a range drawn log-uniformly per print (e.g. "
+                        "1/16-2), or levels each print is taken at (e.g. 0.25,0.5,1: one scene "
+                        "per level, named ...-L0.25)")
+    p.add_argument("--gain", type=_levels("--gain", lists=False), default=None,
+                   metavar="G|LO-HI",
+                   help="analogue gain (default 1): it divides the electrons per ADU code, so "
+                        "bright paper clips at the top code as on a camera; a range is drawn "
+                        "log-uniformly per scene")
     p.add_argument("--held-out", action="store_true",
                    help="print only the held-out photos (never in training content), all "
                         "into the test split")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from device.captures import PAPER_TRUTH_NM, CaptureSetWriter, paper_truth
+from device.captures.format import Exposure
 from device.common.errors import UserError
 from device.viewer.config import load_config
 from device.procedures.calibration import Rig, measure_calibration
@@ -45,7 +46,9 @@ def capture_with_rig(config_path, out, count: int | None, force: bool = False,
         calibration = measure_calibration(config)
         dark = np.round(calibration.dark).astype(np.uint16)
         whites = {nm: np.round(w).astype(np.uint16) for nm, w in calibration.whites.items()}
-        writer.set_references(dark, whites)
+        # every print is taken as the references are: the config's exposure and gain
+        writer.set_references(dark, whites, exposure=Exposure(config.camera.exposure_ms,
+                                                              config.camera.gain))
         with Rig(config) as rig:
             _capture_prints(rig, writer, count, ask, dark, whites)
         writer.finish()

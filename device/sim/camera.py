@@ -52,7 +52,7 @@ def lens_blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 # Above this mean, Poisson(μ) is drawn from its Gaussian limit N(μ, μ): at 12 bits the two are
 # indistinguishable and the Gaussian is several times faster; dimmer pixels get exact draws.
-_GAUSSIAN_SHOT_E = 30.0
+GAUSSIAN_SHOT_E = 30.0
 
 
 def noisy_electrons(mean: np.ndarray, read_noise_e: float,
@@ -63,7 +63,7 @@ def noisy_electrons(mean: np.ndarray, read_noise_e: float,
     noisy = rng.standard_normal(mean.shape, dtype=np.float32)
     noisy *= np.sqrt(mean + np.float32(read_noise_e**2))
     noisy += mean
-    dim = mean < _GAUSSIAN_SHOT_E
+    dim = mean < GAUSSIAN_SHOT_E
     if dim.any():
         noisy[dim] = rng.poisson(mean[dim]) + read_noise_e * rng.standard_normal(
             np.count_nonzero(dim), dtype=np.float32)
@@ -82,6 +82,12 @@ def read_out(electrons: np.ndarray | None, shape: tuple[int, int], rig: RigSpec,
         collected = noisy_electrons(electrons, rig.read_noise_e, rng)
     else:
         collected = electrons.astype(np.float32, copy=True)
+    return quantise(collected, rig)
+
+
+def quantise(collected: np.ndarray, rig: RigSpec) -> np.ndarray:
+    """Electrons read out (float32, noise included; overwritten) to raw ADC codes: conversion
+    gain, dark offset, rounding and clipping at the top code (a highlight past it is lost)."""
     collected *= np.float32(1.0 / rig.gain_e_per_adu)
     collected += np.float32(rig.dark_offset + 0.5)        # + 0.5: round half up on truncation
     np.clip(collected, 0.0, rig.adc_max, out=collected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from device.captures.format import Exposure
 from device.common.errors import UserError
 from device.sim.led_spectra import DATASET_LEDS, DEFAULT_FWHM_NM
 
@@ -64,6 +65,19 @@ class RigSpec:
     @property
     def gain_e_per_adu(self) -> float:
         return self.full_well_e / self.adc_max
+
+    @property
+    def nominal_exposure(self) -> Exposure:
+        """How this rig exposes by default: its exposure time, gain 1, its nominal light."""
+        return Exposure(self.exposure)
+
+    def under(self, exposure: Exposure) -> "RigSpec":
+        """This rig exposed as `exposure` says: LED flux × its `light`, its exposure time, and
+        its analogue gain dividing the electrons per ADU code (as the sim camera's gain does).
+        Read noise stays in electrons; room light (`ambient`) is not the LEDs' and stays."""
+        return dataclasses.replace(self, photon_flux=self.photon_flux * exposure.light,
+                                   exposure=exposure.exposure_ms,
+                                   full_well_e=self.full_well_e / exposure.gain)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

@@ -6,6 +6,7 @@ import zlib
 import cv2
 import numpy as np
 
+from device.captures.format import Exposure
 from device.captures.truth import PAPER_TRUTH_NM, paper_truth
 from device.sim.camera import flat_field, lens_blur, read_out, silicon_qe
 from device.sim.led_spectra import led_emission
@@ -78,10 +79,16 @@ class PrintedScene:
             self._radiance[nm] = radiance
         return self._radiance[nm]
 
-    def _electrons(self, nm: int | None, motion: np.ndarray | None = None) -> np.ndarray:
+    def _electrons(self, nm: int | None, motion: np.ndarray | None = None,
+                   exposure: Exposure | None = None) -> np.ndarray:
         radiance = self._print_radiance(nm)
+        if exposure is not None:      # the LEDs scale with light and time, room light with time
+            radiance = radiance * np.float32(exposure.photons / self.rig.exposure)
         if nm is not None and self.rig.ambient > 0:
-            radiance = radiance + self._print_radiance(None)   # room light adds to every frame
+            ambient = self._print_radiance(None)               # room light adds to every frame
+            if exposure is not None:
+                ambient = ambient * np.float32(exposure.exposure_ms / self.rig.exposure)
+            radiance = radiance + ambient
         if motion is not None:
             h, w = self.shape
             radiance = cv2.warpAffine(radiance, np.asarray(motion, dtype=np.float64), (w, h),
@@ -105,10 +112,13 @@ class PrintedScene:
         return self._signal[nm]
 
     def capture(self, nm: int | None, rng: np.random.Generator,
-                motion: np.ndarray | None = None) -> np.ndarray:
+                motion: np.ndarray | None = None, exposure: Exposure | None = None
+                ) -> np.ndarray:
         """Raw uint16 frame (adc_bits values) under LED `nm`; `motion` is a 2x3 affine moving
-        the print (from `random_motion`)."""
-        return read_out(self._electrons(nm, motion), self.shape, self.rig, rng)
+        the print (from `random_motion`); `exposure`, another light, exposure time or gain
+        than the rig's nominal one (`RigSpec.under`)."""
+        rig = self.rig if exposure is None else self.rig.under(exposure)
+        return read_out(self._electrons(nm, motion, exposure), self.shape, rig, rng)
 
     def dark(self, rng: np.random.Generator) -> np.ndarray:
         """Lens-capped reference frame: offset and read noise only."""

@@ -77,6 +77,42 @@ def test_onnx_session_is_the_cpu_reference():
         assert onnx_session(SHIPPED_MODEL).get_providers() == ["CPUExecutionProvider"]
 
 
+@pytest.fixture
+def onnxruntime_default_logging():
+    """onnxruntime's process-wide log level as a fresh process has it, WARNING (2), whatever
+    ran before: importing onnxslim (convert.export does) sets it to ERROR (3) for the whole
+    process, and there is no getter. Put back afterwards: 3 once onnxslim is imported."""
+    import sys
+
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(2)
+    yield ort
+    ort.set_default_logger_severity(3 if "onnxslim" in sys.modules else 2)
+
+
+def test_onnx_session_keeps_onnxruntimes_warnings_out_of_converts_output(
+        tmp_path, capfd, onnxruntime_default_logging):
+    """onnxruntime's warning-level notes (FP16 Cast notes on older builds; here one it prints
+    for any graph with an unused initializer) are not errors: the reference session keeps them
+    off stderr, where convert's own messages go, also in a process that never imported
+    onnxslim (`python -m convert.viewer`). The same graph, opened with onnxruntime's defaults,
+    shows that the note is printed there (to fd 2, by onnxruntime's C++ logger)."""
+    from convert.bounds import onnx_session
+
+    ort = onnxruntime_default_logging
+    model = onnx.load(tanh_onnx(tmp_path / "t.onnx"))
+    model.graph.initializer.append(helper.make_tensor("unused", TensorProto.FLOAT, [], [1.0]))
+    onnx.save(model, tmp_path / "noted.onnx")
+    capfd.readouterr()
+    ort.InferenceSession(str(tmp_path / "noted.onnx"), providers=["CPUExecutionProvider"])
+    assert "Removing initializer 'unused'" in capfd.readouterr().err
+    session = onnx_session(tmp_path / "noted.onnx")
+    assert capfd.readouterr().err == ""
+    x = np.full((1, 3, 2, 2), 0.5, np.float32)
+    assert np.allclose(verify.run_onnx(session, x), np.tanh(x))
+
+
 # -- FP32 ONNX vs PyTorch: max abs error <= FP32_MAX_ABS ------------------------------------------
 def test_fp32_bound_refuses_an_error_just_above_it_and_passes_one_below(tmp_path):
     samples = verify.random_samples(3, 16)
@@ -97,6 +133,12 @@ def test_fp32_bound_refuses_nan_on_one_sample_among_exact_ones(tmp_path, nan_fir
     with pytest.raises(UserError, match=r"by inf \(max abs, on negative\)"):
         verify.fp32_max_abs_error(torch.nn.Tanh(), path, samples)
     assert verify.fp32_max_abs_error(torch.nn.Tanh(), path, [good]) < 1e-6
+
+
+def test_fp32_bound_needs_a_sample(tmp_path):
+    """No sample is no pass: the FP32 check follows the same worst-sample rule as the others."""
+    with pytest.raises(ValueError, match="needs at least one sample"):
+        verify.fp32_max_abs_error(torch.nn.Tanh(), tanh_onnx(tmp_path / "t.onnx"), [])
 
 
 def test_fp32_check_refuses_a_network_that_itself_outputs_nan(tmp_path):
@@ -124,6 +166,23 @@ def test_fp16_bound_is_40_db_of_srgb(tmp_path):
                                                 r"FP32 ONNX \(on random 2x3x48x80\), under the "
                                                 r"40 dB required"):
                 verify.fp16_psnr(reference, infer, samples, TO_SRGB, "FP16")
+
+
+def test_fp16_bound_passes_exactly_40_db(tmp_path):
+    """The bound is >= 40 dB, inclusive. Exactly 40 dB, built to be exact in float arithmetic:
+    on a zero output (sRGB 0.5), 12288 of 30000 values off by 2^-5 in the network's range,
+    2^-6 in sRGB (both exact in float32), give a squared-error sum of 12288 x 2^-12 = 3 and a
+    mean of 3 / 30000 = 1e-4 (division correctly rounded), so PSNR = 10 log10(1 / 1e-4) = 40."""
+    assert 10 * np.log10(1.0 / (3.0 / 30000)) == 40.0, "this libm's log10(1e4) is not 4"
+    reference = tanh_onnx(tmp_path / "ref.onnx")
+    sample = verify.Sample("zeros", np.zeros((1, 3, 100, 100), np.float32))   # tanh(0) = 0
+
+    def infer(x):
+        y = np.tanh(x)
+        y.ravel()[:12288] = 2.0 ** -5
+        return y
+
+    assert verify.fp16_psnr(reference, infer, [sample], TO_SRGB, "FP16") == 40.0
 
 
 @pytest.mark.parametrize("nan_on", ["first", "last", "every"])
@@ -267,6 +326,9 @@ def test_random_samples_are_two_batches_at_the_networks_multiple():
     assert ramp.flags.c_contiguous
     assert verify.random_samples(3, 5)[0].nir.shape == (2, 3, 50, 80)   # H, W rounded up
     assert verify.random_samples(1, 1)[0].nir.shape == (2, 1, 48, 80)
+    # A multiple above 48 x 80: one multiple each way, not more (a 7-level U-Net's 128).
+    assert verify.random_samples(1, 96)[0].nir.shape == (2, 1, 96, 96)
+    assert verify.random_samples(1, 128)[1].nir.shape == (1, 1, 128, 128)
 
 
 def test_capture_samples_are_centre_crops_mapped_to_the_networks_range(tiny_capture_set):
@@ -290,9 +352,24 @@ def test_capture_samples_are_centre_crops_mapped_to_the_networks_range(tiny_capt
     with pytest.raises(UserError, match=r"capture set has no 850 nm captures, which the "
                                         r"checkpoint takes as input"):
         verify.capture_samples(tiny_capture_set, [718, 850], mapping, 16)
+    with pytest.raises(UserError, match=r"capture set has no 850 nm, 910 nm captures, which"):
+        verify.capture_samples(tiny_capture_set, [850, 718, 910], mapping, 16)
     with pytest.raises(UserError, match=r"captures of 64x64 px are smaller than the 128 px the "
                                         r"network needs"):
         verify.capture_samples(tiny_capture_set, [718], mapping, 128)
+
+
+def test_the_centre_crop_of_a_capture_that_is_not_square():
+    """Rows and columns each keep the largest multiple that fits the side, centred; a capture
+    narrower than one multiple in either direction is refused naming its size."""
+    image = np.arange(100 * 60).reshape(100, 60, 1)
+    crop = verify._centre_crop(image, 256, 16)           # 96 x 48 out of 100 x 60
+    assert np.array_equal(crop, image[2:98, 6:54])
+    assert np.array_equal(verify._centre_crop(image, 64, 16), image[18:82, 6:54])
+    for shape in ((300, 40, 1), (40, 300, 1)):
+        with pytest.raises(UserError, match=rf"^captures of {shape[0]}x{shape[1]} px are smaller "
+                                            r"than the 64 px the network needs\.$"):
+            verify._centre_crop(np.zeros(shape), 256, 64)
 
 
 def test_psnr_is_of_the_images_as_shown_clipped_to_the_srgb_range():

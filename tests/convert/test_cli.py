@@ -129,7 +129,7 @@ def _diverged_checkpoint(make_checkpoint) -> Path:
                                   "out is a file", "out does not exist", "target is a folder",
                                   "shape of another channel count",
                                   "opset too old", "config without normalisation",
-                                  "diverged weights"])
+                                  "a noise-level input", "diverged weights"])
 def test_bad_input_is_one_sentence_and_leaves_no_onnx(make_checkpoint, tmp_path, capsys, case):
     if case == "missing file":
         args, words = [tmp_path / "nope.pt"], ("nope.pt", "no such checkpoint")
@@ -161,6 +161,11 @@ def test_bad_input_is_one_sentence_and_leaves_no_onnx(make_checkpoint, tmp_path,
         config = {"model": model.config, "inputs": [718, 777, 807], "truth_mode": "human",
                   "spatial_multiple": 16}
         args, words = [make_checkpoint("edge", config=config, model=model)], ("'normalisation'",)
+    elif case == "a noise-level input":   # train fit --noise-input: not in the viewer graph
+        from train.models import build_model
+
+        model = build_model({"name": "edge", "base": 8, "noise_input": 1})
+        args, words = [make_checkpoint("edge", model=model)], ("noise level", "viewer graph")
     else:  # diverged weights: refused after the export, so the temp ONNX must go too
         args, words = ["--fp16", _diverged_checkpoint(make_checkpoint)], ("NaN",)
     assert_refused(call_main(capsys, *args), *words)

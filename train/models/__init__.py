@@ -29,6 +29,9 @@ class ModelSpec:
     closed_form: Callable[[nn.Module], Any] | None = None
     discriminator: Callable[[dict[str, Any]], nn.Module] | None = None   # adversarial training
     check: Callable[[dict[str, Any]], str | None] | None = None   # extra rule: the error, or None
+    # optional options that are 0 (off, the default) or 1 (on); left out of a config when not
+    # given, so a model card or checkpoint without them reads as before they existed
+    switches: tuple[str, ...] = ()
 
 
 def _linear(cfg: dict[str, Any]) -> nn.Module:
@@ -36,7 +39,8 @@ def _linear(cfg: dict[str, Any]) -> nn.Module:
 
 
 def _unet(encoder: str) -> Callable[[dict[str, Any]], nn.Module]:
-    return lambda cfg: UNet(cfg["in_channels"], ENCODERS[encoder], cfg["base"])
+    return lambda cfg: UNet(cfg["in_channels"], ENCODERS[encoder], cfg["base"],
+                            noise_inputs=cfg["in_channels"] if cfg.get("noise_input") else 0)
 
 
 def _patchgan(cfg: dict[str, Any]) -> nn.Module:
@@ -57,7 +61,9 @@ MODELS: dict[str, ModelSpec] = {
     "linear": ModelSpec({"patch": 12}, _linear, closed_form=PatchRegression),
     "unet": ModelSpec({"base": 64}, _unet("vgg16")),
     "unet-gan": ModelSpec({"base": 64, "disc_base": 64}, _unet("vgg16"), discriminator=_patchgan),
-    "edge": ModelSpec({"base": 16}, _unet("edge"), check=_tensor_core_width),
+    # noise_input = 1: the model also takes each input's σ at paper white (train/light.py)
+    "edge": ModelSpec({"base": 16}, _unet("edge"), check=_tensor_core_width,
+                      switches=("noise_input",)),
 }
 MODEL_NAMES = tuple(MODELS)
 
@@ -75,12 +81,16 @@ def model_config(config: dict[str, Any]) -> dict[str, Any]:
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}.")
     full = {"name": name, "in_channels": 3, **MODELS[name].defaults}
-    unknown = sorted(set(config) - set(full))
+    unknown = sorted(set(config) - set(full) - set(MODELS[name].switches))
     if unknown:
         raise UserError(f"model {name!r} has no option {', '.join(map(repr, unknown))}.")
     full.update(config)
     for key, value in full.items():
-        if key != "name" and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        if key in MODELS[name].switches:
+            if value not in (0, 1) or isinstance(value, bool):
+                raise UserError(f"model option {key!r} must be 0 or 1, not {value!r}.")
+        elif key != "name" and (not isinstance(value, int) or isinstance(value, bool)
+                                or value < 1):
             raise UserError(f"model option {key!r} must be a positive integer, not {value!r}.")
     problem = MODELS[name].check(full) if MODELS[name].check else None
     if problem:

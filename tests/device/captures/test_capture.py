@@ -194,3 +194,76 @@ def test_refuses_a_bad_mix_and_mix_with_prints(tmp_path, cli, refused):
     with pytest.raises(UserError, match="--held-out.*--mix"):
         render_sim_capture_set(out, held_out=True, mix={"faces": 1.0}, progress=False)
     assert not out.exists()
+
+
+def test_light_levels_take_every_print_at_each_level(tmp_path):
+    """--light A,B: one scene per print and level, named after it, one source (so one split)
+    per print, the same picture and truth at every level."""
+    from device.sim.light import Levels
+
+    render_sim_capture_set(tmp_path / "l", count=2, size=32, held_out=True, leds=NIR_LEDS,
+                           light=Levels(0.0625, 2.0, (0.0625, 2.0)), progress=False)
+    cs = CaptureSet.open(tmp_path / "l")
+    assert cs.manifest["version"] == 3
+    assert sorted(cs.scenes) == sorted(f"{p}-L{v}" for p in ("00000-photo-astronaut",
+                                                              "00001-photo-coffee")
+                                       for v in ("0.0625", "2"))
+    dim, bright = "00000-photo-astronaut-L0.0625", "00000-photo-astronaut-L2"
+    assert cs.sources[dim] == cs.sources[bright]
+    assert cs.relative_photons(dim) == 0.0625 and cs.relative_photons(bright) == 2.0
+    assert cs.exposure(bright).exposure_ms == cs.reference_exposure.exposure_ms == 10.0
+    np.testing.assert_array_equal(cs.load_truth(dim), cs.load_truth(bright))
+    assert abs(cs.load_nir(dim).mean() - cs.load_nir(bright).mean()) < 0.01
+
+
+def test_paper_white_reads_one_at_every_light_with_the_noise_of_that_light(tmp_path):
+    """Blank paper at 1/16 and 2× the light: mean 1 (normalisation follows the exposure) and the
+    spread the floor's closed form gives (shot + read noise at that light, and the 8-frame white
+    reference's own noise at light 1: σ² = σ(L)² + σ(1)² / 8)."""
+    from device.sim import RigSpec
+    from device.sim.floor import camera_noise
+    from device.sim.light import Levels
+
+    prints = tmp_path / "prints"
+    prints.mkdir()
+    cv2.imwrite(str(prints / "blank.png"), np.full((64, 64, 3), 255, np.uint8))
+    render_sim_capture_set(tmp_path / "w", prints=prints, size=64, leds=NIR_LEDS,
+                           light=Levels(0.0625, 2.0, (0.0625, 2.0)), progress=False)
+    cs = CaptureSet.open(tmp_path / "w")
+    rig = RigSpec(leds=NIR_LEDS)
+    reference = camera_noise(rig, NIR_LEDS).white_sigma(NIR_LEDS)
+    for light in (0.0625, 2.0):
+        nir = cs.load_nir(f"blank-L{light:g}")[4:-4, 4:-4].reshape(-1, 3)
+        sigma = camera_noise(rig.under(cs.exposure(f"blank-L{light:g}")),
+                             NIR_LEDS).white_sigma(NIR_LEDS)
+        expected = np.sqrt(sigma ** 2 + reference ** 2 / 8)
+        # 3136 pixels: the sample std is good to 1/sqrt(2N) = 1.3 %, the mean to σ/56 (+0.002:
+        # the references are stored as whole codes, ±0.5 of ~1200 above dark).
+        np.testing.assert_allclose(nir.std(axis=0), expected, rtol=0.07)
+        assert np.all(np.abs(nir.mean(axis=0) - 1.0) < 5 * expected / 56 + 0.002), light
+
+
+def test_a_high_gain_at_bright_light_clips_the_paper(tmp_path):
+    from device.sim.light import Levels
+
+    prints = tmp_path / "prints"
+    prints.mkdir()
+    cv2.imwrite(str(prints / "blank.png"), np.full((32, 32, 3), 255, np.uint8))
+    render_sim_capture_set(tmp_path / "c", prints=prints, size=32, leds=NIR_LEDS,
+                           light=Levels(2.0, 2.0), gain=Levels(4.0, 4.0), progress=False)
+    cs = CaptureSet.open(tmp_path / "c")
+    assert cs.exposure("blank").gain == 4.0
+    # White at 718 nm: 3114 e- x 2 x gain 4 is past the 10 500 e- of the top code.
+    assert cs.load_raw("blank", 718).max() == 4095
+    assert cs.load_nir("blank", (718,)).max() < 0.9          # a clipped white reads dark
+
+
+def test_light_and_gain_options_are_refused_when_wrong(tmp_path, cli, refused):
+    out = tmp_path / "x"
+    refused(cli("capture", "--rig", "sim", "--light", "0", "--out", out), "--light", "positive")
+    refused(cli("capture", "--rig", "sim", "--light", "2-1", "--out", out), "--light",
+            "low to high")
+    refused(cli("capture", "--rig", "sim", "--gain", "1,2", "--out", out), "--gain")
+    refused(cli("capture", "--config", tmp_path / "rig.toml", "--light", "2", "--out", out),
+            "--light", "--config")
+    assert not out.exists()

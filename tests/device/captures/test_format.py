@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from device.captures import FORMAT_VERSION, CaptureSet, CaptureSetWriter, split_counts
+from device.captures.format import Exposure
 from device.common.errors import UserError
 from device.captures.references import normalise
 
@@ -50,7 +51,7 @@ def test_paper_white_normalises_to_one_and_dark_to_zero():
 def test_manifest_records_the_contract_fields(synthetic_set):
     out, _ = synthetic_set
     m = json.loads((out / "manifest.json").read_text())
-    assert m["version"] == FORMAT_VERSION == 2
+    assert m["version"] == FORMAT_VERSION == 3
     assert m["split_unit"] == "scene" and m["scenes"]["scene-0"]["source"] == "scene-0"
     assert m["bit_depth"] == 16 and m["truth_mode"] == "human" and m["source"] == "tests"
     assert m["created"].endswith("Z")
@@ -126,3 +127,53 @@ def test_sources_are_the_split_unit_and_version_1_still_reads(tmp_path):
     (out / "manifest.json").write_text(json.dumps(m))
     old = CaptureSet.open(out)
     assert old.split_unit == "scene" and old.sources["p3-13"] == "p3-13"
+
+
+def _exposed_set(out, version_2=False):
+    """Dark 100, white 1100 (1000 above dark) at 10 ms, gain 1; scene 'bright' taken with
+    twice the light at gain 2 reads 4× as far above dark for the same reflectance."""
+    dark = np.full((8, 8), 100, np.uint16)
+    white = {nm: np.full((8, 8), 1100, np.uint16) for nm in (718, 777)}
+    truth = np.zeros((8, 8, 3), np.float32)
+    with CaptureSetWriter(out, (718, 777), {"kind": "synthetic"}, "human", "tests") as writer:
+        writer.set_references(dark, white, exposure=Exposure(10.0))
+        for name, exposure, above in (("plain", None, 500), ("bright", Exposure(10.0, 2.0, 2.0),
+                                                              2000)):
+            writer.add_scene(name, {nm: np.full((8, 8), 100 + above, np.uint16)
+                                    for nm in (718, 777)}, truth, exposure=exposure)
+        writer.finish()
+    if version_2:     # what this writer made before exposures were recorded
+        m = json.loads((out / "manifest.json").read_text())
+        m["version"] = 2
+        del m["references"]["exposure"]
+        for entry in m["scenes"].values():
+            entry.pop("exposure", None)
+        (out / "manifest.json").write_text(json.dumps(m))
+    return CaptureSet.open(out)
+
+
+def test_exposures_round_trip_and_normalisation_follows_them(tmp_path):
+    cs = _exposed_set(tmp_path / "set")
+    assert cs.manifest["version"] == 3
+    assert cs.reference_exposure == Exposure(10.0, 1.0, 1.0)
+    assert cs.exposure("bright") == Exposure(10.0, 2.0, 2.0)
+    assert cs.exposure("plain") == cs.reference_exposure      # unrecorded: as the references
+    assert cs.relative_photons("bright") == 2.0 and cs.signal_ratio("bright") == 0.25
+    # 2000 above dark / 1000 white span × (1 / 4): the same 0.5 reflectance as 'plain'.
+    np.testing.assert_allclose(cs.load_nir("bright"), 0.5)
+    np.testing.assert_allclose(cs.load_nir("plain"), 0.5)
+
+
+def test_a_version_2_set_is_read_as_taken_like_its_references(tmp_path):
+    cs = _exposed_set(tmp_path / "set", version_2=True)
+    assert cs.manifest["version"] == 2 and cs.reference_exposure is None
+    assert cs.exposure("bright") is None and cs.relative_photons("bright") == 1.0
+    np.testing.assert_allclose(cs.load_nir("bright"), 2.0)   # no record: no compensation
+
+
+def test_a_scene_exposure_needs_the_references_exposure(tmp_path):
+    dark = np.full((4, 4), 100, np.uint16)
+    with CaptureSetWriter(tmp_path / "set", (718,), {}, "human", "tests") as writer:
+        writer.set_references(dark, {718: dark + 1000})
+        with pytest.raises(ValueError, match="references"):
+            writer.add_scene("s", {718: dark}, np.zeros((4, 4, 3)), exposure=Exposure(5.0))

@@ -38,8 +38,31 @@ def test_unparseable_manifest(synthetic_set, cli, refused):
 
 def test_unknown_version(synthetic_set, cli, refused):
     out, _ = synthetic_set
-    _edit_manifest(out, version=3, new_field_of_version_3={"x": 1})
-    refused(cli(out, module="device.captures"), "manifest.json", "version 3", "versions 1, 2")
+    _edit_manifest(out, version=4, new_field_of_version_4={"x": 1})
+    refused(cli(out, module="device.captures"), "manifest.json", "version 4",
+            "versions 1, 2, 3")
+
+
+def test_a_scene_exposure_without_the_references_exposure(synthetic_set, cli, refused):
+    out, _ = synthetic_set
+    m = json.loads((out / "manifest.json").read_text())
+    m["scenes"]["scene-2"]["exposure"] = {"exposure_ms": 5.0, "gain": 1.0, "light": 1.0}
+    (out / "manifest.json").write_text(json.dumps(m))
+    refused(cli(out, module="device.captures"), "manifest.json", "scene-2", "references")
+
+
+@pytest.mark.parametrize("exposure,needle", [({"exposure_ms": 0, "gain": 1, "light": 1},
+                                              "'exposure_ms' must be a positive number"),
+                                             ({"exposure_ms": 4, "gain": 1}, "exactly"),
+                                             ({"exposure_ms": 4, "gain": "2", "light": 1},
+                                              "'gain'")])
+def test_a_bad_exposure(synthetic_set, cli, refused, exposure, needle):
+    out, _ = synthetic_set
+    m = json.loads((out / "manifest.json").read_text())
+    m["references"]["exposure"] = {"exposure_ms": 10.0, "gain": 1.0, "light": 1.0}
+    m["scenes"]["scene-1"]["exposure"] = exposure
+    (out / "manifest.json").write_text(json.dumps(m))
+    refused(cli(out, module="device.captures"), "manifest.json", "scene-1", needle)
 
 
 def test_a_source_in_two_splits(synthetic_set, cli, refused):

@@ -54,7 +54,15 @@ def test_lights_out_survives_a_failing_backend(caplog):
         raise OSError("gpiochip0 went away")
 
     assert lights_out(broken) is False
-    assert "turning the LEDs off failed" in caplog.text
+    [record] = caplog.records                # the journal gets the failure and its traceback
+    assert record.levelname == "ERROR" and record.getMessage() == "turning the LEDs off failed"
+    assert record.exc_info[0] is OSError and "gpiochip0 went away" in caplog.text
+
+
+def test_lights_out_says_when_the_switch_worked(caplog):
+    calls = []
+    assert lights_out(lambda: calls.append("off")) is True
+    assert calls == ["off"] and not caplog.records
 
 
 def test_unhandled_exception_in_main_turns_leds_off_before_the_traceback():
@@ -95,10 +103,13 @@ def test_hooks_switch_off_then_hand_over_to_the_previous_hooks(monkeypatch):
     monkeypatch.setattr(threading, "excepthook", lambda a: order.append(("thread", a)))
     before = (sys.excepthook, threading.excepthook)
     restore = install_excepthooks(lambda: order.append("off"))
-    error = RuntimeError("x")
-    sys.excepthook(RuntimeError, error, None)
+    try:
+        raise RuntimeError("x")
+    except RuntimeError as raised:     # a real traceback: the report must still show the stack
+        error, tb = raised, raised.__traceback__
+    sys.excepthook(RuntimeError, error, tb)
     threading.excepthook("thread args")
-    assert order == ["off", ("sys", (RuntimeError, error, None)), "off", ("thread", "thread args")]
+    assert order == ["off", ("sys", (RuntimeError, error, tb)), "off", ("thread", "thread args")]
     restore()
     assert (sys.excepthook, threading.excepthook) == before
 
@@ -112,11 +123,29 @@ def test_stop_post_failsafe_in_process_passes_over_a_sim_bank_and_refuses_a_bad_
     config = tmp_path / "nightcolor.toml"
     config.write_text('[leds]\nuri = "sim://"\n[engine]\nuri = "onnx://absent.onnx"\n')
     assert failsafe.main(["--config", str(config)]) == 0
-    err = capsys.readouterr().err
-    assert "leds.uri 'sim://'" in err and "nothing to switch off" in err and len(err.splitlines()) == 1
+    assert capsys.readouterr().err == ("failsafe: leds.uri 'sim://' is no LED hardware this "
+                                       "program drives (gpio://); nothing to switch off.\n")
     assert failsafe.main(["--config", str(tmp_path / "nope.toml")]) == 2
     assert capsys.readouterr().err.strip() == \
         f"failsafe: error: {tmp_path / 'nope.toml'}: config file not found."
     with pytest.raises(SystemExit) as usage:
         failsafe.main([])
-    assert usage.value.code == 2 and "--config" in capsys.readouterr().err
+    err = capsys.readouterr().err      # the journal names the command the unit runs
+    assert usage.value.code == 2 and err.startswith("usage: python -m device.service.failsafe ")
+    assert "python -m device.service.failsafe: error: the following arguments are required: " \
+        "--config" in err
+
+
+def test_stop_post_failsafe_in_process_checks_uris_for_form_only(tmp_path, capsys):
+    """The unit's process knows only the real schemes (test_backends.py runs it so). In this
+    process, where every scheme is registered, schemes nobody registers stand for the ones it
+    lacks: a camera URI it has no backend for cannot stop it (it switches LEDs off, it opens
+    no camera), and a bank it has no backend for, as `sim://` is there, had nothing lit by
+    this program: exit 0, in one line naming the hardware it drives."""
+    from device.service import failsafe
+
+    config = tmp_path / "nightcolor.toml"
+    config.write_text('[camera]\nuri = "usb://0"\n[leds]\nuri = "ir://bank"\n')
+    assert failsafe.main(["--config", str(config)]) == 0
+    assert capsys.readouterr().err == ("failsafe: leds.uri 'ir://bank' is no LED hardware this "
+                                       "program drives (gpio://); nothing to switch off.\n")

@@ -244,7 +244,53 @@ def test_choose_ranks_the_papers_triple_above_a_bad_one():
     assert set(ranking[0]) == {"leds", "mean_de00", "p90_de00"}
 
 
+def test_the_floor_rises_as_the_light_falls(small):
+    """Fewer photo-electrons, more shot noise relative to white: the floor is monotone in light
+    (1/16 to 2 times the rig's nominal photons), judged on the same colours and draws."""
+    from device.captures.format import Exposure
+
+    refs, pixels = small
+    floors = [BayesFloor(refs, pixels, camera_noise(RigSpec().under(Exposure(10.0, light=light)),
+                                                    NIR)).evaluate(NIR).mean_de00
+              for light in (2.0, 1.0, 0.25, 0.0625)]
+    assert all(a < b for a, b in zip(floors, floors[1:])), floors
+
+
+def test_the_noise_at_a_light_level_follows_the_electron_count():
+    """Paper white at 718 nm collects 3114 e- at the nominal exposure (the README's table, from
+    this module); at 1/16 of the light, 3114 / 16 = 194.6 e-, so σ at white is
+    sqrt(194.6 + 2.5²) / 194.6 = 7.28 %. Exposure time and light are the same to the sensor."""
+    from device.captures.format import Exposure
+
+    nominal = camera_noise(RigSpec(), NIR)
+    dim = camera_noise(RigSpec().under(Exposure(10.0, light=1 / 16)), NIR)
+    short = camera_noise(RigSpec().under(Exposure(10.0 / 16)), NIR)
+    assert nominal.white_electrons[718] == pytest.approx(3114, abs=0.5)
+    for nm in NIR:
+        assert dim.white_electrons[nm] == pytest.approx(nominal.white_electrons[nm] / 16)
+        assert short.white_electrons[nm] == pytest.approx(dim.white_electrons[nm])
+    assert dim.white_sigma(NIR)[0] == pytest.approx(0.0728, abs=5e-5)
+    gained = camera_noise(RigSpec().under(Exposure(10.0, gain=4.0)), NIR)   # gain: no change
+    assert gained.white_electrons == nominal.white_electrons
+
+
+def test_floor_at_a_light_level_and_at_an_exposure():
+    def floor(*args):
+        result = device("--colours", 200, "--references", 4096, "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    dim, bright = floor("--light", "0.0625"), floor("--light", "2")
+    assert dim["mean_de00"] > bright["mean_de00"] + 2
+    assert "7.28/8.88/10.00 %" in dim["noise"]
+    # 5 ms at the rig's flux is half its nominal photons: the same noise, draws and floor
+    short, half = floor("--exposure-ms", "5"), floor("--light", "0.5")
+    assert short["noise"] == half["noise"] and short["mean_de00"] == half["mean_de00"]
+
+
 @pytest.mark.parametrize("args, words", [
+    (("--light", "0"), "--light must be a positive number"),
+    (("--light", "1", "--noise", "2"), "--light sets the rig's noise; --noise 2"),
     (("--noise", "loud"), "--noise: expected 'rig' or a percentage"),
     (("--from", "700-1000"), "give --choose K as well"),
     (("--choose", "4", "--from", "900-1000"), "the palette has 3 LEDs in 900-1000 nm"),

@@ -19,6 +19,10 @@ constants, messages and exception types, taken from their sources:
   already in use, continuing anyway.  Use GPIO.setwarnings(False) to disable warnings."
   (RuntimeWarning). rpi-lgpio (its drop-in on the Pi 5), RPi/GPIO/__init__.py, raises
   RuntimeError("GPIO busy") there instead: flavour "rpi-lgpio".
+- A level that is not an integer (bool is one): RPi.GPIO's output() raises ValueError("Value
+  must be an integer/boolean or a list/tuple of integers/booleans") before touching a line
+  (py_gpio.c, py_output_gpio); Jetson.GPIO's gpio_cdev.set_value stores it in a ctypes
+  c_uint8 array (gpiohandle_data.values), which raises TypeError, here by ctypes itself.
 - Both: setmode() with another mode set raises ValueError("A different mode has already been
   set!"); setup() before setmode() raises RuntimeError("Please set pin numbering mode ...");
   output() on a pin not set up as an output raises RuntimeError("The GPIO channel has not
@@ -33,6 +37,7 @@ a header pin as a `Level`.
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import types
@@ -217,6 +222,9 @@ class GpioLibrary:
                 self.header.drive(self.clock(), pin, None)
 
     def _output(self, channels, values):
+        if self.kind == "rpi" and not isinstance(values, (int, list, tuple)):
+            raise ValueError("Value must be an integer/boolean or a list/tuple of "
+                             "integers/booleans")
         pins = [self._pin(c) for c in self._many(channels)]
         values = self._many(values)
         if len(values) == 1:
@@ -226,6 +234,10 @@ class GpioLibrary:
         if any(self.directions.get(p) != OUT for p in pins):
             raise RuntimeError("The GPIO channel has not been set up as an OUTPUT")
         for pin, value in zip(pins, values):
+            if self.kind == "jetson":
+                (ctypes.c_uint8 * 1)()[0] = value      # set_value's gpiohandle_data.values[0]
+            elif not isinstance(value, int):
+                raise ValueError("Value must be an integer or boolean")
             if pin in self.failing_lines:    # gpio_cdev.set_value's error for a failed ioctl
                 raise GPIOError(errno.EIO, "Setting line value: Input/output error")
             self.header.drive(self.clock(), pin, int(bool(value)))

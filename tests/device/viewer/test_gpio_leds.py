@@ -135,9 +135,13 @@ def test_every_call_is_recorded_with_its_time_on_the_injected_clock(install_gpio
     assert times == sorted(times) and times[0] == start and times[-1] > start + 2 * PERIOD_S
 
 
-def test_a_second_close_is_harmless_and_an_led_cannot_be_lit_after_it(install_gpio):
+def test_a_second_close_is_harmless_and_an_led_cannot_be_lit_after_it(install_gpio, caplog):
     lib = install_gpio("jetson")
+    caplog.set_level("INFO", logger="device.viewer.leds")
     leds = LEDS.open(URI, LedOptions(NIR, PINS, TRIGGER))
+    # The journal says which lines the viewer drives, for whoever checks the wiring.
+    assert [r.getMessage() for r in caplog.records] == [
+        "LEDs on jetson GPIO pins {718: 12, 777: 16, 807: 18}, trigger 22"]
     leds.set(777)
     leds.close()
     leds.close()
@@ -145,6 +149,50 @@ def test_a_second_close_is_harmless_and_an_led_cannot_be_lit_after_it(install_gp
     verify(lib)
     with pytest.raises(RuntimeError, match="Please set pin numbering mode"):
         leds.set(718)                    # the library refuses: the lines were released
+
+
+def test_an_led_the_bank_lacks_is_refused_before_any_line_moves(install_gpio):
+    lib = install_gpio("jetson")
+    leds = GpioLeds("jetson", PINS, TRIGGER, NIR)
+    leds.set(777)
+    calls = len(lib.calls)
+    with pytest.raises(ValueError, match="^no LED at 850 nm$"):
+        leds.set(850)
+    assert len(lib.calls) == calls and leds.lit == 777 and lib.header.levels[16] == standin.HIGH
+    leds.close()
+    verify(lib)
+
+
+def test_a_bank_opened_without_its_uri_is_named_after_its_board(install_gpio):
+    lib = install_gpio("rpi")
+    with pytest.raises(UserError, match=r"^leds.uri gpio://rpi: board pin 1 \(the 777 nm LED\) "
+                                        r"is not a GPIO pin on this board"):
+        GpioLeds("rpi", {718: 12, 777: 1}, None, (718, 777))
+    assert lib.names()[-1] == "cleanup" and not lib.directions
+
+
+def test_the_trigger_pulse_and_close_drive_real_levels_the_libraries_accept(install_gpio):
+    """Both libraries refuse a level that is not an integer (gpio_standin.py says where), so a
+    bank that wrote one would fail on the device: every write here is HIGH or LOW."""
+    for flavour in ("jetson", "rpi"):
+        lib = install_gpio(flavour)
+        leds = GpioLeds(lib.kind, PINS, TRIGGER, NIR, sleep=lambda s: None)
+        leds.set(718)
+        leds.pulse_trigger()
+        leds.close()
+        levels = [c.args[1] for c in lib.calls if c.name == "output"]
+        assert levels and all(type(level) is int and level in (0, 1) for level in levels)
+        # set up LOW, the pulse, close's LOW, released by cleanup()
+        assert [h.level for h in lib.header.history if h.pin == TRIGGER] == \
+            [standin.LOW, standin.HIGH, standin.LOW, standin.LOW, None]
+        verify(lib)
+        gpio = install_gpio(flavour).module()     # ...and the stand-in refuses one, as they do
+        gpio.setmode(gpio.BOARD)
+        gpio.setup(12, gpio.OUT, initial=gpio.LOW)
+        for bad in (None, 0.0):
+            with pytest.raises((TypeError, ValueError)):
+                gpio.output(12, bad)
+        gpio.output(12, True)                     # a bool is an integer to both
 
 
 # -- cleanup on every exit path -------------------------------------------------------------------
@@ -291,14 +339,14 @@ def test_a_pin_that_is_not_a_gpio_is_named_in_one_sentence(install_gpio):
 
 @pytest.mark.parametrize("flavour, library_says", [
     ("jetson", "Device or resource busy"), ("rpi-lgpio", "GPIO busy")])
+@pytest.mark.parametrize("pin, role", [(16, "the 777 nm LED"), (TRIGGER, "the camera trigger")])
 def test_a_pin_another_program_holds_is_named_in_one_sentence(install_gpio, flavour,
-                                                              library_says):
-    lib = install_gpio(flavour, header=standin.Header(held_elsewhere={16}))
+                                                              library_says, pin, role):
+    lib = install_gpio(flavour, header=standin.Header(held_elsewhere={pin}))
     with pytest.raises(UserError) as caught:
         LEDS.open(uri_for(flavour), LedOptions(NIR, PINS, TRIGGER))
     message = str(caught.value)
-    assert message.startswith(f"leds.uri {uri_for(flavour)}: board pin 16 (the 777 nm LED) is "
-                              "busy")
+    assert message.startswith(f"leds.uri {uri_for(flavour)}: board pin {pin} ({role}) is busy")
     assert library_says in message and "\n" not in message
     assert lib.names()[-1] == "cleanup" and not lib.directions
 
@@ -307,8 +355,8 @@ def test_classic_rpi_gpio_shares_a_busy_pin_with_a_warning_naming_it(install_gpi
     lib = install_gpio("rpi", header=standin.Header(held_elsewhere={16}))
     leds = LEDS.open(uri_for("rpi"), LedOptions(NIR, PINS, TRIGGER))
     leds.close()
-    assert any("board pin 16 (the 777 nm LED): This channel is already in use" in r.message
-               for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == \
+        [f"leds.uri {uri_for('rpi')}: board pin 16 (the 777 nm LED): {standin.IN_USE}"]
     verify(lib)
 
 
