@@ -311,3 +311,62 @@ def test_a_camera_and_a_display_that_do_not_open_fail_steps_1_and_9(tmp_path, mo
     assert steps[8]["found"].startswith(f"display.uri 'file://{tmp_path}/missing/out.mp4' did "
                                         f"not open: ")
     assert lines_left_high(tmp_path / "edges.txt") == []
+
+
+@pytest.mark.parametrize("span_ms, passed", [(8.0, True), (40.0, False)])
+def test_step_1_holds_a_triggered_frame_to_one_period_of_camera_fps(tmp_path, span_ms, passed):
+    """Triggered frames 50 ms apart (the strobe's pace on a slow machine): the rate reached
+    does not count; a frame spanning 40 ms, longer than a 33.3 ms period at 30 fps, does."""
+    import numpy as np
+
+    from device.procedures.selftest.camera_steps import _mode_and_rate
+    from device.procedures.selftest.evidence import Evidence
+    from device.viewer.strobe import SubFrame
+
+    config = sim_config(tmp_path, width=32, height=24, fps=30.0)
+    image = np.zeros((24, 32), np.uint16)
+    frames = [SubFrame(None, image, 0.05 * i, 0.05 * i + span_ms / 1e3, i) for i in range(6)]
+    finding = _mode_and_rate(Evidence(config, 4095.0, "test"), frames, triggered=True)
+    assert finding.passed is passed
+    assert finding.measured["fps"] == pytest.approx(20.0)
+    assert finding.measured["frame_ms"] == pytest.approx(span_ms)
+    word = "within" if passed else "longer than"
+    assert f"each {span_ms:.1f} ms from its first row's start to its last row's end, {word} " \
+           f"the 33.3 ms period of camera.fps 30" in finding.summary
+    assert passed or "lower camera.exposure_ms (8)" in finding.fix
+
+
+@pytest.mark.slow
+def test_the_report_shows_on_the_http_display_of_the_same_config(tmp_path, monkeypatch, capsys):
+    """`device selftest` on a config whose display is http:// (step 9 opens it); then the
+    display that `device run` opens from that config serves the report on its page."""
+    import importlib.util
+
+    from device.viewer.config import load_config
+    from device.viewer.rig import open_display
+
+    path = Path(__file__).resolve().parents[1] / "viewer" / "http_client.py"
+    spec = importlib.util.spec_from_file_location("http_client_for_selftest", path)
+    client = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(client)
+    base = f"http://127.0.0.1:{client.free_port()}"
+    config = rig_file(tmp_path, 'uri = "sim://"', "edge.viewer.fp16.onnx", display=base)
+    record = tmp_path / "edges.txt"
+    monkeypatch.setenv(EDGE_RECORD_ENV, str(record))
+    assert main(["selftest", "--config", str(config), "--rig", "sim", "--fault", "dead-led",
+                 "--out", str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert f"step 9/9 pass: the display opens: display.uri '{base}' opened and showed a " \
+           f"frame" in lines
+    assert lines_left_high(record) == []
+    display = open_display(load_config(config))
+    try:
+        shown = client.status_json(base)["selftest"]
+        assert shown["path"] == str(tmp_path / "selftest.json")
+        assert shown["report"]["failed_steps"] == [3]
+        code, _, body = client.get(f"{base}/")
+        html = body.decode()
+        assert code == 200 and "the 807 nm LED does not light" in html
+        assert html.count('<td class="bad">no</td>') == 2      # step 3 and the report's own
+    finally:
+        display.close()
