@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     report = (args.report or report_path(config)).resolve()
     out = (args.out or report.parent).resolve()
     for folder, what in ((report.parent, "the report's folder"), (out, "--out")):
+        if not folder.exists():
+            raise UserError(f"{folder} ({what}) does not exist: create it, or give another.")
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise UserError(f"{folder} ({what}) is not a folder this user can write to: run as "
                             f"root (sudo) on the device, or give --report and --out.")

@@ -203,8 +203,8 @@ def test_what_cannot_be_done_is_refused_before_any_led_lights(tmp_path, capsys):
     assert main(["selftest", "--config", str(tmp_path / "real.toml"), "--fault", "dead-led"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert errors == [
-        f"device: error: {tmp_path / 'missing'} (the report's folder) is not a folder this user "
-        f"can write to: run as root (sudo) on the device, or give --report and --out.",
+        f"device: error: {tmp_path / 'missing'} (the report's folder) does not exist: create "
+        f"it, or give another.",
         f"device: error: {tmp_path / 'none.toml'}: config file not found.",
         "device: error: --fault injects faults into the simulated rig: add --rig sim (or use "
         "sim:// camera and LEDs)."]
