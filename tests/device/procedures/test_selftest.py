@@ -17,6 +17,8 @@ import pytest
 from device.cli import main
 from device.commands.selftest import report_path
 from device.procedures.selftest import STEPS
+from device.procedures.selftest.camera_steps import DARK_FRAMES, RATE_FRAMES
+from device.procedures.selftest.led_steps import ALONE_FRAMES
 from device.simulated.faults import FAULTS
 from device.simulated.presets import ASSETS, sim_config
 from device.simulated.sim_leds import EDGE_RECORD_ENV
@@ -213,12 +215,17 @@ def test_what_cannot_be_done_is_refused_before_any_led_lights(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_step_that_breaks_fails_and_the_leds_still_end_low(tmp_path, monkeypatch, capsys):
-    # The simulated camera raises inside step 3's strobe (its 13th frame), with an LED lit.
-    config = rig_file(tmp_path, 'uri = "sim://?fail_after=12"')
+    # The simulated camera raises inside step 3's strobe, with an LED lit: steps 1 and 2 take
+    # 6 + 4 frames and step 3 nine, so its 19th frame is step 3's last. A strobe held up by a
+    # loaded machine takes an exposure again (one more frame), which moves frame 19 earlier,
+    # still inside step 3 for up to eight retakes (an earlier frame, e.g. the 13th, would fall
+    # in step 2 after three).
+    last = RATE_FRAMES + DARK_FRAMES + 3 * ALONE_FRAMES - 1      # 18 frames before it
+    config = rig_file(tmp_path, f'uri = "sim://?fail_after={last}"')
     rc, lines, report = selftest(tmp_path, monkeypatch, capsys, "--config", str(config))
     leds = report["steps"][2]
     assert rc == 1 and leds["passed"] is False, "\n".join(lines)
-    assert leds["found"] == "stopped on RuntimeError: injected fault after 12 frames " \
+    assert leds["found"] == f"stopped on RuntimeError: injected fault after {last} frames " \
                             "(camera.uri fail_after)"
     assert report["steps"][6]["passed"] is True        # the fail-safe, after it
 
