@@ -15,6 +15,16 @@ resolution it counts, on this machine:
   the activation into the convolution) and a Concat's output is not counted again (TensorRT
   writes its inputs straight into the concatenated buffer). The FP32 input is read once (4 B
   per value), the FP16 weights once per frame. On-chip reuse (L2) is ignored: an upper bound;
+- the viewer graph's own layers around the network (normalisation, the warp of the older
+  sub-frames, the temporal filter with the warp of its state, 8-bit sRGB), counted on the
+  shipped model's viewer graph (its card in device/assets): one FLOP per element of every
+  layer's output; DRAM bytes for the tensors TensorRT must keep in memory, at 4 bytes (FP32,
+  as built) written once and read once: those a non-pointwise layer makes or reads (Gather,
+  AveragePool, ReduceMean, Slice, Concat, Transpose) and the graph's outputs, while a chain of
+  pointwise layers (Add, Mul, Clip...) is one fused kernel whose intermediates stay in
+  registers (TensorRT's pointwise fusion; reshapes are views). Every tensor counted instead
+  ("unfused") is the upper bound, printed beside it. The temporal filter is reported on its
+  own;
 - CPU ms per frame of the viewer's remaining CPU work: `python -m device bench --width W
   --height H --json`, key paths.fused.cpu_ms_per_frame, or `--cpu-ms` given by hand.
 
@@ -198,6 +208,75 @@ def materialised_bytes(model, height: int, width: int) -> int:
 
 
 @dataclass(frozen=True)
+class PerPixel:
+    flops: float
+    bytes: float
+    unfused_bytes: float = 0.0
+
+
+POINTWISE = {"Add", "Sub", "Mul", "Div", "Clip", "Max", "Min", "Floor", "Cast", "Relu", "Sqrt",
+             "Reciprocal", "Neg", "Abs"}
+VIEWS = {"Reshape", "Squeeze", "Unsqueeze", "Identity"}
+
+
+def kept_in_dram(model) -> set[str]:
+    """The tensors of `model` that TensorRT keeps in memory, by the rule in the docstring:
+    made or read by a layer that is neither pointwise nor a view, or a graph output (a view's
+    output stands for its input)."""
+    alias: dict[str, str] = {}
+    for node in model.graph.node:
+        if node.op_type in VIEWS:
+            alias[node.output[0]] = alias.get(node.input[0], node.input[0])
+    kept = {alias.get(o.name, o.name) for o in model.graph.output}
+    for node in model.graph.node:
+        if node.op_type in POINTWISE or node.op_type in VIEWS:
+            continue
+        kept.update(node.output)
+        kept.update(alias.get(i, i) for i in node.input)
+    return kept
+
+
+def viewer_layers_per_px(size: tuple[int, int] = (64, 80)) -> dict[str, PerPixel]:
+    """FLOPs and DRAM bytes per pixel of the viewer graph's layers around the network: the
+    temporal filter ("filter") and the rest ("wrapper"), counted by running the shipped viewer
+    graph at a small frame with every such layer's output kept (the counts scale with pixels;
+    the few per-frame constants are negligible)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, shape_inference
+
+    from convert.viewer import feeds_for, random_samples
+    from convert.viewer_graph import PREFIX, TEMPORAL
+    from device.engines.model_card import load_model_card
+    from device.simulated.presets import SHIPPED_MODEL
+
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    model = shape_inference.infer_shapes(onnx.load(str(card.viewer_onnx)))
+    kept = kept_in_dram(model)          # before the counted tensors become outputs below
+    types = {v.name: v.type.tensor_type.elem_type for v in model.graph.value_info}
+    parts = {"filter": PREFIX + TEMPORAL, "wrapper": PREFIX}
+    named = {}
+    for node in model.graph.node:
+        part = next((k for k, prefix in parts.items() if node.name.startswith(prefix)), None)
+        if part is not None and node.op_type not in ("Shape", "Constant"):
+            named.update({out: part for out in node.output if out in types})
+    model.graph.output.extend(helper.make_tensor_value_info(n, types[n], None) for n in named)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = feeds_for(random_samples(card.wavelengths_nm, size=size)[0], card.wavelengths_nm)
+    values = session.run(list(named), feeds)
+    pixels = size[0] * size[1]
+    totals = {part: PerPixel(0.0, 0.0) for part in parts}
+    for name, value in zip(named, values):
+        part, elements = named[name], np.asarray(value).size
+        moved = elements * (4 if types[name] in (TensorProto.FLOAT, TensorProto.INT32) else 1) * 2
+        t = totals[part]
+        totals[part] = PerPixel(t.flops + elements / pixels,
+                                t.bytes + (moved if name in kept else 0) / pixels,
+                                t.unfused_bytes + moved / pixels)
+    return totals
+
+
+@dataclass(frozen=True)
 class Workload:
     model: str
     width: int
@@ -292,6 +371,8 @@ def main() -> int:
 
     cpu = {size: host_cpu_ms(args, *size) for size in sizes}
     workloads = count_workloads(args.models, sizes)
+    layers = viewer_layers_per_px()
+    extra = PerPixel(sum(p.flops for p in layers.values()), sum(p.bytes for p in layers.values()))
 
     print("PROJECTION, not a measurement: roofline of published Orin figures x counts and CPU "
           "times from this machine (assumptions and sources: bench/bench_jetson.py).")
@@ -300,12 +381,18 @@ def main() -> int:
           f"here, A78AE work per clock x{A78AE_WORK_PER_CLOCK_VS_HOST}")
     for (w, h), (ms, source) in cpu.items():
         print(f"CPU here at {w}x{h}: {ms:.1f} ms per color frame ({source})")
+    f, w = layers["filter"], layers["wrapper"]
+    print(f"the viewer graph's layers around the network, per pixel (every model, counted in "
+          f"the GPU ms below): temporal filter {f.flops:.0f} FLOP, {f.bytes:.0f} B "
+          f"({f.unfused_bytes:.0f} B unfused); the rest {w.flops:.0f} FLOP, {w.bytes:.0f} B "
+          f"({w.unfused_bytes:.0f} B unfused)")
     print()
     print("| model | frame | kFLOP/px | act. B/px | GFLOP/frame | MB/frame | module | GPU ms "
           "| CPU ms | fps (low–high) | bound |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for load in workloads:
-        flops, nbytes = load.flops_per_px * load.pixels, load.bytes_per_px * load.pixels
+        flops = (load.flops_per_px + extra.flops) * load.pixels
+        nbytes = (load.bytes_per_px + extra.bytes) * load.pixels
         host_ms = cpu[(load.width, load.height)][0]
         for module in MODULES:
             slow, bound_slow = gpu_ms(flops, nbytes, module, COMPUTE_EFFICIENCY[0],
@@ -315,8 +402,10 @@ def main() -> int:
             fps_low, stage = projected_fps(slow, cpu_ms)
             fps_high, _ = projected_fps(fast, cpu_ms)
             bound = bound_slow if stage == "gpu" else "CPU"
-            print(f"| {load.model} | {load.width}x{load.height} | {load.flops_per_px / 1e3:.1f} "
-                  f"| {load.bytes_per_px:.0f} | {flops / 1e9:.1f} | {nbytes / 1e6:.0f} "
+            print(f"| {load.model} | {load.width}x{load.height} | "
+                  f"{(load.flops_per_px + extra.flops) / 1e3:.1f} "
+                  f"| {load.bytes_per_px + extra.bytes:.0f} | {flops / 1e9:.1f} "
+                  f"| {nbytes / 1e6:.0f} "
                   f"| {module.name} | {fmt_range(fast, slow, 1)} | {cpu_ms:.1f} "
                   f"| **{fmt_range(fps_low, fps_high, 1)}** | {bound} |")
     return 0

@@ -1,49 +1,53 @@
 """The viewer at fixed exposures: models side by side on the held-out prints (sim rig, still
-print, per-frame path), mean ΔE00 to the eye's truth and shimmer, through the viewer's own
-Python API (`device demo` does not take an exposure yet).
+print, per-frame path), mean ΔE00 to the eye's truth and shimmer.
 
 Run: .venv/bin/python bench/light_demo.py OLD.onnx NEW.onnx [--exposures 2 8 16]
      [--scenes astronaut coffee motorcycle] [--frames 30] [--width 192] [--height 144]
 
-Each run: `sim_config` at that exposure (photons ∝ exposure at the sim LEDs' flux: 10 ms is the
-rig's nominal light 1), calibration at the same exposure (what `device calibrate` does), no hand
-shake (a still print: the frame-to-frame change is noise alone), `--frames` colour frames.
-- mean ΔE00: every frame against what the eye would see, as `device demo` scores (border left
-  out);
-- shimmer: the mean ΔE00 of each frame to the run's temporal mean (issue 16's definition).
+Each cell is one `device demo --json --exposure-ms MS --filter off --motion none --lockstep
+--settle 0 --model M` (the command is printed under the table): the sim camera at that exposure
+(photons ∝ exposure at the sim LEDs' flux: 10 ms is the rig's nominal light 1), calibration at
+the same exposure, no hand shake (a still print: the frame-to-frame change is noise alone),
+automatic exposure and the temporal filter off, `--frames` colour frames, every one scored:
+- mean ΔE00: every frame against what the eye would see (`mean_de00`);
+- shimmer: the mean ΔE00 of each frame to the run's temporal mean (`shimmer_de00`, issue 16's
+  definition).
+A model's card must be of the viewer graph's version (`python -m convert.viewer CARD` rebuilds
+an older one around its ONNX file).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def demo_command(model: str, exposure_ms: float, scene: str, frames: int, width: int,
+                 height: int, out: Path) -> list[str]:
+    return ["device", "demo", "--model", model, "--exposure-ms", f"{exposure_ms:g}",
+            "--filter", "off", "--motion", "none", "--lockstep", "--settle", "0",
+            "--scene", scene, "--frames", str(frames), "--width", str(width),
+            "--height", str(height), "--out", str(out), "--json", str(out / "result.json")]
+
 
 def run_once(model: Path, exposure_ms: float, scene: str, frames: int, width: int,
              height: int) -> tuple[float, float]:
-    from device.procedures.calibration import measure_calibration
-    from device.simulated.presets import EDGE_PX, mean_delta_e00, sim_config, truth_for
-    from device.sim import delta_e00
-    from device.viewer.loop import Pipeline
-
-    with tempfile.TemporaryDirectory() as folder:
-        config = sim_config(Path(folder), engine=model.resolve(), width=width, height=height, fps=30.0,
-                            exposure_ms=exposure_ms, scene=scene,
-                            calibration=str(Path(folder) / "calibration.npz"))
-        config.sim.motion_px, config.sim.motion_deg = 0.0, 0.0
-        measure_calibration(config, 4).save(config.resolve(config.preprocess.calibration))
-        kept = []
-        pipeline = Pipeline(config, on_color=lambda f: kept.append(
-            (f.rgb.copy(), truth_for(f, pipeline.camera))))
-        pipeline.run(max_frames=frames)
-    scores = [mean_delta_e00(rgb, truth) for rgb, truth in kept]
-    e = EDGE_PX
-    stack = np.stack([rgb[e:-e, e:-e].astype(np.float32) / 255.0 for rgb, _ in kept])
-    mean = stack.mean(axis=0)
-    shimmer = [float(delta_e00(frame, mean).mean()) for frame in stack]
-    return float(np.mean(scores)), float(np.mean(shimmer))
+    with tempfile.TemporaryDirectory(prefix="nightcolor-light-") as folder:
+        out = Path(folder)
+        cmd = demo_command(str(model.resolve()), exposure_ms, scene, frames, width, height, out)
+        proc = subprocess.run([sys.executable, "-m", *cmd], cwd=REPO, capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip().splitlines()[-1]}")
+        result = json.loads((out / "result.json").read_text())
+    return float(result["mean_de00"]), float(result["shimmer_de00"])
 
 
 def main() -> None:
@@ -66,6 +70,8 @@ def main() -> None:
             means = np.mean(results, axis=0)
             print(f"| {model} | {exposure:g} | {cells} | {means[0]:.2f} | {means[1]:.2f} |",
                   flush=True)
+    print("\nEach cell: " + " ".join(demo_command("MODEL", 8.0, "SCENE", args.frames, args.width,
+                                       args.height, Path("OUT"))))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,16 @@
 `ckpt.viewer.fp16.onnx` around the FP16 one, each checked before it is kept:
 - FP32 viewer graph vs the classic per-pixel path (numpy normalisation, cv2.warpAffine, the FP32
   network in onnxruntime, numpy sRGB): within one 8-bit code on >= 99.9 % of pixels;
-- FP16 viewer graph vs the FP32 one: >= 40 dB PSNR, the network's own FP16 bound.
+- FP16 viewer graph vs the FP32 one: >= 40 dB PSNR, the network's own FP16 bound;
+- the temporal filter of the FP32 viewer graph: with `history` 0 (the first frame) it is the
+  per-frame output exactly; on a still sequence with noise its output converges (its change
+  from frame to frame falls under half the per-frame output's); after a cut to another scene
+  the first frame is the per-frame one (no ghost of the old scene).
 Inputs: random raw frames (a smooth scene under a vignetted white, a dark pedestal, noise,
 sub-pixel motion with rotation), calibrated and uncalibrated, and with `--data` real raw
 captures of a capture set with its own dark and white references.
 
-    python -m convert.viewer ckpt.json     # add the viewer graphs to a version 1 card
+    python -m convert.viewer ckpt.json     # add (or rebuild) the viewer graphs of a card
 
 needs only the network ONNX beside the card (no checkpoint, no torch): the way the shipped
 model (device/assets) is regenerated.
@@ -37,6 +41,16 @@ from device.viewer.classic import classic_srgb
 from device.viewer.preprocess import Calibration, CalibrationPlanes, Normaliser, brightest_paper
 
 MIN_WITHIN_ONE_CODE = 0.999
+# The temporal filter's checks: the history's weight they run with, the frames of the still
+# sequence, its noise (raw codes rms: the random samples' own is 2), how far the filtered
+# output's frame-to-frame change must fall below the per-frame output's, and the share of
+# pixels within one code of the per-frame output after a cut.
+CHECK_HISTORY = 0.9
+STILL_FRAMES = 8
+STILL_NOISE_CODES = 6.0
+MAX_FILTERED_CHANGE = 0.5
+MIN_UNGHOSTED = 0.99
+CHECK_NOISE = 0.02          # the `noise` feed of the checks: 2 % of white
 SAMPLE_SIZE = (64, 80)          # H, W: differ, so a swapped axis shows
 ODD_SAMPLE_SIZE = (57, 75)      # odd: the viewer graph must pad to the network's multiple
 REAL_SCENES = 3
@@ -126,7 +140,8 @@ def _rigid(angle: float, dx: float, dy: float) -> np.ndarray:
 
 
 def feeds_for(sample: ViewerSample, wavelengths) -> dict[str, np.ndarray]:
-    """The viewer graph's inputs for a sample, as the viewer's Colorizer builds them."""
+    """The viewer graph's inputs for a sample, as the viewer's Colorizer builds them for a
+    first frame (the temporal filter's `history` 0, its state zeros)."""
     shape = next(iter(sample.raws.values())).shape
     planes = CalibrationPlanes(sample.calibration, wavelengths, shape, 1.0)
     scale = [1.0 if planes.calibrated else 1.0 / brightest_paper(sample.raws[nm])
@@ -136,7 +151,16 @@ def feeds_for(sample: ViewerSample, wavelengths) -> dict[str, np.ndarray]:
                   viewer_io.SCALE: np.float32(scale).reshape(-1, 1, 1),
                   viewer_io.WARP: np.stack([cv2.invertAffineTransform(sample.onto_newest[nm])
                                             for nm in wavelengths]).astype(np.float32)})
+    feeds.update(first_frame_feeds(len(wavelengths), shape))
     return feeds
+
+
+def first_frame_feeds(channels: int, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The temporal filter's inputs of a first frame: no history, a zero state."""
+    return {viewer_io.NOISE: np.full((channels, 1, 1), CHECK_NOISE, np.float32),
+            viewer_io.HISTORY: np.zeros((1, 1, 1), np.float32),
+            viewer_io.STATE_WARP: np.eye(2, 3, dtype=np.float32),
+            viewer_io.STATE: np.zeros(viewer_io.state_shape(channels, *shape), np.float32)}
 
 
 def classic_reference(sample: ViewerSample, network_infer, mappings: Mappings) -> np.ndarray:
@@ -183,6 +207,56 @@ def session_runner(path: Path):
     return lambda feeds: session.run([viewer_io.OUTPUT], feeds)[0]
 
 
+def sequence_runner(path: Path) -> Callable[[list[dict], float], list[np.ndarray]]:
+    """Frames (each a feed dict as `feeds_for` makes) through the graph in turn, the filter's
+    state carried from each to the next, every frame after the first at `history`."""
+    session = onnx_session(path)
+
+    def run(frames: list[dict], history: float) -> list[np.ndarray]:
+        outputs, state = [], None
+        for feeds in frames:
+            if state is not None:
+                feeds = feeds | {viewer_io.STATE: state,
+                                 viewer_io.HISTORY: np.full((1, 1, 1), history, np.float32)}
+            rgb, state = session.run([viewer_io.OUTPUT, viewer_io.STATE_NEXT], feeds)
+            outputs.append(rgb)
+        return outputs
+    return run
+
+
+def _noisy(sample: ViewerSample, rng: np.random.Generator) -> ViewerSample:
+    raws = {nm: (r + rng.normal(0, STILL_NOISE_CODES, r.shape)).astype(np.float32)
+            for nm, r in sample.raws.items()}
+    return ViewerSample(sample.label, raws, sample.calibration, sample.onto_newest)
+
+
+def _change(frames: list[np.ndarray]) -> float:
+    """Mean absolute code change from the second-last frame to the last."""
+    return float(np.mean(np.abs(frames[-1].astype(np.int16) - frames[-2].astype(np.int16))))
+
+
+def filter_checks(path: Path, samples: list[ViewerSample], wavelengths, what: str) -> dict:
+    """The temporal filter on the first sample, and a cut from it to another random scene
+    (module docstring); UserError when it fails one. Returns the numbers measured."""
+    run, rng = sequence_runner(path), np.random.default_rng(7)
+    still = [feeds_for(_noisy(samples[0], rng), wavelengths) for _ in range(STILL_FRAMES)]
+    filtered, per_frame = run(still, CHECK_HISTORY), run(still, 0.0)
+    if not np.array_equal(filtered[0], per_frame[0]):
+        raise UserError(f"{what}: the first frame is not the per-frame output.")
+    ratio = _change(filtered) / max(_change(per_frame), 1e-9)
+    if not ratio <= MAX_FILTERED_CHANGE:
+        raise UserError(f"{what}: on a still sequence its output changes {ratio:.2f} as much "
+                        f"as the per-frame output's, above the {MAX_FILTERED_CHANGE:g} allowed.")
+    other = random_samples(wavelengths, seed=2, size=samples[0].raws[wavelengths[0]].shape)[0]
+    cut = run(still[:3] + [feeds_for(other, wavelengths)], CHECK_HISTORY)[-1]
+    alone = run([feeds_for(other, wavelengths)], 0.0)[0]
+    unghosted = float(np.mean(np.abs(cut.astype(np.int16) - alone.astype(np.int16)) <= 1))
+    if not unghosted >= MIN_UNGHOSTED:
+        raise UserError(f"{what}: after a cut only {100 * unghosted:.1f} % of pixels are within "
+                        f"one code of the new scene alone, under {100 * MIN_UNGHOSTED:g} %.")
+    return {"filter_still_change_ratio": ratio, "filter_cut_within_one_code": unghosted}
+
+
 def engine_runner(runner) -> Callable[[dict], np.ndarray]:
     """Feeds -> sRGB through a TensorRT `EngineRunner`, calibration planes set resident as the
     viewer sets them."""
@@ -220,9 +294,16 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
         fp32_run, _network_runner(network_tmp), samples, mappings, "FP32 viewer graph")
     log(f"FP32 viewer graph vs the classic path: {100 * numbers['viewer_within_one_code']:.3f} "
         f"% of pixels within one code (limit {100 * MIN_WITHIN_ONE_CODE:g} %)")
+    numbers.update(filter_checks(fp32_tmp, samples, mappings.wavelengths_nm,
+                                 "FP32 viewer graph's temporal filter"))
+    log(f"temporal filter: still-sequence change {numbers['filter_still_change_ratio']:.2f} of "
+        f"the per-frame output's (limit {MAX_FILTERED_CHANGE:g}); after a cut "
+        f"{100 * numbers['filter_cut_within_one_code']:.2f} % of pixels within one code of the "
+        f"new scene alone (limit {100 * MIN_UNGHOSTED:g} %)")
     entry = {"onnx": fp32_path.name, "onnx_sha256": model_card.file_sha256(fp32_tmp),
              "output_dtype": output_dtype, "inputs": list(viewer_io.input_names(
                  mappings.wavelengths_nm)), "output": viewer_io.OUTPUT,
+             "recurrent": dict(viewer_io.RECURRENT),
              "pads": True}      # any frame size: the viewer's config check reads it
     if fp16_network_tmp is not None:
         fp16_tmp = stack.enter_context(atomic_output(fp16_path))
@@ -238,7 +319,7 @@ def write_viewer_graphs(stack: contextlib.ExitStack, out_dir: Path, stem: str,
 
 def upgrade_card(card_path: Path, fp16: bool, data_dir: Path | None = None,
                  output_dtype: str = "uint8", log: Callable[[str], None] = print) -> dict:
-    """Add the viewer graphs to a card (version 1, or 2 to rebuild them) from the network ONNX
+    """Add the viewer graphs to a card (version 1, or 2 and 3 to rebuild them) from the network ONNX
     beside it; with `fp16` also the FP16 network where the card lacks it. Rewrites the card as
     the current version; nothing is written unless every check passes."""
     card_path = Path(card_path)

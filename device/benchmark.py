@@ -16,14 +16,17 @@ from device.simulated.sim_leds import SimLeds
 from device.viewer.classic import ClassicColorizer
 from device.viewer.colorize import ColorFrame, Colorizer
 from device.viewer.config import Config
+from device.viewer.exposure import AutoExposure, exposure_limits
 from device.viewer.loop import Pipeline, RunReport
 from device.viewer.preprocess import Calibration, Normaliser, estimate_shift
 from device.viewer.rig import camera_options, make_strobe, open_camera, open_leds
 from device.viewer.stats import StageTimes
+from device.viewer.strobe import LedExposure
 from device.viewer.window import Triplet, TripletWindow
 
 COLORIZE_STAGES = ("prepare", "align", "feed", "engine", "postprocess")
 ALIGN_STAGES = ("prepare", "align", "feed")     # the viewer's align thread; the rest colorize
+EXPOSURE_STAGE = "exposure"    # automatic exposure's meter, in the capture thread, per sub-frame
 ENGINE_STAGE = "engine"        # timed apart: on the Jetson it runs on the GPU
 # CPU seconds of the whole process (every thread: OpenCV's and onnxruntime's pools too), not
 # wall time: the stages run one after another, so each reads what it cost the CPU, and other
@@ -81,18 +84,32 @@ def compare_paths(config: Config, frames: int) -> dict[str, PathTimes]:
     """The classic and the fused path colorize the same recorded triplets, alternating frame
     by frame so both see the same machine load, each stage timed in CPU time (`CLOCK`); the
     first frame of each warms up (onnxruntime allocates on its first run) and is not
-    counted."""
+    counted. The fused path is the viewer's as configured: with the temporal filter (its
+    pose and feeds are in align and feed) and automatic exposure's meter on each new
+    sub-frame (`exposure`)."""
     card = load_model_card(config.model_card_path())
     calibration = ensure_calibration(config)
     triplets = record_triplets(config, frames + 1)
     p = config.preprocess
     times = {"classic": StageTimes(), "fused": StageTimes()}
+    history = config.temporal.strength if config.temporal.filter else 0.0
+    fused = Colorizer(card, OnnxEngine(card.viewer_graph), calibration, p.align, p.align_scale,
+                      times["fused"], (config.camera.height, config.camera.width), CLOCK,
+                      history)
+    meter = AutoExposure(tuple(config.strobe.wavelengths), exposure_limits(
+        config.camera, config.strobe, config.exposure), config.exposure,
+        LedExposure(config.camera.exposure_ms / 1e3, 1.0))
+
+    def fused_with_meter(triplet: Triplet) -> ColorFrame:
+        t0 = CLOCK()
+        meter(triplet.newest)
+        times["fused"].add(EXPOSURE_STAGE, CLOCK() - t0)
+        return fused(triplet)
+
     paths: dict[str, Callable[[Triplet], ColorFrame]] = {
         "classic": ClassicColorizer(card, OnnxEngine(card.onnx), Normaliser(calibration),
                                     p.align, p.align_scale, times["classic"], CLOCK),
-        "fused": Colorizer(card, OnnxEngine(card.viewer_graph), calibration, p.align,
-                           p.align_scale, times["fused"],
-                           (config.camera.height, config.camera.width), CLOCK),
+        "fused": fused_with_meter,
     }
     for i, triplet in enumerate(triplets):
         for name, colorize in paths.items():

@@ -33,7 +33,7 @@ def register(sub, parse_wavelengths) -> None:
     p.add_argument("--noise", default="rig", metavar="rig|PCT",
                    help="'rig': the sim camera's shot + read noise at its exposure (default); "
                         "or a constant Gaussian sigma in percent of paper white, e.g. 2")
-    p.add_argument("--light", type=float, default=None, metavar="F",
+    p.add_argument("--light", default=None, metavar="F",
                    help="with --noise rig: photons relative to the rig's nominal exposure (10 ms "
                         "at its LED flux), e.g. 0.25 or 2 (default 1)")
     p.add_argument("--exposure-ms", type=float, default=None, metavar="MS",
@@ -84,9 +84,12 @@ def _exposed(args, rig):
     """The rig at `--light` and `--exposure-ms` (its nominal exposure where not given)."""
     from device.captures.format import Exposure
 
-    for option, value in (("--light", args.light), ("--exposure-ms", args.exposure_ms)):
-        if value is not None and not 0 < value < float("inf"):
-            raise UserError(f"{option} must be a positive number, got {value:g}.")
+    from device.sim.light import parse_level
+
+    if args.light is not None:      # the same knob as `device capture --light`, `device demo`'s
+        args.light = parse_level(args.light, "--light")
+    if args.exposure_ms is not None and not 0 < args.exposure_ms < float("inf"):
+        raise UserError(f"--exposure-ms must be a positive number, got {args.exposure_ms:g}.")
     given = [o for o, v in (("--light", args.light), ("--exposure-ms", args.exposure_ms))
              if v is not None]
     if given and args.noise != "rig":

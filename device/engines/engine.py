@@ -5,10 +5,12 @@ device.viewer.backends), and the two backends: onnxruntime and TensorRT.
 An engine runs one ONNX graph (or the TensorRT engine built from it) with named inputs:
 `run(feeds) -> outputs`, both {name: array}. Inputs that change rarely (the viewer graph's
 calibration planes) are made resident with `set_resident(name, array)`: uploaded once, used by
-every later `run` until set again. The viewer runs the model card's viewer graph (raw
-sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py); `OnnxEngine.infer(nir)` runs a
-graph with one input and one output, such as the card's network ONNX (the classic path, the
-parity checks).
+every later `run` until set again. Recurrent inputs (viewer_io.RECURRENT: the temporal
+filter's state) are fed from the previous `run`'s matching output without leaving the device;
+`run` takes one only to start over and never returns the output. The viewer runs the model
+card's viewer graph (raw sub-frames in, 8-bit sRGB out; see device/engines/viewer_io.py);
+`OnnxEngine.infer(nir)` runs a graph with one input and one output, such as the card's network
+ONNX (the classic path, the parity checks).
 """
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ class Engine(Protocol):
         """Keep `array` as input `name` for every later run (uploaded once)."""
 
     def run(self, feeds: Mapping[str, Array]) -> dict[str, Array]:
-        """The outputs for `feeds` plus the resident inputs."""
+        """The outputs for `feeds` plus the resident and recurrent inputs (recurrent outputs
+        stay in the engine)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class OnnxEngine:
     """onnxruntime, preferring the CUDA execution provider where the build has it.
 
     Resident inputs live in an IO binding as OrtValues made once (on the GPU where the session
-    runs there), so a frame binds only its own inputs."""
+    runs there), so a frame binds only its own inputs. A recurrent pair's two OrtValues swap
+    every run: the output bound to one, the input to the other, neither copied to the host."""
 
     name = "onnxruntime"
 
@@ -91,6 +95,9 @@ class OnnxEngine:
         self.output_names = tuple(o.name for o in self._session.get_outputs())
         self._binding = self._session.io_binding()
         self._resident: dict[str, object] = {}      # name -> OrtValue, kept alive here
+        self.recurrent = {i: o for i, o in viewer_io.RECURRENT.items()
+                          if i in self.input_names and o in self.output_names}
+        self._state: dict[str, tuple[object, object]] = {}   # input -> (read next, written)
 
     def set_resident(self, name: str, array: Array) -> None:
         if name not in self.input_names:
@@ -107,19 +114,43 @@ class OnnxEngine:
         return self.run({name: nir})[out]
 
     def run(self, feeds: Mapping[str, Array]) -> dict[str, Array]:
-        missing = [n for n in self.input_names if n not in feeds and n not in self._resident]
+        missing = [n for n in self.input_names
+                   if n not in feeds and n not in self._resident and n not in self._state]
         if missing:
             raise UserError(f"{self.path}: no value for input {', '.join(missing)}.")
-        if not self._resident:      # nothing kept between frames: the plain call is simplest
+        if not self._resident and not self.recurrent:   # nothing kept between frames
             outputs = self._session.run(None, {k: np.ascontiguousarray(v)
                                                for k, v in feeds.items()})
             return dict(zip(self.output_names, outputs))
         for name, array in feeds.items():
-            self._binding.bind_cpu_input(name, np.ascontiguousarray(array))
+            if name in self.recurrent:
+                self._start_state(name, array)
+            else:
+                self._binding.bind_cpu_input(name, np.ascontiguousarray(array))
+        written_by = {self.recurrent[name]: pair[1] for name, pair in self._state.items()}
+        for name, (read, _) in self._state.items():
+            self._binding.bind_ortvalue_input(name, read)
+        # Always in the graph's order: the binding returns its outputs in the order they were
+        # first bound (and a rebinding keeps the place).
         for name in self.output_names:
-            self._binding.bind_output(name, "cpu")
+            if name in written_by:
+                self._binding.bind_ortvalue_output(name, written_by[name])
+            else:
+                self._binding.bind_output(name, "cpu")
         self._session.run_with_iobinding(self._binding)
-        return dict(zip(self.output_names, self._binding.copy_outputs_to_cpu()))
+        self._state = {name: (written, read) for name, (read, written) in self._state.items()}
+        values = dict(zip(self.output_names, self._binding.get_outputs()))
+        return {name: value.numpy() for name, value in values.items() if name not in written_by}
+
+    def _start_state(self, name: str, array: Array) -> None:
+        """Start a recurrent input over from `array`: two OrtValues of its shape, on the
+        session's device, the first holding it."""
+        # A copy: on the CPU an OrtValue made from a numpy array shares its memory, and the
+        # engine writes the next state into it one frame later.
+        value = np.array(array, np.float32, copy=True, order="C")
+        self._state[name] = (self._ort.OrtValue.ortvalue_from_numpy(value, self._device, 0),
+                             self._ort.OrtValue.ortvalue_from_numpy(np.zeros_like(value),
+                                                                    self._device, 0))
 
 
 class TrtEngine:
@@ -140,11 +171,12 @@ class TrtEngine:
             status(line)
 
         engine_path = trt_build.ensure_engine(card, engine_path, log=say)
-        self._runner = trt_build.EngineRunner(engine_path)
+        self._runner = trt_build.EngineRunner(engine_path, recurrent=viewer_io.RECURRENT)
         self.input_names = tuple(self._runner.input_names)
         self.output_names = tuple(self._runner.output_names)
         wanted = set(viewer_io.input_names(card.wavelengths_nm))
-        if set(self.input_names) != wanted or viewer_io.OUTPUT not in self.output_names:
+        if set(self.input_names) != wanted or \
+                not set(viewer_io.output_names()) <= set(self.output_names):
             raise UserError(f"{engine_path}: not an engine of {card.viewer_graph.name} (its inputs "
                             f"are {', '.join(self.input_names)}); delete it to have it rebuilt.")
         self.name = f"TensorRT ({Path(engine_path).name})"

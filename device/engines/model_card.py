@@ -4,7 +4,8 @@
 validates every field and checks the sha256 of each ONNX file it names, so a model that was
 swapped or truncated after conversion is refused with one sentence instead of producing
 wrong colours. Version 2 adds the viewer graph (`ckpt.viewer.onnx`, the viewer's one per-pixel
-path); a version 1 card is refused with the command that adds it.
+path); version 3 its temporal filter and exposure feeds (`noise`, `history`, `state_warp`, the
+recurrent `state`); an older card is refused with the command that rebuilds it.
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from device.common.errors import UserError
 from device.engines.viewer_io import OUTPUT_DTYPES
 
 FORMAT = "nightcolor-model-card"
-VERSION = 2     # 2: names the viewer graph (convert/viewer_graph.py); 1 named the network only
+# 3: the viewer graph has the temporal filter; 2: named the viewer graph without it
+# (convert/viewer_graph.py); 1 named the network only.
+VERSION = 3
+OLDER_VERSIONS = (1, 2)
 UPGRADE_COMMAND = "python -m convert.viewer"
 
 
@@ -170,9 +174,9 @@ def _read_card(path: Path, network_only: bool) -> dict[str, Any]:
         raise UserError(f"{path}: not a readable JSON model card ({exc}).") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise UserError(f"{path}: not a nightcolor model card (format is not {FORMAT!r}).")
-    if raw.get("version") == 1 and not network_only:
-        raise UserError(_version_1_refusal(path, raw))
-    if raw.get("version") not in ((1, VERSION) if network_only else (VERSION,)):
+    if raw.get("version") in OLDER_VERSIONS and not network_only:
+        raise UserError(_older_version_refusal(path, raw))
+    if raw.get("version") not in ((*OLDER_VERSIONS, VERSION) if network_only else (VERSION,)):
         raise UserError(f"{path}: model card version {raw.get('version')!r} is not supported "
                         f"(this build reads version {VERSION}).")
     return raw
@@ -197,15 +201,18 @@ def _check_network_fields(path: Path, raw: dict[str, Any], inp: dict[str, Any],
     return tuple(wavelengths)
 
 
-def _version_1_refusal(path: Path, raw: dict) -> str:
-    """Version 1 cards predate the viewer graph. Where the network ONNX they name is still
-    beside them the graph can be built around it without the checkpoint; say how."""
+def _older_version_refusal(path: Path, raw: dict) -> str:
+    """Version 1 cards predate the viewer graph, version 2 its temporal filter. Where the
+    network ONNX they name is still beside them the graph can be built around it without the
+    checkpoint; say how."""
+    version = raw.get("version")
+    what = "the viewer graph" if version == 1 else "the viewer graph's temporal filter"
     network = raw.get("onnx")
     if isinstance(network, str) and Path(network).name == network \
             and (path.parent / network).is_file():
-        return (f"{path}: model card version 1 predates the viewer graph; add it with "
+        return (f"{path}: model card version {version} predates {what}; rebuild it with "
                 f"`{UPGRADE_COMMAND} {path}` (builds it around {network}, no checkpoint needed).")
-    return (f"{path}: model card version 1 predates the viewer graph and its network ONNX is "
+    return (f"{path}: model card version {version} predates {what} and its network ONNX is "
             f"missing; convert the checkpoint again (`python -m convert --fp16 ckpt.pt`).")
 
 

@@ -9,6 +9,12 @@ and inference queued asynchronously. One runner serves `convert`'s parity check 
   integrated (Jetson), pinned host memory + device memory + async copies otherwise.
 - Resident inputs (`set_resident`: the calibration's dark and gain planes) are uploaded once
   and stay on the device until set again.
+- Recurrent pairs (`recurrent={input: output}`: the viewer graph's temporal filter state) live
+  in two device buffers that swap roles every frame: frame N reads A and writes B, frame N+1
+  reads B and writes A. Nothing is copied to or from the host; one stream runs the frames in
+  order, so frame N+1's kernels read B only after frame N wrote it, even with both in flight.
+  A feed of the input (zeros, to start over) is uploaded once into the buffer read next, after
+  the frames in flight have finished.
 - One stream. `submit()` stages a frame and queues upload, inference and download, then
   returns; `collect()` waits for the oldest frame. Two slots of buffers (double buffering) let
   the caller stage frame N+1 while the GPU still works on frame N:
@@ -34,6 +40,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -77,7 +84,8 @@ class _Slot:
 class EngineRunner:
     """A deserialised engine, its execution context, one stream and the buffers it keeps."""
 
-    def __init__(self, engine_path: str | Path, *, slots: int = SLOTS):
+    def __init__(self, engine_path: str | Path, *, slots: int = SLOTS,
+                 recurrent: Mapping[str, str] | None = None):
         import tensorrt as trt
 
         self._cuda = cuda_memory()
@@ -113,6 +121,12 @@ class EngineRunner:
         self._next = 0
         self._pending: deque[int] = deque()
         self._resident: dict[str, _Tensor] = {}
+        # input -> output of each recurrent pair, both in the engine; their two buffers and
+        # which of them the next frame reads
+        self.recurrent = {i: o for i, o in (recurrent or {}).items()
+                          if i in inputs and o in self.output_names}
+        self._state: dict[str, tuple[_Tensor, _Tensor]] = {}
+        self._reads: dict[str, int] = {}
         self._closed = False
 
     # -- buffers ---------------------------------------------------------------------------
@@ -173,7 +187,8 @@ class EngineRunner:
         """Stage one frame's inputs and queue upload, inference and download on the stream;
         returns without waiting. At most `slots` frames may be in flight before `collect()`."""
         self._check_open()
-        missing = [n for n in self.input_names if n not in feeds and n not in self._resident]
+        missing = [n for n in self.input_names
+                   if n not in feeds and n not in self._resident and n not in self._state]
         unknown = [n for n in feeds if n not in self.input_names]
         if missing or unknown:
             raise UserError(f"engine inputs are {', '.join(self.input_names)}; "
@@ -186,21 +201,30 @@ class EngineRunner:
         self._next = (self._next + 1) % len(self._slots)
         slot = self._slots[index]
 
+        state = self._recurrent_tensors(feeds)
+        feeds = {n: a for n, a in feeds.items() if n not in self.recurrent}
         shapes = {n: tuple(np.shape(a)) for n, a in feeds.items()}
         shapes.update({n: t.shape for n, t in self._resident.items() if n not in feeds})
+        shapes.update({n: t.shape for n, t in state.items() if n in self.recurrent})
         for name in self.input_names:
             self._set_shape(name, shapes[name])
+        for name, output in self.recurrent.items():
+            if self._output_shape(output) != state[output].shape:
+                raise UserError(f"'{output}' comes out {self._output_shape(output)} but "
+                                f"'{name}' is {state[name].shape}: feed '{name}' again.")
         for name, array in feeds.items():
             tensor = self._ensure(slot.tensors.setdefault(name, _Tensor()), shapes[name],
                                   self._dtypes[name])
             self._stage(tensor, name, np.asarray(array))
-        for name in self.output_names:
+        for name in self._downloaded():
             self._ensure(slot.tensors.setdefault(name, _Tensor()), self._output_shape(name),
                          self._dtypes[name])
-        tensors = {**{n: t for n, t in self._resident.items() if n not in feeds}, **slot.tensors}
+        tensors = {**{n: t for n, t in self._resident.items() if n not in feeds}, **slot.tensors,
+                   **state}
         self._execute({n: tensors[n] for n in self._all_names})
+        self._reads = {n: 1 - i for n, i in self._reads.items()}   # the next frame reads B
         if not self.mapped:
-            for name in self.output_names:
+            for name in self._downloaded():
                 tensor = slot.tensors[name]
                 self._cuda.copy_to_host(self._view(tensor, name), tensor.device)
         if slot.event is None:            # one event per slot, re-recorded every frame
@@ -216,7 +240,29 @@ class EngineRunner:
             raise RuntimeError("collect() without a submitted frame")
         slot = self._slots[self._pending.popleft()]
         self._cuda.wait(slot.event)
-        return {n: self._view(slot.tensors[n], n).copy() for n in self.output_names}
+        return {n: self._view(slot.tensors[n], n).copy() for n in self._downloaded()}
+
+    def _downloaded(self) -> list[str]:
+        """The outputs that go back to the host: all but the recurrent ones."""
+        recurrent = set(self.recurrent.values())
+        return [n for n in self.output_names if n not in recurrent]
+
+    def _recurrent_tensors(self, feeds: Mapping[str, np.ndarray]) -> dict[str, _Tensor]:
+        """Each recurrent input's buffer for this frame and its output's (the other one); a
+        fed value is uploaded into the buffer read, once the frames in flight are done."""
+        tensors = {}
+        for name, output in self.recurrent.items():
+            if name in feeds:
+                array = np.asarray(feeds[name])
+                self._cuda.synchronize()
+                pair = self._state.get(name, (_Tensor(), _Tensor()))
+                for tensor in pair:
+                    self._ensure(tensor, array.shape, self._dtypes[name])
+                self._state[name], self._reads[name] = pair, 0
+                self._stage(pair[0], name, array)
+            pair, reads = self._state[name], self._reads[name]
+            tensors[name], tensors[output] = pair[reads], pair[1 - reads]
+        return tensors
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One frame, synchronously: outputs by name, in the dtypes the engine declares."""
@@ -230,9 +276,11 @@ class EngineRunner:
         self._closed = True
         self._cuda.synchronize()
         for tensor in [*self._resident.values(),
-                       *(t for slot in self._slots for t in slot.tensors.values())]:
+                       *(t for slot in self._slots for t in slot.tensors.values()),
+                       *(t for pair in self._state.values() for t in pair)]:
             self._free(tensor)
         self._resident.clear()
+        self._state.clear()
         for slot in self._slots:
             slot.tensors.clear()
             if slot.event is not None:

@@ -55,6 +55,16 @@ def _number(text: str) -> float:
     return value
 
 
+def parse_level(text: str, option: str) -> float:
+    """One light level, '0.25' or '1/4' (`device demo --light`, `device sim floor --light`,
+    `[sim] light`'s step): a positive finite float; one-sentence UserError otherwise."""
+    try:
+        return _number(str(text))
+    except ValueError:
+        raise UserError(f"{option} {text}: expected one positive value like 0.5 or 1/16.") \
+            from None
+
+
 def parse_levels(text: str, option: str, lists: bool = True) -> Levels:
     """'1' | '1/16-2' | '0.0625,0.125,1' (when `lists`) -> Levels; one-sentence UserError."""
     forms = "a value like 0.5 or 1/16, a range LO-HI" + (", or a list A,B,C" if lists else "")

@@ -103,6 +103,13 @@ class PrintedScene:
         return self._flat * np.float32(electrons)
 
     # -- the contract -------------------------------------------------------------------------
+    @property
+    def flat(self) -> np.ndarray:
+        """The camera's relative response over the frame (fall-off x gain spread), fixed to
+        the camera: a moving print moves under it (the simulated camera divides it out before
+        warping the print and applies it after)."""
+        return self._flat
+
     def signal(self, nm: int | None) -> np.ndarray:
         """Noiseless expected raw frame (ADU, float32 HxW) under LED `nm` (None: LEDs off)."""
         if nm not in self._signal:

@@ -20,8 +20,9 @@ from device.viewer.cameras import CAMERAS
 from device.viewer.displays import DISPLAYS
 from device.viewer.exposure_plan import timing_problems
 from device.viewer.leds import LEDS
-from device.viewer.sections import (CameraConfig, DisplayConfig, EngineConfig, LedConfig,
-                                    PipelineConfig, PreprocessConfig, SimConfig, StrobeConfig)
+from device.viewer.sections import (CameraConfig, DisplayConfig, EngineConfig, ExposureConfig,
+                                    LedConfig, PipelineConfig, PreprocessConfig, SimConfig,
+                                    StrobeConfig, TemporalConfig)
 from device.viewer.strobe import STROBE_TIMINGS
 
 if sys.version_info >= (3, 11):
@@ -29,9 +30,11 @@ if sys.version_info >= (3, 11):
 else:  # JetPack 6 ships Python 3.10, which has no tomllib: its backport (a dependency there)
     import tomli as tomllib
 
-__all__ = ["CameraConfig", "Config", "DisplayConfig", "EngineConfig", "LedConfig",
-           "PipelineConfig", "PreprocessConfig", "SimConfig", "StrobeConfig", "load_config",
-           "model_card_beside"]
+__all__ = ["CameraConfig", "Config", "DisplayConfig", "EngineConfig", "ExposureConfig",
+           "LedConfig", "PipelineConfig", "PreprocessConfig", "SimConfig", "StrobeConfig",
+           "TemporalConfig", "load_config", "model_card_beside"]
+EXPOSURE_MODES = ("auto", "fixed")
+SIM_MOTIONS = ("none", "hand", "slide")
 
 
 @dataclass
@@ -40,6 +43,8 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     leds: LedConfig = field(default_factory=LedConfig)
     strobe: StrobeConfig = field(default_factory=StrobeConfig)
+    exposure: ExposureConfig = field(default_factory=ExposureConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
@@ -59,7 +64,8 @@ class Config:
 
 
 SECTIONS: dict[str, type] = {"camera": CameraConfig, "leds": LedConfig, "strobe": StrobeConfig,
-            "engine": EngineConfig, "preprocess": PreprocessConfig, "display": DisplayConfig,
+            "exposure": ExposureConfig, "temporal": TemporalConfig, "engine": EngineConfig,
+            "preprocess": PreprocessConfig, "display": DisplayConfig,
             "pipeline": PipelineConfig, "sim": SimConfig}
 DERIVED = {("leds", "pins"), ("leds", "trigger_pin")}   # parsed from the URI, not keys
 
@@ -176,6 +182,7 @@ def _check_values(c: Config, errors: list[str], registered: bool) -> None:
     if c.camera.fps > 0 and c.strobe.sync == "frame" and c.camera.exposure_ms >= 1000 / c.camera.fps:
         errors.append(f"'camera.exposure_ms' ({c.camera.exposure_ms}) must be shorter than one "
                       f"frame at camera.fps {c.camera.fps:g}")
+    _check_exposure_and_video(c, errors)
     nms = c.strobe.wavelengths
     if len(set(nms)) != len(nms) or not all(isinstance(n, int) for n in nms):
         errors.append(f"'strobe.wavelengths' must list distinct integers (nm), not {list(nms)}")
@@ -189,6 +196,33 @@ def _check_values(c: Config, errors: list[str], registered: bool) -> None:
         wired = backend is not None and not backend.simulated
         if c.strobe.sync == "trigger" and c.leds.trigger_pin is None and wired:
             errors.append("'strobe.sync' is \"trigger\" but 'leds.uri' names no trigger=PIN")
+
+
+def _check_exposure_and_video(c: Config, errors: list[str]) -> None:
+    """[exposure], [temporal] and the simulated rig's light and motion."""
+    e, t, sim = c.exposure, c.temporal, c.sim
+    if e.mode not in EXPOSURE_MODES:
+        errors.append(f"'exposure.mode' must be \"auto\" or \"fixed\", not \"{e.mode}\"")
+    ranges = (("exposure.target", e.target, 0.0, 1.0), ("exposure.percentile", e.percentile,
+              50.0, 100.0), ("exposure.max_duty", e.max_duty, 0.0, 1.0),
+              ("exposure.gain_target", e.gain_target, 0.0, 1.0))
+    for key, value, low, high in ranges:
+        if not low < value <= high:
+            errors.append(f"'{key}' must be above {low:g} and at most {high:g}, not {value}")
+    if e.min_on_ms <= 0 or e.max_on_ms < 0:
+        errors.append(f"'exposure.min_on_ms' must be positive and 'exposure.max_on_ms' not "
+                      f"negative, not {e.min_on_ms} and {e.max_on_ms}")
+    if e.max_gain < 1 or e.saturation < 1:
+        errors.append(f"'exposure.max_gain' and 'exposure.saturation' must be at least 1, not "
+                      f"{e.max_gain} and {e.saturation}")
+    if not 0 <= t.strength < 1:
+        errors.append(f"'temporal.strength' must be at least 0 and below 1, not {t.strength}")
+    if sim.light <= 0 or sim.light_change_to <= 0:
+        errors.append(f"'sim.light' and 'sim.light_change_to' must be positive, not "
+                      f"{sim.light} and {sim.light_change_to}")
+    if sim.motion not in SIM_MOTIONS:
+        errors.append(f"'sim.motion' must be \"none\", \"hand\" or \"slide\", not "
+                      f"\"{sim.motion}\"")
 
 
 def _parse_pins(uri: Uri, c: Config, errors: list[str]) -> None:

@@ -24,6 +24,7 @@ from device.viewer.cameras import Camera, CameraError
 from device.viewer.colorize import ColorFrame, Colorizer, FrameInputs
 from device.viewer.config import Config
 from device.viewer.displays import Display
+from device.viewer.exposure import AutoExposure, describe
 from device.viewer.observer import FrameShown, Observer
 from device.viewer.queues import DropOldestQueue
 from device.viewer.report import Dropped, RunReport
@@ -89,6 +90,7 @@ class Parts:
     display: Display
     strobe: Strobe
     times: StageTimes
+    exposure: AutoExposure | None = None     # the exposure meter and plan, when automatic
 
 
 class CameraLosses:
@@ -123,18 +125,21 @@ class CameraLosses:
 class LiveRun:
     def __init__(self, config: Config, parts: Parts, observer: Observer,
                  requests: StopRequests, stages: tuple[SubFrameStage, ...], sliding: bool,
-                 reopen_camera: Callable[[], Camera]):
+                 reopen_camera: Callable[[], Camera], lockstep: bool = False):
         self.config = config
         self.parts = parts
         self.strobe = parts.strobe
         self.observer = observer
         self.requests = requests
-        self.stages = stages
+        # The exposure meter first: it reads the sub-frame as the camera gave it.
+        self.stages: tuple[SubFrameStage, ...] = \
+            ((parts.exposure,) if parts.exposure is not None else ()) + stages
         self.reopen_camera = reopen_camera
         q = config.pipeline.queue_size
-        self.triplets: DropOldestQueue[Triplet] = DropOldestQueue(q, "triplets")
-        self.aligned: DropOldestQueue[FrameInputs] = DropOldestQueue(q, "frame inputs")
-        self.shown: DropOldestQueue[ColorFrame] = DropOldestQueue(q, "color frames")
+        self.triplets: DropOldestQueue[Triplet] = DropOldestQueue(q, "triplets", lockstep)
+        self.aligned: DropOldestQueue[FrameInputs] = DropOldestQueue(q, "frame inputs",
+                                                                     lockstep)
+        self.shown: DropOldestQueue[ColorFrame] = DropOldestQueue(q, "color frames", lockstep)
         self.window = TripletWindow(config.strobe.wavelengths, sliding)
         self.losses = CameraLosses()
         self.latency = Latency()
@@ -228,7 +233,7 @@ class LiveRun:
             except (CameraError, UserError) as again:
                 exc, delay = again, min(2 * delay, p.reconnect_max_s)
                 continue
-            self.strobe.use_camera(camera)
+            self.strobe.use_camera(camera, self.config.camera.gain)
             self.window.reset()
             self.observer.status("camera back; resuming")
             return
@@ -301,9 +306,17 @@ class LiveRun:
         d = self.dropped()
         log.info("%d frames shown, latency %.0f ms; stage ms: %s; dropped: triplets %d, "
                  "color frames %d, across LED switch %d, spoiled %d; strobe timing error %s; "
-                 "LED fail-safe fired %d", self.frames, self.latency.recent_ms(), stages,
-                 d.triplets, d.color_frames, d.across_led_switch, d.spoiled,
-                 self.strobe.jitter.take_summary(), self.strobe.guard.fired)
+                 "LED fail-safe fired %d; exposure: %s", self.frames, self.latency.recent_ms(),
+                 stages, d.triplets, d.color_frames, d.across_led_switch, d.spoiled,
+                 self.strobe.jitter.take_summary(), self.strobe.guard.fired, self.exposure())
+
+    def exposure(self) -> str:
+        """Each LED's exposure now: what automatic exposure chose, or the fixed one."""
+        meter = self.parts.exposure
+        if meter is not None:
+            return meter.summary()
+        fixed = self.strobe.exposures.setting(None)
+        return f"fixed {describe(fixed)}"
 
     def report(self) -> RunReport:
         return RunReport(frames=self.frames, subframes=self.subframes,
@@ -311,4 +324,4 @@ class LiveRun:
                          stage_ms=self.parts.times.means_ms(),
                          latency_ms=self.latency.mean_ms(), dropped=self.dropped().labelled(),
                          camera_losses=self.losses.count, failsafe_fired=self.strobe.guard.fired,
-                         engine=self.engine)
+                         engine=self.engine, exposure=self.exposure())

@@ -16,14 +16,18 @@ Whatever ends the run, the LEDs end low.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
+
+import numpy as np
 
 from device.engines.model_card import ModelCard, load_model_card
 from device.viewer.cameras import Camera
 from device.viewer.colorize import Colorizer
 from device.viewer.config import Config
+from device.viewer.exposure import WHITE_TARGET, AutoExposure, exposure_limits
 from device.viewer.leds import Leds
 from device.viewer.live_run import LiveRun, Parts, StopReason, StopRequests, SubFrameStage
 from device.viewer.observer import LoggingObserver, Observer
@@ -32,7 +36,7 @@ from device.viewer.report import RunReport
 from device.viewer.rig import make_strobe, open_camera, open_display, open_engine, open_leds
 from device.viewer.run_status import follow_run, with_status_display
 from device.viewer.stats import StageTimes
-from device.viewer.strobe import Strobe
+from device.viewer.strobe import GainControl, LedExposure, Strobe
 
 log = logging.getLogger(__name__)
 __all__ = ["Pipeline", "RunReport", "RunResult", "StopReason", "SubFrameStage"]
@@ -59,12 +63,16 @@ class Pipeline:
     """One run of the live loop: made for each run (a stop asked for stays asked for)."""
 
     def __init__(self, config: Config, observer: Observer | None = None, sliding: bool = True,
-                 stages: Sequence[SubFrameStage] = ()):
-        """`stages`: steps run on every sub-frame between the camera and the triplet window."""
+                 stages: Sequence[SubFrameStage] = (), lockstep: bool = False):
+        """`stages`: steps run on every sub-frame between the camera and the triplet window;
+        `lockstep`: every triplet is colored (the queues wait instead of dropping), so the
+        strobe runs at the pace of the slowest stage: a measurement that stands for a device
+        that keeps up (`device demo --lockstep`)."""
         self.config = config
         self.observer: Observer = observer or LoggingObserver()
         self.sliding = sliding
         self.stages = tuple(stages)
+        self.lockstep = lockstep
         self._requests = StopRequests()
         self._leds: Leds | None = None         # switched off by stop() at once, from any thread
         self._parts: Parts | None = None
@@ -78,6 +86,12 @@ class Pipeline:
     def camera(self) -> Camera | None:
         """The camera now strobed (a reconnection replaces it); None before a run opened one."""
         return None if self._parts is None else self._parts.strobe.camera
+
+    @property
+    def exposure(self) -> AutoExposure | None:
+        """Automatic exposure's meter and plan in this run; None with a fixed exposure or
+        before a run opened one."""
+        return None if self._parts is None else self._parts.exposure
 
     def stop(self) -> None:
         """End the run (safe from a signal handler and from any thread); LEDs off at once."""
@@ -103,7 +117,7 @@ class Pipeline:
             with self._open_parts(card, leds) as parts:
                 observer = with_status_display(self.observer, parts.display)
                 live = LiveRun(config, parts, observer, self._requests, self.stages,
-                               self.sliding, lambda: open_camera(config, leds))
+                               self.sliding, lambda: open_camera(config, leds), self.lockstep)
                 follow_run(parts.display, config, live.report)   # a status page's figures
                 live.run(max_frames)
         finally:
@@ -120,20 +134,49 @@ class Pipeline:
         with contextlib.ExitStack() as opened:
             opened.callback(leds.off)
             engine = open_engine(c, card, self.observer.status)
-            colorizer = Colorizer(card, engine, self._calibration(), c.preprocess.align,
+            calibration = self._calibration()
+            history = c.temporal.strength if c.temporal.filter else 0.0
+            colorizer = Colorizer(card, engine, calibration, c.preprocess.align,
                                   c.preprocess.align_scale, times,
-                                  (c.camera.height, c.camera.width))
+                                  (c.camera.height, c.camera.width), history=history)
             display = open_display(c)
             opened.callback(_close_logging_errors, display)
             camera = open_camera(c, leds)
+            meter = self._auto_exposure(calibration, isinstance(camera, GainControl))
             strobe: Strobe | None = None
             # Once the strobe holds it, the strobe's camera: a reconnection replaces it.
             opened.callback(lambda: _close_logging_errors(camera if strobe is None
                                                           else strobe.camera))
-            strobe = make_strobe(c, leds, camera)
+            strobe = make_strobe(c, leds, camera, exposures=meter)
             opened.callback(_close_logging_errors, strobe)
-            self._parts = Parts(card, colorizer, display, strobe, times)
+            self._parts = Parts(card, colorizer, display, strobe, times, meter)
             yield self._parts
+
+    def _auto_exposure(self, calibration: Calibration | None,
+                       gain_control: bool) -> AutoExposure | None:
+        """The exposure meter and plan with `exposure.mode = "auto"`: each LED starts from its
+        white's exposure scaled to the target (a print's bright end is about its paper's), or
+        from the configured window and gain uncalibrated. A camera without `set_gain` (V4L2 and
+        CSI through OpenCV: a gain set there takes effect after the driver's delay, which the
+        frames would not say) keeps `camera.gain`: the on-time alone is then set."""
+        c = self.config
+        if c.exposure.mode != "auto":
+            return None
+        limits = exposure_limits(c.camera, c.strobe, c.exposure)
+        if not gain_control:
+            limits = dataclasses.replace(limits, max_gain=1.0)
+        start: dict[int, LedExposure] = {nm: LedExposure(c.camera.exposure_ms / 1e3, c.camera.gain)
+                                         for nm in c.strobe.wavelengths}
+        black = 0.0
+        if calibration is not None:
+            black = float(np.median(calibration.dark))
+            start |= {nm: LedExposure(e.on_s * c.exposure.target / WHITE_TARGET, e.gain)
+                      for nm, e in calibration.exposures.items() if nm in start}
+        meter = AutoExposure(tuple(c.strobe.wavelengths), limits, c.exposure, start, black)
+        log.info("automatic exposure: on-time %.2f-%.2f ms, gain 1-%g; starting at %s",
+                 limits.shortest_s * 1e3, limits.longest_s * 1e3, limits.max_gain,
+                 meter.summary())
+        return meter
 
     def _calibration(self) -> Calibration | None:
         c = self.config

@@ -12,7 +12,7 @@ the classic per-pixel path (device/viewer/classic.py), the reference the graph i
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -21,16 +21,31 @@ import numpy as np
 from device.common.files import atomic_output
 from device.common.errors import UserError
 from device.engines.model_card import ModelCard
+from device.viewer.strobe import LedExposure
 
 log = logging.getLogger(__name__)
 UNCALIBRATED_WHITE_PERCENTILE = 99.5   # without references, the brightest paper is the white
 
 
+@dataclass(frozen=True)
+class WhiteNoise:
+    """The temporal noise of one LED's white reference as measured, in units of its white
+    signal (reflectance 1): `total` at white, and `read` (the dark frames' noise); with the
+    shot noise they fix the noise at any other exposure (device.viewer.feeds)."""
+    total: float
+    read: float
+
+
 @dataclass
 class Calibration:
-    """Dark frame and one white reference per LED, float32 HxW raw sensor values."""
+    """Dark frame and one white reference per LED, float32 HxW raw sensor values, with the
+    exposure (LED on-time and gain) each white was taken at and its measured noise. In-memory
+    calibrations made without them (tests, `convert`'s samples) are taken as measured at the
+    sub-frames' own exposure; a file must record them (CALIBRATION_VERSION)."""
     dark: np.ndarray
     whites: dict[int, np.ndarray]
+    exposures: dict[int, LedExposure] = field(default_factory=dict)
+    noise: dict[int, WhiteNoise] = field(default_factory=dict)
 
     def gain(self, nm: int) -> np.ndarray:
         """Per-pixel 1 / (white - dark) of LED `nm`: raw - dark times it is reflectance (paper
@@ -38,7 +53,13 @@ class Calibration:
         return 1.0 / np.maximum(self.whites[nm] - self.dark, 1.0)
 
     def save(self, path: str | Path) -> None:
-        arrays = {"dark": self.dark} | {f"white_{nm}": w for nm, w in self.whites.items()}
+        arrays: dict[str, np.ndarray] = {"dark": self.dark, "version": np.int32(
+            CALIBRATION_VERSION)}
+        for nm, white in self.whites.items():
+            led, noise = self.exposures[nm], self.noise[nm]
+            arrays |= {f"white_{nm}": white, f"on_ms_{nm}": np.float64(led.on_s * 1e3),
+                       f"gain_{nm}": np.float64(led.gain),
+                       f"noise_{nm}": np.array([noise.total, noise.read], np.float64)}
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as f:     # a file object: np.savez would append ".npz"
                 np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # stubs: **kwds
@@ -46,14 +67,10 @@ class Calibration:
     @classmethod
     def load(cls, path: str | Path, wavelengths, size: tuple[int, int]) -> "Calibration":
         path = Path(path)
-        try:
-            with np.load(path) as data:
-                arrays = {k: data[k].astype(np.float32) for k in data.files}
-        except FileNotFoundError:
-            raise UserError(f"{path}: calibration not found; run `device calibrate`.") from None
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path}: not a readable calibration file ({exc}).") from None
-        missing = [k for k in ["dark"] + [f"white_{nm}" for nm in wavelengths] if k not in arrays]
+        arrays = _read_calibration(path)
+        keys = ["dark"] + [f"{k}_{nm}" for nm in wavelengths
+                           for k in ("white", "on_ms", "gain", "noise")]
+        missing = [k for k in keys if k not in arrays]
         if missing:
             raise UserError(f"{path}: calibration lacks {', '.join(missing)}; run "
                             "`device calibrate` again.")
@@ -61,7 +78,35 @@ class Calibration:
             raise UserError(f"{path}: calibration is {arrays['dark'].shape[1]}x"
                             f"{arrays['dark'].shape[0]} but the camera is {size[1]}x{size[0]}; "
                             "run `device calibrate` again.")
-        return cls(arrays["dark"], {nm: arrays[f"white_{nm}"] for nm in wavelengths})
+        return cls(arrays["dark"].astype(np.float32),
+                   {nm: arrays[f"white_{nm}"].astype(np.float32) for nm in wavelengths},
+                   {nm: LedExposure(float(arrays[f"on_ms_{nm}"]) / 1e3,
+                                    float(arrays[f"gain_{nm}"])) for nm in wavelengths},
+                   {nm: WhiteNoise(*map(float, arrays[f"noise_{nm}"])) for nm in wavelengths})
+
+
+# 2: records the exposure and gain of each white and its noise (automatic exposure scales
+# each sub-frame by them); 1 (no "version") recorded neither.
+CALIBRATION_VERSION = 2
+
+
+def _read_calibration(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a calibration file of this version; one sentence when it is not one."""
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise UserError(f"{path}: calibration not found; run `device calibrate`.") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable calibration file ({exc}).") from None
+    if "version" not in arrays:
+        raise UserError(f"{path}: calibration made before automatic exposure records no "
+                        "exposure and gain for its whites; run `device calibrate` again.")
+    if int(arrays["version"]) != CALIBRATION_VERSION:
+        raise UserError(f"{path}: calibration version {int(arrays['version'])} is not "
+                        f"supported (this build reads version {CALIBRATION_VERSION}); run "
+                        "`device calibrate` again.")
+    return arrays
 
 
 class Normaliser:

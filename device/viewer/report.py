@@ -36,6 +36,7 @@ class RunReport:
     camera_losses: int = 0
     failsafe_fired: int = 0          # the LED guard's forced switch-offs
     engine: str = ""
+    exposure: str = ""               # each LED's exposure at the end (on-time, gain)
 
     @property
     def fps(self) -> float:
@@ -51,4 +52,5 @@ class RunReport:
         return (f"{self.frames} color frames in {self.wall_s:.1f} s: {self.fps:.1f} fps from "
                 f"{self.subframe_fps:.1f} sub-frames/s, latency {self.latency_ms:.0f} ms, "
                 f"engine {self.engine}; stage ms: {stages}; dropped: {drops}; camera lost "
-                f"{self.camera_losses}x; LED fail-safe fired {self.failsafe_fired}x")
+                f"{self.camera_losses}x; LED fail-safe fired {self.failsafe_fired}x; "
+                f"exposure: {self.exposure}")

@@ -13,7 +13,7 @@ from device.viewer.displays import DISPLAYS, Display, DisplayOptions
 from device.viewer.exposure_plan import ExposurePlan, plan_exposure
 from device.viewer.leds import LEDS, LedOptions, Leds
 from device.viewer.sections import StrobeConfig
-from device.viewer.strobe import Strobe
+from device.viewer.strobe import LedPlan, Strobe
 
 
 def led_options(config: Config) -> LedOptions:
@@ -32,12 +32,13 @@ def exposure_plan(config: Config) -> ExposurePlan:
 
 
 def make_strobe(config: Config, leds: Leds, camera: Camera,
-                strobe: StrobeConfig | None = None) -> Strobe:
+                strobe: StrobeConfig | None = None, exposures: LedPlan | None = None) -> Strobe:
     """The strobe for this rig, on the timing plan the camera was opened with; `strobe`: other
-    phases than the config's (calibration strobes one LED at a time)."""
+    phases than the config's (calibration strobes one LED at a time); `exposures`: each
+    phase's on-time and gain (automatic exposure's), else the configured ones."""
     c = config.camera
     return Strobe(leds, camera, strobe or config.strobe, c.exposure_ms / 1e3, 1.0 / c.fps,
-                  plan=exposure_plan(config))
+                  plan=exposure_plan(config), exposures=exposures, gain=c.gain)
 
 
 def display_options(config: Config) -> DisplayOptions:

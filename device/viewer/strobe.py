@@ -1,8 +1,8 @@
 """The strobe sequencer: one LED per sub-frame (718 -> 777 -> 807 [-> dark]), timed to the camera.
 
 How a phase is timed is the config's `strobe.sync`, one entry of `STROBE_TIMINGS`:
-- `trigger`: LED on, settle, GPIO pulse on the camera's trigger input, expose, LED off, read the
-  frame (`TriggeredExposure`);
+- `trigger`: LED on, settle, GPIO pulse on the camera's trigger input, the LED's on-time, LED
+  off, read the frame once the sensor's exposure window has ended (`TriggeredExposure`);
 - `frame`: the camera runs freely; the LED switches right after a frame arrives and any frame
   whose exposure began before the switch has settled is dropped, it saw two LEDs
   (`FrameSwitchedExposure`);
@@ -11,9 +11,16 @@ How a phase is timed is the config's `strobe.sync`, one entry of `STROBE_TIMINGS
 - `sensor-strobe`: the camera's strobe output gates the LED driver, the GPIOs only select the
   next LED between frames (`SensorStrobeExposure`).
 When the LED may be on, how long and at what rate is device.viewer.exposure_plan's rule (the
-`ExposurePlan` in the kit); `longest_led_on_s` there is what exposure control may ask for.
+`ExposurePlan` in the kit); `led_on_time_range` here, built on its `longest_led_on_s`, is what
+exposure control asks.
 A guard thread (`LedDeadlineGuard`) forces the LED off once its window plus a margin has passed,
-so a stalled loop or camera can never leave an LED burning. All read an injected clock
+so a stalled loop or camera can never leave an LED burning.
+
+Each phase is exposed with an `LedExposure` (the LED's on-time within the sensor's exposure
+window, and the camera's analogue gain) that an `LedPlan` gives: the configured LED time and
+gain, or what automatic exposure (device.viewer.exposure) chose. The strobe owns the timing:
+`led_on_time_range` says which on-times a timing mode and camera allow (from the timing rule's
+`longest_led_on_s`), and it is the one place automatic exposure asks. All read an injected clock
 (`device.viewer.clock`), so their timing logic is tested on a clock the test moves.
 """
 from __future__ import annotations
@@ -24,19 +31,19 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from device.viewer.cameras import Camera, Frame
 from device.viewer.clock import Clock, Sleep, precise_sleep, wait_until
-from device.viewer.exposure_plan import ExposurePlan, global_plan
-# Exposure control asks the strobe module this one function for the longest LED on-time the
+from device.viewer.exposure_plan import ExposurePlan, global_plan, plan_exposure
+# Exposure control asks the strobe module (led_on_time_range below) for the LED on-times the
 # camera and its timing allow at the configured rate (the flash window on a rolling shutter).
 from device.viewer.exposure_plan import longest_led_on_s as longest_led_on_s
 from device.viewer.leds import TRIGGER_PULSE_S, Leds
-from device.viewer.sections import StrobeConfig
+from device.viewer.sections import CameraConfig, StrobeConfig
 
 log = logging.getLogger(__name__)
 STROBE_PRIORITY, GUARD_PRIORITY = 50, 60   # SCHED_FIFO, when `strobe.realtime` is on
@@ -53,14 +60,97 @@ def try_realtime_priority(priority: int = STROBE_PRIORITY) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class LedExposure:
+    """What one sub-frame is exposed with: the LED's on-time within the sensor's exposure
+    window, and the camera's analogue gain. Their product sets the signal."""
+    on_s: float
+    gain: float = 1.0
+
+    @property
+    def product(self) -> float:
+        return self.on_s * self.gain
+
+
 @dataclass
 class SubFrame:
-    """One camera frame taken under one LED (nm None: the dark phase, all LEDs off)."""
+    """One camera frame taken under one LED (nm None: the dark phase, all LEDs off). `led`: the
+    on-time (measured on the strobe's clock) and gain it was taken with; None where unknown,
+    which the viewer reads as the calibration's own."""
     nm: int | None
     image: NDArray[np.uint16]
     exposure_start: float
     exposure_end: float
     seq: int
+    led: LedExposure | None = None
+
+
+@dataclass(frozen=True)
+class OnTimeRange:
+    shortest_s: float
+    longest_s: float
+
+
+# How long a trigger pulse or a switch-off may take beyond itself before the on-time of that
+# exposure counts as unknown (the strobe thread was pre-empted between reading the clock and
+# writing the line, or waited for the GIL) and the exposure is taken again: a GPIO write takes
+# microseconds. 1 % of the on-time (an error the normalisation then carries, far below the
+# noise), and never less than 0.1 ms (Python's own call overhead on a loaded core).
+TIMING_SLACK_FRACTION, TIMING_SLACK_MIN_S = 0.01, 0.1e-3
+
+
+def timing_slack(on_s: float) -> float:
+    """The most a measured on-time of `on_s` may be off before the exposure is taken again."""
+    return max(TIMING_SLACK_MIN_S, TIMING_SLACK_FRACTION * on_s)
+
+
+# The shortest on-time worth timing: the strobe's sleep-then-spin is good to a few microseconds
+# (device.viewer.clock), a GPIO write takes tens of microseconds on a Jetson header.
+SHORTEST_ON_S = 50e-6
+# The timing modes whose LED the strobe lights for an on-time of its choosing within the sensor's
+# exposure; in the others the LED is lit through whole frames (`frame`) or gated by the sensor
+# (`sensor-strobe`), and its on-time is the configured one whatever is asked.
+CHOSEN_ON_TIME = ("trigger", "flash-window")
+
+
+def led_on_time_range(camera: CameraConfig, strobe: StrobeConfig) -> OnTimeRange:
+    """The LED on-times this camera and strobe timing allow, per sub-frame: the single place
+    automatic exposure asks (it adds the LEDs' own duty and eye-safety caps). The longest is
+    the configured LED time (`camera.exposure_ms`: the sensor's exposure and the flash window
+    are set for it) within the timing rule's longest at this frame rate (`longest_led_on_s`:
+    a frame period less the readout; on a rolling shutter, the flash window). Fixed where the
+    strobe cannot choose: `frame`, `sensor-strobe`, and a pulse-width trigger (the exposure is
+    the pulse, lit throughout)."""
+    plan = plan_exposure(camera, strobe)
+    configured = camera.exposure_ms / 1e3
+    if strobe.sync not in CHOSEN_ON_TIME or plan.trigger_pulse_s > TRIGGER_PULSE_S:
+        return OnTimeRange(configured, configured)
+    longest = max(SHORTEST_ON_S, min(configured, longest_led_on_s(camera, strobe)))
+    return OnTimeRange(min(SHORTEST_ON_S, longest), longest)
+
+
+class LedPlan(Protocol):
+    """What each phase is exposed with (nm None: the dark phase)."""
+
+    def setting(self, nm: int | None) -> LedExposure: ...
+
+
+class FixedExposure:
+    """The same on-time and gain for every phase (`exposure.mode = "fixed"`)."""
+
+    def __init__(self, setting: LedExposure):
+        self.fixed = setting
+
+    def setting(self, nm: int | None) -> LedExposure:
+        return self.fixed
+
+
+@runtime_checkable
+class GainControl(Protocol):
+    """A camera whose analogue gain the strobe may set per exposure (the simulated camera: at
+    once; V4L2: after the driver's delay)."""
+
+    def set_gain(self, gain: float) -> None: ...
 
 
 class LedDeadlineGuard:
@@ -166,7 +256,7 @@ class ExposureKit:
     jitter: Jitter                     # the mode's timing error, for the statistics line
     clock: Clock
     sleep: Sleep
-    exposure_s: float
+    exposure_s: float                  # the sensor's exposure window (the camera's setting)
     settle_s: float                    # LED rise time before an exposure may start
     margin_s: float                    # the guard fires this long after an LED's window
     frame_period_s: float
@@ -180,11 +270,13 @@ class ExposureKit:
 
 
 class StrobeTiming(Protocol):
-    """How one phase is exposed: light `nm` (None: all off) and return a frame of `camera`
-    exposed under it alone, or None when the guard cut the exposure short (it is taken again)."""
+    """How one phase is exposed: light `nm` (None: all off) for `on_s` and return a frame of
+    `camera` exposed under it alone with the on-time it really got, or None when the guard cut
+    the exposure short (it is taken again)."""
     discarded: int                     # frames read but thrown away (they saw two LEDs)
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None: ...
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None: ...
 
 
 class TriggeredExposure:
@@ -198,26 +290,42 @@ class TriggeredExposure:
         # for as long as the pulse lasts, plus its offset (the plan's trigger_pulse_s).
         self._pulse_s = TRIGGER_PULSE_S if kit.plan is None else kit.plan.trigger_pulse_s
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
-        """One triggered exposure under `nm`; None when the guard cut it short (the loop was
-        held up for longer than the margin, so the LED did not span the exposure)."""
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None:
+        """One triggered exposure under `nm`, the LED lit from the trigger for `on_s` (at most
+        the sensor's window; a pulse-width trigger keeps it lit for the whole pulse); the frame
+        and the on-time within the window. None when the guard
+        cut it short (the loop was held up for longer than the margin) or when the trigger or
+        the switch-off took so long that the on-time is not known (the thread was pre-empted
+        there): it is taken again, since the normalisation divides by that on-time."""
         kit = self.kit
-        window = kit.settle_s + kit.exposure_s
+        on_s = min(on_s, kit.exposure_s)
+        window = kit.settle_s + on_s
         # A camera takes triggers no faster than its fps.
         wait_until(self._next_trigger, kit.clock, kit.sleep)
         self._next_trigger = kit.clock() + kit.frame_period_s
+        t_trigger = t_triggered = t_stop = float("inf")
         try:
+            # The guard's deadline covers exactly this exposure's on-time: whatever on-time
+            # the plan chose, the LED cannot outlast it by more than the margin.
             t_on = kit.guard.light(nm, window + kit.margin_s)
             wait_until(t_on + kit.settle_s, kit.clock, kit.sleep)
-            kit.leds.pulse_trigger(self._pulse_s)
             t_trigger = kit.clock()
-            wait_until(t_trigger + kit.exposure_s, kit.clock, kit.sleep)
+            kit.leds.pulse_trigger(self._pulse_s)
+            t_triggered = kit.clock()
+            wait_until(t_trigger + on_s, kit.clock, kit.sleep)
         finally:
+            t_stop = kit.clock()
             kit.leds.off()
+            t_off = kit.clock()
             kit.guard.disarm()
-        kit.jitter.add(kit.clock() - t_on - window)
+        kit.jitter.add(t_off - t_on - window)
         frame = camera.read()
-        return None if kit.guard.last_fired > t_on else frame
+        slack = timing_slack(on_s)
+        uncertain = t_triggered - t_trigger - self._pulse_s > slack or t_off - t_stop > slack
+        if kit.guard.last_fired > t_on or uncertain:
+            return None
+        return frame, min(t_off - t_trigger, kit.exposure_s)
 
 
 class FrameSwitchedExposure:
@@ -228,9 +336,11 @@ class FrameSwitchedExposure:
         self.discarded = 0             # exposed across a switch
         self._last_frame_end: float | None = None
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
-        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled;
-        None when the guard switched the LED off before one came."""
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None:
+        """Switch to `nm`, then keep the first frame exposed wholly after the switch settled
+        (lit through all of its exposure, whatever `on_s` asks: see led_on_time_range); None
+        when the guard switched the LED off before one came."""
         kit = self.kit
         # The LED stays lit while waiting for a clean frame (at most ~two frame periods) and
         # until the next phase switches it, so the guard stays armed across phases.
@@ -252,7 +362,11 @@ class FrameSwitchedExposure:
             raise
         kit.guard.arm(kit.clock() + hold)
         self._last_frame_end = frame.exposure_end
-        return frame
+        return frame, self._on_time(frame)
+
+    def _on_time(self, frame: Frame) -> float:
+        """The LED lights the whole exposure."""
+        return frame.exposure_end - frame.exposure_start
 
     def _clean(self, frame: Frame, t_switch: float) -> bool:
         """Exposed under the new LED alone: every row (all start at or after row 0) began
@@ -283,18 +397,21 @@ class FlashWindowExposure:
         self._row0: float | None = None    # the latest frame's row-0 start: the frame clock
         self._last_off = -math.inf         # when the latest pulse ended
 
-    def expose(self, nm: int | None, camera: Camera) -> Frame | None:
-        """Light `nm` inside the next frame's flash window and return that frame; None when
-        the LED went outside the window (the thread was held up), so the rows differ."""
+    def expose(self, nm: int | None, camera: Camera,
+               on_s: float) -> tuple[Frame, float] | None:
+        """Light `nm` for `on_s` (at most the plan's LED time) inside the next frame's flash
+        window and return that frame and the on-time; None when the LED went outside the
+        window or off its length (the thread was held up), so the rows differ."""
+        on_s = min(on_s, self.plan.led_on_s)
         if self._row0 is None:         # lock onto the camera's frame clock first
             self._row0 = camera.read().exposure_start
             self.discarded += 1
         while True:
             target = self._next_target()
-            clean = self._light(nm, target + self.plan.window_open_s)
+            clean = self._light(nm, target + self.plan.window_open_s, on_s)
             frame = self._read_until(camera, target)
             if frame is not None:
-                return frame if clean else None
+                return (frame, on_s) if clean else None
             self.discarded += 1        # the camera delivered a later frame: light the next one
 
     def _next_target(self) -> float:
@@ -306,29 +423,28 @@ class FlashWindowExposure:
                        self._last_off)
         return row0 + max(1, math.ceil((earliest - row0) / plan.period_s)) * plan.period_s
 
-    def _light(self, nm: int | None, window_open: float) -> bool:
-        """The LED on `guard` after the window opens, for the plan's LED time. True when the
-        pulse was inside the window (every row saw all of it) and as long as planned: the LED
-        time is each row's light here, so a pulse cut short or held long would be a brighter
-        or darker sub-frame. Each switch is bracketed by clock readings before and after it,
-        so a thread held up between a switch and its reading cannot hide a longer pulse."""
+    def _light(self, nm: int | None, window_open: float, on_s: float) -> bool:
+        """The LED on `guard` after the window opens, for `on_s`. True when the pulse was
+        inside the window (every row saw all of it) and as long as asked: the LED time is each
+        row's light here, so a pulse cut short or held long would be a brighter or darker
+        sub-frame. Each switch is bracketed by clock readings before and after it, so a thread
+        held up between a switch and its reading cannot hide a longer pulse."""
         kit, plan = self.kit, self.plan
         wait_until(window_open + plan.guard_s, kit.clock, kit.sleep)
         on_before = kit.clock()
         try:
-            on_after = kit.guard.light(nm, plan.led_on_s + plan.guard_s + kit.margin_s)
-            wait_until(on_after + plan.led_on_s, kit.clock, kit.sleep)
+            on_after = kit.guard.light(nm, on_s + plan.guard_s + kit.margin_s)
+            wait_until(on_after + on_s, kit.clock, kit.sleep)
         finally:
             off_before = kit.clock()
             kit.leds.off()
             off_after = self._last_off = kit.clock()   # before the guard's lock holds us up
             kit.guard.disarm()
         longest, shortest = off_after - on_before, off_before - on_after
-        kit.jitter.add(longest - plan.led_on_s)
-        tolerance = self.LIGHT_TOLERANCE * plan.led_on_s
+        kit.jitter.add(longest - on_s)
+        tolerance = self.LIGHT_TOLERANCE * on_s
         return (window_open <= on_before and off_after <= window_open + plan.window_s
-                and longest - plan.led_on_s <= tolerance
-                and plan.led_on_s - shortest <= tolerance
+                and longest - on_s <= tolerance and on_s - shortest <= tolerance
                 and kit.guard.last_fired <= on_before)
 
     def _read_until(self, camera: Camera, target: float) -> Frame | None:
@@ -357,6 +473,10 @@ class SensorStrobeExposure(FrameSwitchedExposure):
     def _clean(self, frame: Frame, t_switch: float) -> bool:
         return frame.exposure_start + self.plan.window_open_s >= t_switch
 
+    def _on_time(self, frame: Frame) -> float:
+        """The sensor's strobe output lights the LED for the plan's window."""
+        return self.plan.led_on_s
+
 
 # `strobe.sync` -> the timing mode; the config accepts exactly these names.
 STROBE_TIMINGS: dict[str, Callable[[ExposureKit], StrobeTiming]] = {
@@ -368,11 +488,14 @@ STROBE_TIMINGS: dict[str, Callable[[ExposureKit], StrobeTiming]] = {
 
 
 class Strobe:
-    """Runs the phases in turn; `next()` returns the next clean sub-frame."""
+    """Runs the phases in turn; `next()` returns the next clean sub-frame. `plan`: the timing
+    rule's numbers for the camera (None: a global shutter at these times); `exposures`: what
+    each phase is exposed with (default: the LED time `exposure_s`, at gain `gain`)."""
 
     def __init__(self, leds: Leds, camera: Camera, config: StrobeConfig, exposure_s: float,
                  frame_period_s: float, clock: Clock = time.monotonic,
-                 sleep: Sleep = precise_sleep, plan: ExposurePlan | None = None):
+                 sleep: Sleep = precise_sleep, plan: ExposurePlan | None = None,
+                 exposures: LedPlan | None = None, gain: float = 1.0):
         self.leds, self.camera, self.config = leds, camera, config
         if plan is not None:
             log.info("%s", plan.describe())
@@ -380,6 +503,9 @@ class Strobe:
                 log.warning("strobe timing %s cannot give clean sub-frames: %s", config.sync,
                             "; ".join(plan.problems))
         self.clock = clock
+        self.exposures: LedPlan = exposures or FixedExposure(LedExposure(exposure_s, gain))
+        self._opened_gain = gain         # what the camera was opened with
+        self._gain: float | None = None  # what this strobe last set (None: not yet)
         self.phases: tuple[int | None, ...] = tuple(config.wavelengths) + (
             (None,) if config.dark_phase else ())
         self.guard = LedDeadlineGuard(leds, config.realtime, clock)
@@ -388,7 +514,8 @@ class Strobe:
         self.timing = STROBE_TIMINGS[config.sync](ExposureKit(
             leds, self.guard, self.jitter, clock, sleep, exposure_s, config.settle_ms / 1e3,
             config.margin_ms / 1e3, frame_period_s, plan))
-        self.spoiled = 0                 # exposures cut short by the guard, dropped
+        self.spoiled = 0                 # exposures cut short by the guard (or of an unknown
+        #                                  on-time), dropped and taken again
         self._phase = 0
         self._seq = 0
 
@@ -396,10 +523,11 @@ class Strobe:
     def dropped_across_switch(self) -> int:
         return self.timing.discarded
 
-    def use_camera(self, camera: Camera) -> None:
-        """Strobe `camera` from the next phase on (a reconnected one); the caller has closed
-        the one before."""
+    def use_camera(self, camera: Camera, gain: float = 1.0) -> None:
+        """Strobe `camera` from the next phase on (a reconnected one, opened at `gain`); the
+        caller has closed the one before."""
         self.camera = camera
+        self._opened_gain, self._gain = gain, None
 
     def close(self) -> None:
         try:
@@ -409,11 +537,26 @@ class Strobe:
 
     def next(self) -> SubFrame:
         nm = self.phases[self._phase]
+        setting = self.exposures.setting(nm)
+        gain = self._set_gain(setting.gain)
         while True:
-            frame = self.timing.expose(nm, self.camera)
-            if frame is not None:
+            exposed = self.timing.expose(nm, self.camera, setting.on_s)
+            if exposed is not None:
                 break
             self.spoiled += 1
+        frame, on_s = exposed
         self._phase = (self._phase + 1) % len(self.phases)
         self._seq += 1
-        return SubFrame(nm, frame.image, frame.exposure_start, frame.exposure_end, self._seq)
+        return SubFrame(nm, frame.image, frame.exposure_start, frame.exposure_end, self._seq,
+                        LedExposure(on_s, gain))
+
+    def _set_gain(self, gain: float) -> float:
+        """The camera's gain for the next exposure: `gain` where the camera takes one (set
+        when it changes, and always first: a camera another strobe used may hold another),
+        else what it was opened with."""
+        if not isinstance(self.camera, GainControl):
+            return self._opened_gain
+        if gain != self._gain:
+            self.camera.set_gain(gain)
+            self._gain = gain
+        return gain

@@ -13,6 +13,7 @@ class Triplet:
     frames: dict[int, SubFrame]       # nm -> the latest sub-frame under that LED
     newest: SubFrame                  # the reference the others are aligned to
     dark: SubFrame | None = None      # the latest all-off sub-frame, with a dark phase
+    epoch: int = 0                    # the window's resets so far: a new one, a new start
 
 
 class TripletWindow:
@@ -22,12 +23,14 @@ class TripletWindow:
         self._latest: dict[int, SubFrame] = {}     # nm -> its latest sub-frame
         self._fresh: set[int] = set()              # LEDs with a sub-frame since the last triplet
         self._dark: SubFrame | None = None
+        self.epoch = 0
 
     def reset(self) -> None:
         """Forget everything (after a reconnect the old sub-frames show another moment)."""
         self._latest.clear()
         self._fresh.clear()
         self._dark = None
+        self.epoch += 1
 
     def add(self, sub: SubFrame) -> Triplet | None:
         if sub.nm is None:
@@ -41,4 +44,4 @@ class TripletWindow:
             if len(self._fresh) < len(self.wavelengths):
                 return None
             self._fresh.clear()
-        return Triplet(dict(self._latest), sub, self._dark)
+        return Triplet(dict(self._latest), sub, self._dark, self.epoch)

@@ -83,3 +83,35 @@ def test_dense_fp16_from_sparse_int8_matches_the_clock_arithmetic(bench):
     0.625 GHz to within 3 %: the derivation and the datasheet agree."""
     assert bench.ORIN_NANO_8GB.fp16_dense_tflops == pytest.approx(32 * 256 * 2 * 0.625e9 / 1e12,
                                                                   rel=0.03)
+
+
+def test_a_pointwise_chain_is_one_kernel_and_the_rest_stays_in_dram(bench):
+    """kept_in_dram: a chain of pointwise layers keeps nothing between them; what a Gather or
+    a pool makes or reads, and the outputs, stay (a reshape stands for its input)."""
+    nodes = [helper.make_node("Mul", ["x", "k"], ["a"]),
+             helper.make_node("Add", ["a", "k"], ["b"]),             # a: fused away
+             helper.make_node("Reshape", ["b", "shape"], ["flat"]),   # a view of b
+             helper.make_node("Gather", ["flat", "idx"], ["g"], axis=0),
+             helper.make_node("Clip", ["g"], ["c"]),
+             helper.make_node("Sub", ["c", "k"], ["y"])]              # c: fused away
+    graph = helper.make_graph(
+        nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4]),
+                         helper.make_tensor_value_info("idx", TensorProto.INT32, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [numpy_helper.from_array(np.float32(2.0), "k"),
+         numpy_helper.from_array(np.array([-1], np.int64), "shape")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    kept = bench.kept_in_dram(model)
+    assert {"b", "idx", "g", "y"} <= kept and not {"a", "c", "flat"} & kept
+
+
+@pytest.mark.slow
+def test_the_temporal_filter_is_counted_on_its_own(bench):
+    """On the shipped viewer graph: the filter's layers read the state once per tap through one
+    index per pixel (4 taps x (C + 3) floats in, the state out), at least that much DRAM
+    traffic, and less than every tensor counted (the unfused bound)."""
+    layers = bench.viewer_layers_per_px()
+    f, w = layers["filter"], layers["wrapper"]
+    taps = 4 * (3 + 3) * 4 * 2                 # four gathered state values, written and read
+    assert taps < f.bytes < f.unfused_bytes and 0 < w.bytes < w.unfused_bytes
+    assert 100 < f.flops < 1000                 # elementwise work: ~0.3 % of the network's

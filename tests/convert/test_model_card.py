@@ -45,7 +45,7 @@ def _edit(card_path, change):
 
 
 @pytest.mark.parametrize("change, words", [
-    (lambda c: c.update(version=3), "version 3 is not supported"),
+    (lambda c: c.update(version=4), "version 4 is not supported"),
     (lambda c: c.update(format="something-else"), "not a nightcolor model card"),
     (lambda c: c.update(onnx="../elsewhere.onnx"), "must name a file beside the card"),
     (lambda c: c.update(onnx="gone.onnx"), "gone.onnx is missing"),
@@ -101,7 +101,28 @@ def test_version_1_card_is_refused_with_the_upgrade_command_then_upgraded(conver
     assert upgrade([str(converted.card), "--fp16"]) == 0              # the command it names
     card = load_model_card(converted.card)
     assert card.viewer_onnx.is_file() and card.viewer_fp16_onnx.is_file()
-    assert json.loads(converted.card.read_text())["version"] == 2
+    assert json.loads(converted.card.read_text())["version"] == 3
+
+
+def test_version_2_card_without_the_filter_is_refused_then_rebuilt(converted):
+    """A version 2 card's viewer graphs predate the temporal filter and its exposure feeds:
+    refused with the command that rebuilds them, which then makes a version 3 card whose graph
+    has the filter's inputs and the recurrent state."""
+    from convert.viewer import main as upgrade
+    from device.engines import viewer_io
+
+    _edit(converted.card, lambda c: c.update(version=2))
+    with pytest.raises(UserError) as caught:
+        load_model_card(converted.card)
+    sentence = str(caught.value)
+    assert sentence.count(". ") == 0 and sentence.endswith(".")
+    assert "version 2 predates the viewer graph's temporal filter" in sentence
+    assert f"python -m convert.viewer {converted.card}" in sentence
+    assert upgrade([str(converted.card)]) == 0
+    card = json.loads(converted.card.read_text())
+    assert card["version"] == 3 and card["viewer"]["recurrent"] == {"state": "state_next"}
+    assert set(card["viewer"]["inputs"]) >= {"noise", "history", "state_warp", "state"}
+    assert 0 < card["verification"]["filter_still_change_ratio"] <= 0.5
 
 
 def test_version_1_card_without_its_network_says_convert_again(converted):

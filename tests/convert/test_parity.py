@@ -32,10 +32,14 @@ def test_every_model_converts_with_parity(make_checkpoint, tmp_path, name):
     # The viewer graphs were held to the classic path and to each other.
     assert out.numbers["viewer_within_one_code"] >= 0.999
     assert out.numbers["viewer_fp16_psnr_db"] >= FP16_MIN_PSNR_DB
+    # ... and its temporal filter checked: a still sequence converges, a cut leaves no ghost
+    assert out.numbers["filter_still_change_ratio"] <= 0.5
+    assert out.numbers["filter_cut_within_one_code"] >= 0.99
     viewer = onnx.load(out.viewer_onnx).graph
     assert [i.name for i in viewer.input] == ["raw_718", "raw_777", "raw_807", "dark", "gain",
-                                              "scale", "warp"]
-    assert [o.name for o in viewer.output] == ["srgb"]
+                                              "scale", "warp", "noise", "history", "state_warp",
+                                              "state"]
+    assert [o.name for o in viewer.output] == ["srgb", "state_next"]
     assert viewer.output[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
 
     graph = onnx.load(out.onnx).graph

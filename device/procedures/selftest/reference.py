@@ -40,8 +40,10 @@ def calibration_whites(ev: Evidence) -> tuple[dict[int, float], str] | None:
         calibration = Calibration.load(path, ev.wavelengths, (c.camera.height, c.camera.width))
     except Exception:  # noqa: BLE001 - an unusable calibration: the model's reference instead
         return None
+    # Each white was taken at its own on-time and gain (automatic exposure brings every white
+    # to the same share of the range): the LEDs' brightness is the rise per unit of exposure.
     rises = {nm: float(np.median(calibration.whites[nm] - calibration.dark))
-             for nm in ev.wavelengths}
+             / calibration.exposures[nm].product for nm in ev.wavelengths}
     if min(rises.values()) <= 0:
         return None
     return rises, f"the calibration's whites ({path.name})"

@@ -711,6 +711,31 @@ def viewer_like_reference(raw, dark, gain):
     return {"rgb8": np.clip(x, 0, 255).astype(np.uint8), "half": (x * 0.5).astype(np.float16)}
 
 
+def recurrent_onnx() -> onnx.ModelProto:
+    """`x` per frame and a recurrent `state`: y = x + state, state_next = state / 2 + x. The
+    shape of the viewer graph's temporal filter (a state carried between frames, on the
+    device), small enough to check against numpy frame by frame."""
+    hw = [1, "H", "W"]
+    value = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, hw)  # noqa: E731
+    nodes = [helper.make_node("Add", ["x", "state"], ["y"]),
+             helper.make_node("Mul", ["state", "half"], ["decayed"]),
+             helper.make_node("Add", ["decayed", "x"], ["state_next"])]
+    graph = helper.make_graph(nodes, "recurrent", [value("x"), value("state")],
+                              [value("y"), value("state_next")],
+                              initializer=[helper.make_tensor("half", TensorProto.FLOAT, [],
+                                                              [0.5])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def recurrent_reference(xs, state):
+    """y per frame of `recurrent_onnx` from `state`."""
+    ys = []
+    for x in xs:
+        ys.append(x + state)
+        state = state / 2 + x
+    return ys
+
+
 def single_input_onnx() -> onnx.ModelProto:
     """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output)."""
     graph = helper.make_graph(
@@ -738,4 +763,5 @@ def models():
     """The ONNX graphs the stand-in engines run, and the numpy reference of the viewer-like one
     (test modules cannot import conftest under --import-mode=importlib)."""
     return types.SimpleNamespace(viewer_like=viewer_like_onnx, reference=viewer_like_reference,
-                                 single_input=single_input_onnx)
+                                 single_input=single_input_onnx, recurrent=recurrent_onnx,
+                                 recurrent_reference=recurrent_reference)

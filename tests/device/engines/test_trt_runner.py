@@ -313,3 +313,120 @@ def test_a_failed_execute_is_refused_and_the_next_frame_runs(gpu, engine_file, m
         check(models, runner.run({"raw": raw}), raw, dark, gain)
     runner.close()
     assert gpu.live() == 0
+
+
+# -- recurrent pairs: the temporal filter's state stays on the device ---------------------------
+RECURRENT = {"state": "state_next"}
+
+
+def test_a_recurrent_state_stays_on_the_device_and_swaps_every_frame(gpu, engine_file, models):
+    """Ten frames, two of them in flight at a time: y = x + state, the state fed back each
+    frame from the last frame's output without a copy either way; fed again, it starts over."""
+    rng = np.random.default_rng(9)
+    runner = EngineRunner(engine_file(models.recurrent()), recurrent=RECURRENT)
+    assert runner.recurrent == RECURRENT
+    xs = [rng.uniform(0, 1, (1, 6, 10)).astype(np.float32) for _ in range(10)]
+    start = np.full((1, 6, 10), 4.0, np.float32)
+    expected = models.recurrent_reference(xs, start)
+    got = []
+    runner.submit({"x": xs[0], "state": start})
+    for x in xs[1:]:
+        runner.submit({"x": x})                      # frame N+1 queued before N is collected
+        got.append(runner.collect())
+    got.append(runner.collect())
+    assert all(set(out) == {"y"} for out in got)     # the state is not handed back
+    for out, want in zip(got, expected):
+        np.testing.assert_allclose(out["y"], want, rtol=1e-6)
+    # Copies: the starting state once and x every frame up, y every frame down; nothing else.
+    if gpu.integrated:
+        assert gpu.count("copy_h2d") == gpu.count("copy_d2h") == 0
+    else:
+        assert gpu.count("copy_h2d") == 1 + len(xs) and gpu.count("copy_d2h") == len(xs)
+    # two state buffers, allocated once
+    assert gpu.count("alloc_host") == 2 + 2 * 2      # state x2, and x and y per slot
+    zeros = np.zeros_like(start)
+    out = runner.run({"x": xs[0], "state": zeros})   # start over
+    np.testing.assert_allclose(out["y"], xs[0], rtol=1e-6)
+    np.testing.assert_allclose(runner.run({"x": xs[1]})["y"], xs[1] + xs[0], rtol=1e-6)
+    runner.close()
+    assert gpu.live() == 0
+
+
+def test_a_recurrent_input_never_fed_is_missing(install_stand_ins, engine_file, models):
+    install_stand_ins()
+    runner = EngineRunner(engine_file(models.recurrent()), recurrent=RECURRENT)
+    with pytest.raises(UserError, match="missing state"):
+        runner.run({"x": np.zeros((1, 4, 4), np.float32)})
+    out = runner.run({"x": np.ones((1, 4, 4), np.float32),
+                      "state": np.zeros((1, 4, 4), np.float32)})
+    assert out["y"].tolist() == np.ones((1, 4, 4)).tolist()
+    runner.close()
+
+
+def test_onnxruntime_keeps_the_state_in_ortvalues(models, tmp_path):
+    """The same through onnxruntime's IO binding: OrtValues swap every run, and run() hands
+    back only y."""
+    from device.engines.engine import OnnxEngine
+
+    path = tmp_path / "recurrent.onnx"
+    onnx.save(models.recurrent(), path)
+    engine = OnnxEngine(path)
+    assert engine.recurrent == RECURRENT
+    rng = np.random.default_rng(10)
+    xs = [rng.uniform(0, 1, (1, 5, 7)).astype(np.float32) for _ in range(6)]
+    start = np.full((1, 5, 7), 2.0, np.float32)
+    with pytest.raises(UserError, match="no value for input state"):
+        engine.run({"x": xs[0]})
+    outs = [engine.run({"x": xs[0], "state": start})] + [engine.run({"x": x}) for x in xs[1:]]
+    assert all(set(out) == {"y"} for out in outs)
+    for out, want in zip(outs, models.recurrent_reference(xs, start)):
+        np.testing.assert_allclose(out["y"], want, rtol=1e-6)
+    read, written = engine._state["state"]           # the values kept are distinct buffers
+    assert read is not written
+
+
+def test_the_viewer_graphs_filter_runs_the_same_on_both_backends(gpu, engine_file):
+    """The shipped viewer graph with its temporal filter, driven by the viewer's Colorizer for
+    eight noisy frames of a still print: through the TensorRT runner (the state in its two
+    device buffers) every frame is the one onnxruntime gives (the state in OrtValues)."""
+    from convert import viewer
+    from device.engines import viewer_io
+    from device.engines.engine import OnnxEngine
+    from device.engines.model_card import load_model_card
+    from device.simulated.presets import SHIPPED_MODEL
+    from device.viewer.colorize import Colorizer
+    from device.viewer.stats import StageTimes
+    from device.viewer.strobe import SubFrame
+    from device.viewer.window import TripletWindow
+
+    card = load_model_card(SHIPPED_MODEL.with_suffix(".json"))
+    sample = viewer.random_samples(card.wavelengths_nm)[0]          # 64x80, calibrated
+    runner = EngineRunner(engine_file(onnx.load(str(card.viewer_onnx))),
+                          recurrent=viewer_io.RECURRENT)
+
+    class Trt:                        # the TrtEngine's own two lines around the runner
+        name = "stand-in"
+        input_names, output_names = tuple(runner.input_names), tuple(runner.output_names)
+        set_resident, run = runner.set_resident, runner.run
+
+    rng = np.random.default_rng(11)
+    subs = [SubFrame(nm, np.clip(sample.raws[nm] + rng.normal(0, 8, sample.raws[nm].shape), 0,
+                                 4095).astype(np.uint16), i, i, i)
+            for i, nm in enumerate(card.wavelengths_nm * 4)]
+    outputs = {}
+    for label, engine in (("onnxruntime", OnnxEngine(card.viewer_onnx)), ("tensorrt", Trt())):
+        colorizer = Colorizer(card, engine, sample.calibration, "none", 0.5, StageTimes(),
+                              (64, 80), history=0.9)
+        window, frames = TripletWindow(card.wavelengths_nm), []
+        for sub in subs:
+            triplet = window.add(sub)
+            if triplet is not None:
+                frames.append(colorizer(triplet).rgb)
+        outputs[label] = frames
+    assert len(outputs["tensorrt"]) == 10
+    for a, b in zip(outputs["onnxruntime"], outputs["tensorrt"]):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(outputs["tensorrt"][-1], outputs["tensorrt"][-2])   # it ran
+    if not gpu.integrated:            # the state never came back to the host
+        assert gpu.count("copy_d2h") == 10
+    runner.close()

@@ -286,10 +286,12 @@ def test_floor_at_a_light_level_and_at_an_exposure():
     # 5 ms at the rig's flux is half its nominal photons: the same noise, draws and floor
     short, half = floor("--exposure-ms", "5"), floor("--light", "0.5")
     assert short["noise"] == half["noise"] and short["mean_de00"] == half["mean_de00"]
+    # the light is written as everywhere else it is taken (device capture, device demo)
+    assert floor("--light", "1/2")["mean_de00"] == half["mean_de00"]
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--light", "0"), "--light must be a positive number"),
+    (("--light", "0"), "--light 0: expected one positive value"),
     (("--light", "1", "--noise", "2"), "--light sets the rig's noise; --noise 2"),
     (("--noise", "loud"), "--noise: expected 'rig' or a percentage"),
     (("--from", "700-1000"), "give --choose K as well"),

@@ -41,6 +41,8 @@ def test_shipped_example_config_is_valid():
     config = load_config(example, check_model=False)
     assert config.strobe.wavelengths == (718, 777, 807)
     assert set(config.leds.pins) == {718, 777, 807}
+    # automatic exposure and the temporal filter are the example's (and the code's) default
+    assert config.exposure.mode == "auto" and config.temporal.filter
 
 
 @pytest.mark.parametrize("edit, expected", [
@@ -57,6 +59,13 @@ def test_shipped_example_config_is_valid():
     (lambda t: t.replace("[engine]", "[strobe]\nsync = \"vsync\"\n\n[engine]"),
      "'strobe.sync' must be \"trigger\" or \"frame\""),
     (lambda t: t + "\n[camera\n", "not valid TOML"),
+    (lambda t: t + "\n[exposure]\nmode = \"manual\"\n",
+     "'exposure.mode' must be \"auto\" or \"fixed\""),
+    (lambda t: t + "\n[exposure]\nmax_duty = 1.5\n",
+     "'exposure.max_duty' must be above 0 and at most 1"),
+    (lambda t: t + "\n[temporal]\nstrength = 1.0\n",
+     "'temporal.strength' must be at least 0 and below 1"),
+    (lambda t: t + "\n[sim]\nmotion = \"spin\"\n", "'sim.motion' must be"),
 ])
 def test_each_mistake_is_one_sentence_naming_file_and_key(tmp_path, model_onnx, edit, expected):
     path = write(tmp_path, edit(GOOD), model_onnx)

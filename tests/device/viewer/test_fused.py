@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from convert.viewer import (FP16_MIN_PSNR_DB, MIN_WITHIN_ONE_CODE, Mappings, ViewerSample,
-                            capture_samples, fp16_viewer_psnr, srgb_psnr_db, within_one_code)
+                            capture_samples, first_frame_feeds, fp16_viewer_psnr, srgb_psnr_db,
+                            within_one_code)
 from device.captures import CaptureSet
 from device.common.errors import UserError
 from device.engines import viewer_io
@@ -174,7 +175,7 @@ def test_resident_inputs_stay_until_set_again(card):
     h, w = 32, 48
     raw = {viewer_io.raw_name(nm): np.full((h, w), 500, np.float32) for nm in card.wavelengths_nm}
     frame = {**raw, viewer_io.SCALE: np.ones((3, 1, 1), np.float32),
-             viewer_io.WARP: viewer_io.identity_warps(3)}
+             viewer_io.WARP: viewer_io.identity_warps(3), **first_frame_feeds(3, (h, w))}
     with pytest.raises(UserError, match="no value for input dark, gain"):
         engine.run(frame)
     engine.set_resident(viewer_io.DARK, np.full((h, w), 100, np.float32))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from device.common.errors import UserError
-from device.viewer.preprocess import Aligner, Calibration, Normaliser, estimate_shift
+from device.viewer.strobe import LedExposure
+from device.viewer.preprocess import Aligner, Calibration, Normaliser, WhiteNoise, estimate_shift
 from device.viewer.strobe import SubFrame
 from device.viewer.window import TripletWindow
 
@@ -53,10 +54,13 @@ def test_aligner_composes_cached_pairs_along_the_sliding_window():
 
 def test_calibration_round_trip_and_refusals(tmp_path):
     dark = np.full((4, 6), 64, np.float32)
-    cal = Calibration(dark, {718: dark + 300, 777: dark + 200})
+    exposures = {718: LedExposure(0.012, 1.0), 777: LedExposure(0.025, 1.5)}
+    noise = {718: WhiteNoise(0.018, 0.001), 777: WhiteNoise(0.022, 0.002)}
+    cal = Calibration(dark, {718: dark + 300, 777: dark + 200}, exposures, noise)
     cal.save(tmp_path / "cal.npz")
     back = Calibration.load(tmp_path / "cal.npz", (718, 777), (4, 6))
     assert np.array_equal(back.whites[777], dark + 200)
+    assert back.exposures == exposures and back.noise == noise
     with pytest.raises(UserError, match="lacks white_807"):
         Calibration.load(tmp_path / "cal.npz", (718, 777, 807), (4, 6))
     with pytest.raises(UserError, match="camera is 8x4"):
@@ -64,6 +68,19 @@ def test_calibration_round_trip_and_refusals(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(UserError, match="not a readable calibration"):
         Calibration.load(tmp_path / "bad.npz", (718,), (4, 6))
+
+
+def test_calibration_from_before_automatic_exposure_is_refused_in_one_sentence(tmp_path):
+    """A file of the earlier format (dark and whites only) cannot say at which exposure its
+    whites were taken, so the viewer cannot scale a sub-frame to it: refused, with the fix."""
+    dark = np.full((4, 6), 64, np.float32)
+    with open(tmp_path / "old.npz", "wb") as f:
+        np.savez_compressed(f, dark=dark, white_718=dark + 300)
+    with pytest.raises(UserError) as caught:
+        Calibration.load(tmp_path / "old.npz", (718,), (4, 6))
+    sentence = str(caught.value)
+    assert sentence.count(". ") == 0 and sentence.endswith("run `device calibrate` again.")
+    assert "records no exposure and gain" in sentence and "old.npz" in sentence
 
 
 def test_normaliser_maps_white_to_one_and_dark_to_zero():

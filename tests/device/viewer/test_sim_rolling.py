@@ -123,5 +123,9 @@ def test_demo_reports_clean_rows_with_the_profiles_timing_and_mixed_ones_without
     assert clean["sync"] == "flash-window" and clean["shutter"] == "rolling"
     assert clean["mixed_rows"] == 0 and clean["predicted_fps"] == 30.0
     assert {"mean_de00", "fps", "mixed_rows"} <= set(clean)
-    mixed = demo("--camera", "imx219", "--sync", "trigger")
-    assert mixed["mixed_rows"] > 0.3 and mixed["timing_problems"]
+    # At the fixed 8 ms this was written for. The camera ignores the triggers, so how its free
+    # frames fall against the LED pulses drifts from run to run: the wrong timing shows as rows
+    # lit by the wrong LED or by none (mixed), or as rows lit unevenly (spread).
+    mixed = demo("--camera", "imx219", "--sync", "trigger", "--exposure-ms", "8")
+    assert mixed["timing_problems"]
+    assert mixed["mixed_rows"] > 0.3 or mixed["row_light_spread"] > 0.3
