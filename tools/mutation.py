@@ -58,8 +58,17 @@ MODULES: dict[str, tuple[str, ...]] = {
                                        "tests/device/engines/test_engine_build.py"),
     "device/engines/trt_build.py": ("tests/convert/test_trt_build.py",
                                     "tests/device/engines/test_engine_build.py"),
-    "device/engines": ("tests/device/engines", "tests/convert/test_trt_build.py",
-                       "tests/convert/test_model_card.py", "tests/device/viewer/test_fused.py"),
+    "device/engines/engine.py": ("tests/device/test_backends.py",
+                                 "tests/device/viewer/test_fused.py",
+                                 "tests/device/engines"),
+    "device/engines/model_card.py": ("tests/convert/test_model_card.py",
+                                     "tests/device/service/test_model_files.py",
+                                     "tests/device/test_backends.py",
+                                     "tests/device/engines"),
+    "device/engines/trt_runner.py": ("tests/device/engines",),
+    "device/engines/viewer_io.py": ("tests/convert/test_trt_build.py",
+                                    "tests/device/viewer/test_fused.py",
+                                    "tests/device/engines"),
 }
 MUTMUT = Path(sys.executable).with_name("mutmut")
 STATUSES = ("killed", "survived", "no_tests", "timeout", "suspicious", "skipped", "segfault")

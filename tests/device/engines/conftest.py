@@ -1048,12 +1048,13 @@ def viewer_like_reference(raw, dark, gain):
     return {"rgb8": np.clip(x, 0, 255).astype(np.uint8), "half": (x * 0.5).astype(np.float16)}
 
 
-def single_input_onnx() -> onnx.ModelProto:
-    """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output)."""
+def single_input_onnx(elem_type: int = TensorProto.FLOAT) -> onnx.ModelProto:
+    """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output; float16
+    for the FP16 ONNX convert --fp16 writes beside it)."""
     graph = helper.make_graph(
         [helper.make_node("Tanh", ["nir"], ["rgb"])], "net",
-        [helper.make_tensor_value_info("nir", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("rgb", TensorProto.FLOAT, ["N", 3, "H", "W"])])
+        [helper.make_tensor_value_info("nir", elem_type, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("rgb", elem_type, ["N", 3, "H", "W"])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 

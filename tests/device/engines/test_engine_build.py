@@ -18,7 +18,7 @@ import time
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from device.common.errors import UserError
 from device.engines.trt_build import (Profile, build_engine, engine_is_stale, engine_source,
@@ -35,21 +35,11 @@ VERSIONS = [("8.5.2.2", "fp32 onnx", "BuilderFlag.FP16", "fp16-builder-flag"),
             ("11.0.0", "fp16 onnx", "strongly typed from the FP16 ONNX", "fp16-strongly-typed")]
 
 
-def half_onnx() -> onnx.ModelProto:
-    """The FP16 twin of the single-input network: tanh on float16 (what convert --fp16 writes
-    next to the FP32 ONNX)."""
-    graph = helper.make_graph(
-        [helper.make_node("Tanh", ["nir"], ["rgb"])], "net16",
-        [helper.make_tensor_value_info("nir", TensorProto.FLOAT16, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("rgb", TensorProto.FLOAT16, ["N", 3, "H", "W"])])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-
-
 @pytest.fixture
 def onnx_pair(tmp_path, models):
     fp32, fp16 = tmp_path / "net.onnx", tmp_path / "net.fp16.onnx"
     onnx.save(models.single_input(), str(fp32))
-    onnx.save(half_onnx(), str(fp16))
+    onnx.save(models.single_input(TensorProto.FLOAT16), str(fp16))
     return fp32, fp16
 
 
