@@ -218,3 +218,50 @@ def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path):
     longest = max(off - on for _, on, off in lit_intervals(leds))
     assert longest < config.camera.timeout_s, f"an LED stayed on {longest * 1e3:.0f} ms"
     assert strobe.guard.fired >= 1
+
+
+def test_jitter_line_reports_the_timing_error_either_side_in_ms():
+    """The statistics line's strobe jitter: early and late count alike (absolute error), in
+    milliseconds, and each line covers the phases since the one before. For errors of 1 ms
+    late, 2 ms early and 0.5 ms late: mean 3.5 / 3 = 1.167; p99 by linear interpolation over
+    the sorted 0.5, 1, 2: position 0.99 x 2 = 1.98, so 1 + 0.98 x (2 - 1) = 1.980; max 2."""
+    from device.viewer.strobe import Jitter
+
+    jitter = Jitter()
+    assert jitter.take_summary() == "n/a"
+    for seconds in (1e-3, -2e-3, 0.5e-3):
+        jitter.add(seconds)
+    assert jitter.take_summary() == "mean 1.167 ms, p99 1.980 ms, max 2.000 ms"
+    assert jitter.take_summary() == "n/a"
+
+
+def test_realtime_priority_is_taken_where_granted_and_said_where_not(caplog):
+    """`strobe.realtime`: the calling thread asks for SCHED_FIFO; whether the kernel grants it
+    depends on the machine's privileges, so the test checks the answer against the thread's
+    policy afterwards. A priority beyond SCHED_FIFO's 1..99 is refused by the kernel (EINVAL):
+    the strobe says so and carries on at normal priority."""
+    import logging
+    import os
+    import threading
+
+    from device.viewer.strobe import STROBE_PRIORITY, try_realtime_priority
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    seen = {}
+
+    def strobe_thread():   # a thread of its own: the policy is per thread, and it ends here
+        seen["granted"] = try_realtime_priority()
+        seen["policy"], seen["priority"] = os.sched_getscheduler(0), os.sched_getparam(0)
+        seen["refused"] = try_realtime_priority(100)
+
+    thread = threading.Thread(target=strobe_thread, name="strobe-test")
+    thread.start()
+    thread.join()
+    if seen["policy"] == os.SCHED_FIFO:
+        assert seen["granted"] is True and seen["priority"].sched_priority == STROBE_PRIORITY
+        assert "strobe-test runs at SCHED_FIFO priority 50" in caplog.messages
+    else:
+        assert seen["granted"] is False
+    assert seen["refused"] is False
+    assert ("real-time priority not granted ([Errno 22] Invalid argument); strobing at normal "
+            "priority") in caplog.messages
