@@ -31,6 +31,7 @@ from device.common.command_line import run_cli
 from device.common.errors import UserError
 from device.common.files import atomic_output
 from device.engines import model_card, viewer_io
+from device.engines.parity import srgb_psnr_db as srgb_psnr_db
 from device.engines.model_card import Affine
 from device.viewer.classic import classic_srgb
 from device.viewer.preprocess import Calibration, CalibrationPlanes, Normaliser, brightest_paper
@@ -160,12 +161,6 @@ def within_one_code(viewer_infer: Callable[[dict], np.ndarray], network_infer,
                         f"{100 * worst:.2f} % of pixels (on {worst_label}), under the "
                         f"{100 * MIN_WITHIN_ONE_CODE:g} % required.")
     return worst
-
-
-def srgb_psnr_db(reference: np.ndarray, test: np.ndarray) -> float:
-    mse = max(float(np.mean((reference.astype(np.float64) - test.astype(np.float64)) ** 2))
-              / 255.0 ** 2, 1e-20)
-    return float(10 * np.log10(1.0 / mse))
 
 
 def fp16_viewer_psnr(fp32_infer, fp16_infer, samples: list[ViewerSample], wavelengths,

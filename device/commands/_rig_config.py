@@ -15,9 +15,12 @@ def add_rig_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def with_sim_rig(config: Config) -> Config:
-    """The same config with the simulated camera and LEDs (`--rig sim`)."""
-    return dataclasses.replace(config, camera=dataclasses.replace(config.camera, uri="sim://"),
-                               leds=LedConfig(uri="sim://"))
+    """The same config with the simulated camera and LEDs (`--rig sim`); a camera or bank that
+    is simulated already keeps its URI (and the faults it may inject)."""
+    camera = config.camera.uri if config.camera.uri.startswith("sim://") else "sim://"
+    leds = config.leds.uri if config.leds.uri.startswith("sim://") else "sim://"
+    return dataclasses.replace(config, camera=dataclasses.replace(config.camera, uri=camera),
+                               leds=LedConfig(uri=leds))
 
 
 def load_rig_config(args: argparse.Namespace, check_model: bool = True) -> Config:

@@ -5,9 +5,12 @@ config (the `device` command line does; the service's helpers never do, see
 device.service.failsafe)."""
 from __future__ import annotations
 
+from device.engines.engine import ENGINES
 from device.simulated.replay_camera import open_replay_camera
 from device.simulated.sim_camera import open_sim_camera
+from device.simulated.sim_engine import check_sim_engine_uri, open_sim_engine
 from device.simulated.sim_leds import open_sim_leds
+from device.simulated.sim_wiring import check_sim_leds_uri
 from device.viewer.cameras import CAMERAS
 from device.viewer.leds import LEDS
 
@@ -15,5 +18,9 @@ CAMERAS.register("file://CAPTURE-SET?hold=N", "replays a capture set, lit by the
                  open_replay_camera, simulated=True)
 CAMERAS.register("sim://", "the simulated camera: the [sim] print under the simulated LEDs",
                  open_sim_camera, simulated=True)
-LEDS.register("sim://", "the simulated LED bank, every edge recorded", open_sim_leds,
-              simulated=True)
+LEDS.register("sim://?swap=NM:NM&dead=NM|trigger",
+              "the simulated LED bank, every edge recorded (swap, dead: wiring faults)",
+              open_sim_leds, simulated=True, check=check_sim_leds_uri)
+ENGINES.register("sim://MODEL?perturb=CODES",
+                 "the model's viewer graph in onnxruntime, its output perturbed (a fault)",
+                 open_sim_engine, simulated=True, check=check_sim_engine_uri)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from device.common.uri import Uri
+from device.simulated.sim_wiring import Wiring, sim_wiring
 from device.viewer.clock import Clock
 from device.viewer.leds import TRIGGER_PULSE_S, LedOptions, OneLedAtATime
 
@@ -27,13 +28,16 @@ class Edge:
 
 
 class SimLeds(OneLedAtATime):
-    """A simulated bank: every edge is recorded; `lit_intervals` says what was lit when.
+    """A simulated bank: every edge is recorded (the lines the software drove); `lit_intervals`
+    says what was lit when (the LEDs those lines lit, through `wiring`).
 
     `gate`, when a camera sets it, is that camera's strobe output wired to the LED driver: the
     selected LED then lights only while the output is high (`sensor-strobe` timing)."""
 
-    def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic):
+    def __init__(self, wavelengths: tuple[int, ...], clock: Clock = time.monotonic,
+                 wiring: Wiring | None = None):
         super().__init__(wavelengths, clock)
+        self.wiring = wiring or Wiring()    # the faults a self-test can be shown (sim://?swap=)
         self.edges: deque[Edge] = deque(maxlen=EDGE_HISTORY)
         self.triggers = 0                   # pulses so far; the simulated camera counts them
         self.last_trigger: float | None = None
@@ -50,8 +54,27 @@ class SimLeds(OneLedAtATime):
         t = self.clock()
         with self._lock:
             self.edges += [Edge(t, "trigger", True), Edge(t + width_s, "trigger", False)]
-            self.last_trigger = t
-            self.triggers += 1
+            if self.wiring.trigger:          # a cut trigger wire: the line moves, no camera sees it
+                self.last_trigger = t
+                self.triggers += 1
+
+    def close(self) -> None:
+        """Every line low, as a real bank's close drives them: also a line whose bookkeeping
+        (`lit`) an interrupt cut short between the write and the record of it."""
+        self.off()
+        with self._lock:
+            for nm in self.high_lines():
+                self._write(nm, False)
+
+    def high_lines(self) -> list[int]:
+        """The LED lines whose last recorded edge is high."""
+        last: dict[int, bool] = {}
+        for e in reversed(self.edges):
+            if e.line != "trigger" and int(e.line) not in last:
+                last[int(e.line)] = e.high
+                if len(last) == len(self.wavelengths):
+                    break
+        return sorted(nm for nm, high in last.items() if high)
 
     def on_time(self, start: float, end: float) -> dict[int, float]:
         """Seconds each LED was lit within [start, end] (what a sensor integrating then sees)."""
@@ -78,7 +101,7 @@ class SimLeds(OneLedAtATime):
         for e in reversed(events):
             if nm is not None:
                 lit.append((nm, max(since, start), min(e.t, end)))
-            nm, since = (int(e.line), e.t) if e.high else (None, e.t)
+            nm, since = (self.wiring.lights(int(e.line)), e.t) if e.high else (None, e.t)
         if nm is not None:
             lit.append((nm, max(since, start), end))
         lit = [(n, on, off) for n, on, off in lit if off > on]
@@ -100,4 +123,4 @@ def _gated(lit: list[tuple[int, float, float]],
 
 
 def open_sim_leds(uri: Uri, options: LedOptions) -> SimLeds:
-    return SimLeds(options.wavelengths)
+    return SimLeds(options.wavelengths, wiring=sim_wiring(uri, options.wavelengths))

@@ -31,7 +31,7 @@ HAS_GSTREAMER = re.search(r"GStreamer:\s*YES", cv2.getBuildInformation()) is not
 # URI"): a backend dropped, renamed or added without its usage fails here.
 DOCUMENTED = {"camera.uri": {"v4l2", "v4l2raw", "csi", "gst", "file", "sim"},
               "leds.uri": {"gpio", "sim"},
-              "engine.uri": {"trt", "onnx"},
+              "engine.uri": {"trt", "onnx", "sim"},
               "display.uri": {"drm", "fb", "gst", "window", "file", "null", "http"}}
 TABLES = {"camera.uri": CAMERAS, "leds.uri": LEDS, "engine.uri": ENGINES,
           "display.uri": DISPLAYS}
