@@ -198,8 +198,8 @@ def test_bad_feeds_and_engines_are_refused_in_one_sentence(install_stand_ins, en
         "engine inputs are raw, dark, gain; missing dark, gain."
     runner.set_resident("dark", dark)
     runner.set_resident("gain", gain)
-    assert refusal(runner.run, {"raw": frame(rng), "extra": frame(rng)}) == \
-        "engine inputs are raw, dark, gain; unknown extra."
+    assert refusal(runner.run, {"raw": frame(rng), "extra": frame(rng), "more": frame(rng)}) \
+        == "engine inputs are raw, dark, gain; unknown extra, more."
     assert refusal(runner.run, {"raw": frame(rng).astype(np.float32)}) == \
         "input 'raw': the engine takes int32, not float32."
     assert refusal(runner.set_resident, "rgb8", dark) == \
