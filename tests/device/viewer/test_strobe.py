@@ -265,3 +265,33 @@ def test_realtime_priority_is_taken_where_granted_and_said_where_not(caplog):
     assert seen["refused"] is False
     assert ("real-time priority not granted ([Errno 22] Invalid argument); strobing at normal "
             "priority") in caplog.messages
+
+
+def test_a_reconnected_camera_is_strobed_next_and_given_the_strobes_gain(fake_clock,
+                                                                        clocked_camera):
+    """After a camera is lost the live loop opens another and hands it over (`use_camera`):
+    the next phases read the new camera, which is given the exposure's gain before its first
+    exposure (it may hold another); a camera without gain control reports the gain it was
+    opened with."""
+    leds = SimLeds(NIR, clock=fake_clock)
+
+    def camera():
+        return clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "trigger",
+                              lambda: leds.last_trigger)
+
+    first = camera()
+    strobe = Strobe(leds, first, StrobeConfig(wavelengths=NIR), EXPOSURE_S, PERIOD_S,
+                    clock=fake_clock, sleep=fake_clock.sleep, gain=4.0)
+    try:
+        assert strobe.next().led.gain == 4.0
+        second, gains = camera(), []
+        second.set_gain = gains.append
+        strobe.use_camera(second, gain=2.0)
+        subs = [strobe.next() for _ in range(2)]
+        assert gains == [4.0] and [s.led.gain for s in subs] == [4.0, 4.0]
+        assert (first.frames, second.frames) == (1, 2)
+        third = camera()                       # no gain control: opened at 2.0
+        strobe.use_camera(third, gain=2.0)
+        assert strobe.next().led.gain == 2.0 and third.frames == 1
+    finally:
+        strobe.close()
