@@ -79,14 +79,20 @@ def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
         guard.close()
 
 
-def test_failsafe_thread_switches_off_without_being_asked():
+@pytest.mark.parametrize("realtime", [False, True])
+def test_failsafe_thread_switches_off_without_being_asked(realtime, caplog):
     # Real time: what this measures is that the guard's own thread wakes and acts while the
     # thread that lit the LED is held up (the timing logic is checked exactly above, on the
     # fake clock). The bound is measured in the same run, not guessed: the LED went off after
     # its window and before this thread, asleep for 50 windows as a stalled loop would be,
-    # woke up. However loaded the machine, both wake-ups are equally late.
+    # woke up. However loaded the machine, both wake-ups are equally late. With
+    # `strobe.realtime` the guard's thread asks for SCHED_FIFO above the strobe's (granted or
+    # not, as the machine allows) and still fires.
+    import logging
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
     leds = SimLeds(NIR)
-    guard = LedDeadlineGuard(leds)
+    guard = LedDeadlineGuard(leds, realtime)
     try:
         t = guard.light(807, 0.02)
         time.sleep(50 * 0.02)
@@ -96,6 +102,39 @@ def test_failsafe_thread_switches_off_without_being_asked():
         assert t + 0.02 <= off < woke
     finally:
         guard.close()
+    asked = [m for m in caplog.messages if m.startswith("led-guard runs at SCHED_FIFO priority 60")
+             or m.startswith("real-time priority not granted")]
+    assert len(asked) == (1 if realtime else 0)
+
+
+def test_failsafe_warns_once_then_counts_and_its_thread_ends_with_it(fake_clock, caplog):
+    """The first forced switch-off is a warning with how late the loop was; the later ones are
+    debug lines (the periodic statistics count them: `fired`). The guard's thread, named for
+    ps and the logs and a daemon (it never holds the process up), ends at close()."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.DEBUG, logger="device.viewer.strobe")
+    before = set(threading.enumerate())
+    leds = SimLeds(NIR, clock=fake_clock)
+    guard = LedDeadlineGuard(leds, clock=fake_clock)
+    (thread,) = set(threading.enumerate()) - before
+    assert thread.name == "led-guard" and thread.daemon
+    try:
+        for late_s in (0.005, 0.0125):
+            t = guard.light(718, 0.02)
+            fake_clock.t = t + 0.02 + late_s
+            assert guard.check() is None and leds.lit is None
+    finally:
+        guard.close()
+    assert not thread.is_alive() and guard.fired == 2
+    fired = [(r.levelname, r.getMessage()) for r in caplog.records
+             if r.getMessage().startswith("LED fail-safe")]
+    assert fired == [
+        ("WARNING", "LED fail-safe: forced all LEDs off 5.0 ms past the deadline (the strobe "
+                    "loop was held up)"),
+        ("DEBUG", "LED fail-safe: forced all LEDs off 12.5 ms past the deadline (the strobe "
+                  "loop was held up)")]
 
 
 def clocked_strobe(clock, clocked_camera, sync, **camera):
@@ -295,3 +334,46 @@ def test_a_reconnected_camera_is_strobed_next_and_given_the_strobes_gain(fake_cl
         assert strobe.next().led.gain == 2.0 and third.frames == 1
     finally:
         strobe.close()
+
+
+def test_the_strobe_logs_its_timing_plan_and_warns_of_its_problems(fake_clock, clocked_camera,
+                                                                   caplog):
+    """The plan's description goes to the log when the strobe starts; a plan that cannot give
+    clean sub-frames (a config refuses it, a demo or a fault injection runs it) is a warning
+    that names the timing mode and every problem."""
+    import dataclasses
+    import logging
+
+    from device.viewer.exposure_plan import global_plan
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    plan = dataclasses.replace(global_plan("frame", EXPOSURE_S, PERIOD_S),
+                               problems=("the exposure is too long", "no trigger input"))
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", lambda: leds.last_trigger)
+    Strobe(leds, cam, StrobeConfig(wavelengths=NIR, sync="frame"), EXPOSURE_S, PERIOD_S,
+           clock=fake_clock, sleep=fake_clock.sleep, plan=plan).close()
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", plan.describe()) in logged
+    assert ("WARNING", "strobe timing frame cannot give clean sub-frames: the exposure is too "
+                       "long; no trigger input") in logged
+
+
+def test_the_dark_phase_follows_the_leds_and_sub_frames_are_numbered(fake_clock,
+                                                                    clocked_camera):
+    """`strobe.dark_phase`: after the LEDs a sub-frame with every LED off (the live dark
+    frame); the sub-frames are numbered from 1 in the order they are taken."""
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "trigger", lambda: leds.last_trigger)
+    config = StrobeConfig(wavelengths=NIR, sync="trigger", dark_phase=True)
+    strobe = Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=fake_clock,
+                    sleep=fake_clock.sleep)
+    try:
+        subs = [strobe.next() for _ in range(8)]
+    finally:
+        strobe.close()
+    assert [s.nm for s in subs] == [*NIR, None] * 2
+    assert [s.seq for s in subs] == list(range(1, 9))
+    for s in subs:
+        lit = leds.on_time(s.exposure_start, s.exposure_end)
+        assert lit == ({} if s.nm is None else pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12))
