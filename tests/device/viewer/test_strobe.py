@@ -187,6 +187,44 @@ def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_cloc
     assert strobe.dropped_across_switch == 1 and strobe.guard.fired == 0
     assert [s.exposure_start - subs[0].exposure_start for s in subs] == \
         pytest.approx([i * PERIOD_S for i in range(9)])       # no frame lost after that
+    # The LED lights each kept frame's whole exposure, and that is the on-time reported; each
+    # of the 8 switches after the first falls at the end of the frame before (0 late here).
+    assert [s.led.on_s for s in subs] == pytest.approx([EXPOSURE_S] * 9, abs=1e-12)
+    assert strobe.jitter.values == pytest.approx([0.0] * 8, abs=1e-12)
+
+
+def test_frame_sync_keeps_the_led_guarded_between_phases(fake_clock, clocked_camera):
+    """After a sub-frame the LED stays lit until the next phase switches it, and stays guarded:
+    a loop that stops there gets it switched off one hold later (settle + two frame periods +
+    the exposure + the margin: the longest a clean frame can take)."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame")
+    hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + 2e-3
+    try:
+        strobe.next()
+        assert leds.lit == 718 and strobe.guard.check() == pytest.approx(hold, abs=1e-12)
+        fake_clock.t += hold
+        assert strobe.guard.check() is None and leds.lit is None and strobe.guard.fired == 1
+    finally:
+        strobe.close()
+
+
+def test_frame_sync_drops_a_frame_at_every_switch_when_the_settle_outlasts_the_gap(
+        fake_clock, clocked_camera):
+    """A settle (4 ms) longer than the gap between one frame's end and the next one's start
+    (6.67 - 3 = 3.67 ms) costs the frame after every switch: one dropped per sub-frame."""
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", lambda: None)
+    config = StrobeConfig(wavelengths=NIR, sync="frame", settle_ms=4.0, margin_ms=2.0)
+    strobe = Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=fake_clock,
+                    sleep=fake_clock.sleep)
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.dropped_across_switch == 6 and cam.frames == 12
+    for s in subs:
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
 
 
 def test_frame_mode_stalled_camera_cannot_hold_an_led_on(fake_clock, clocked_camera):
