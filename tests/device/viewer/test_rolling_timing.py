@@ -194,6 +194,10 @@ def test_flash_window_lights_every_row_of_every_frame_by_one_led_at_the_predicte
     subs = strobe_clean_frames(camera, strobe, plan, 12)
     assert [s.nm for s in subs] == list(NIR) * 4
     assert strobe.timing.discarded == 1                        # the frame it locked on with
+    # Each pulse as long as the plan's LED time, to the clock's resolution: that is the
+    # on-time reported with the sub-frame, and the jitter line's error is nil here.
+    assert [s.led.on_s for s in subs] == [plan.led_on_s] * 12
+    assert strobe.jitter.values == pytest.approx([0.0] * 12, abs=1e-12)
 
 
 def hold_up_first_off(strobe, fake_clock, seconds: float, count: int) -> list:
@@ -219,6 +223,7 @@ def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock):
     camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
     subs = hold_up_first_off(strobe, fake_clock, 2e-3, 6)   # the CPU 2 ms late for it
     assert strobe.spoiled == 1
+    assert strobe.jitter.values[0] == pytest.approx(2e-3, abs=1e-12)   # the pulse 2 ms long
     assert all(rows_clean(camera, s.nm, s.exposure_start) for s in subs)
     spoiled = [start for start, light in camera.light.items()
                if light and start not in {s.exposure_start for s in subs}]
