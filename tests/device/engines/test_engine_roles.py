@@ -90,10 +90,26 @@ def card():
 # -- trt:// through the stand-ins -----------------------------------------------------------------
 
 
+def other_graph_with_the_viewer_outputs() -> onnx.ModelProto:
+    """Two of the viewer graph's inputs (dark, scale) straight to its two outputs."""
+    from device.engines import viewer_io
+
+    inputs = [helper.make_tensor_value_info("dark", TensorProto.FLOAT, ["H", "W"]),
+              helper.make_tensor_value_info("scale", TensorProto.FLOAT, [3, 1, 1])]
+    srgb, state_next = viewer_io.output_names()
+    outputs = [helper.make_tensor_value_info(srgb, TensorProto.FLOAT, ["H", "W"]),
+               helper.make_tensor_value_info(state_next, TensorProto.FLOAT, [3, 1, 1])]
+    nodes = [helper.make_node("Identity", ["dark"], [srgb]),
+             helper.make_node("Identity", ["scale"], [state_next])]
+    graph = helper.make_graph(nodes, "other", inputs, outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
 def open_trt(card, engine_path, said):
     from device.engines.engine import ENGINES, EngineOptions, open_trt_engine
 
-    options = EngineOptions(card, resolve=lambda target: engine_path, status=said.append)
+    options = EngineOptions(card, resolve=lambda target: engine_path.parent / target,
+                            status=said.append)
     return open_trt_engine(ENGINES.parse(f"trt://{engine_path.name}", registered=False),
                            options)
 
@@ -110,25 +126,43 @@ def viewer_feeds(card):
 
 
 def test_trt_builds_a_missing_engine_and_runs_like_onnxruntime(install_stand_ins, card,
-                                                               tmp_path):
+                                                               tmp_path, caplog):
+    """Two frames: the second without the state, which the engine carries over itself as
+    onnxruntime does. What the build says goes to the status line and to the log."""
+    import logging
+
     from device.engines import viewer_io
     from device.engines.engine import TrtEngine
 
+    caplog.set_level(logging.INFO, logger="device.engines.engine")
     gpu = install_stand_ins("pycuda", integrated=True, version="10.3.0")
     engine_path, said = tmp_path / "edge.fp16.engine", []
     engine = open_trt(card, engine_path, said)
     assert isinstance(engine, TrtEngine) and engine.name == "TensorRT (edge.fp16.engine)"
     assert said[0] == f"rebuilding edge.fp16.engine: {engine_path} does not exist"
+    assert caplog.messages == said
     assert set(engine.input_names) == set(viewer_io.input_names(card.wavelengths_nm))
     reference = OnnxEngine(card.viewer_graph)
     resident, feeds = viewer_feeds(card)
     for name, plane in resident.items():
         engine.set_resident(name, plane)
         reference.set_resident(name, plane)
-    out = engine.run(feeds)[viewer_io.OUTPUT]
-    # the same graph on the same runtime behind the stand-in engine: bit-exact
-    np.testing.assert_array_equal(out, reference.run(feeds)[viewer_io.OUTPUT])
-    assert gpu.count("build") == 1 and gpu.count("launch") == 1
+    for frame in range(2):
+        out = engine.run(feeds)[viewer_io.OUTPUT]
+        # the same graph on the same runtime behind the stand-in engine: bit-exact
+        np.testing.assert_array_equal(out, reference.run(feeds)[viewer_io.OUTPUT])
+        feeds = {n: a for n, a in feeds.items() if n not in viewer_io.RECURRENT}
+    assert gpu.count("build") == 1 and gpu.count("launch") == 2
+
+
+def test_onnx_runs_the_graph_the_uri_names(card):
+    from device.engines.engine import ENGINES, EngineOptions, open_onnx_engine
+
+    options = EngineOptions(card, resolve=lambda target: card.path.parent / target,
+                            status=print)
+    engine = open_onnx_engine(ENGINES.parse(f"onnx://{card.viewer_fp16_onnx.name}",
+                                            registered=False), options)
+    assert engine.path == card.viewer_fp16_onnx
 
 
 @pytest.mark.parametrize("failure", ["no GPU", "not the card's graph"])
@@ -142,17 +176,32 @@ def test_trt_falls_back_to_onnx_and_says_why(install_stand_ins, card, tmp_path, 
         why = ("TensorRT failed (pycuda cannot open the GPU (cuInit failed: no CUDA-capable "
                "device is detected))")
     else:
-        # An engine of another network, with a sidecar that says it is the card's: it loads,
-        # and its inputs give it away.
+        # An engine of another graph, with a sidecar that says it is the card's: it loads,
+        # and its inputs give it away (its outputs have the viewer graph's names).
         install_stand_ins(version="10.3.0")
-        other = tmp_path / "net.onnx"
-        onnx.save(models.single_input(), str(other))
+        other = tmp_path / "other.onnx"
+        onnx.save(other_graph_with_the_viewer_outputs(), str(other))
         from device.engines.trt_build import Profile
         build_engine(other, engine_path, profile=Profile.default(3), log=lambda line: None)
         write_sidecar(engine_path, card.viewer_graph, tensorrt_version="10.3.0",
                       strongly_typed=False, profile=Profile.default(3), workspace_mib=1024)
         why = (f"TensorRT failed ({engine_path}: not an engine of {card.viewer_graph.name} "
-               f"(its inputs are nir); delete it to have it rebuilt.)")
+               f"(its inputs are dark, scale); delete it to have it rebuilt.)")
     engine = open_trt(card, engine_path, said)
     assert isinstance(engine, OnnxEngine) and engine.path == card.viewer_graph
     assert said[-1] == f"{why}; using ONNX {card.viewer_graph.name}"
+
+
+def test_a_state_fed_in_any_float_layout_starts_the_filter(models, tmp_path):
+    """The state the viewer feeds to start over may come as float64 or as a transposed view;
+    onnxruntime's recurrent pair starts from its float32, C-ordered copy and carries it on."""
+    path = tmp_path / "recurrent.onnx"
+    onnx.save(models.recurrent(), str(path))
+    engine = OnnxEngine(path)
+    rng = np.random.default_rng(2)
+    xs = [rng.uniform(0, 1, (1, 4, 6)).astype(np.float32) for _ in range(3)]
+    start = rng.uniform(0, 1, (1, 6, 4)).transpose(0, 2, 1)          # float64, not C-ordered
+    outs = [engine.run({"x": xs[0], "state": start})["y"]] + \
+        [engine.run({"x": x})["y"] for x in xs[1:]]
+    for out, want in zip(outs, models.recurrent_reference(xs, start.astype(np.float32))):
+        np.testing.assert_allclose(out, want, rtol=1e-6)
