@@ -68,6 +68,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "device/engines/viewer_io.py": ("tests/device/engines", "tests/convert/test_trt_build.py",
                                     "tests/device/viewer/test_fused.py"),
     "device/engines/parity.py": ("tests/convert/test_bounds.py",
+                                 "tests/device/engines/test_trt_runner.py",
                                  "tests/device/viewer/test_fused.py"),
 }
 MUTMUT = Path(sys.executable).with_name("mutmut")
