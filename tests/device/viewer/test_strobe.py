@@ -139,9 +139,11 @@ def test_failsafe_warns_once_then_counts_and_its_thread_ends_with_it(fake_clock,
                   "loop was held up)")]
 
 
-def clocked_strobe(clock, clocked_camera, sync, **camera):
+def clocked_strobe(clock, clocked_camera, sync, strobe=None, **camera):
+    """SimLeds, a ClockedCamera and a Strobe on `clock` (`strobe`: StrobeConfig fields)."""
     leds = SimLeds(NIR, clock=clock)
-    config = StrobeConfig(wavelengths=NIR, sync=sync, settle_ms=0.3, margin_ms=2.0)
+    config = StrobeConfig(**{"wavelengths": NIR, "sync": sync, "settle_ms": 0.3,
+                             "margin_ms": 2.0, **(strobe or {})})
     cam = clocked_camera(clock, EXPOSURE_S, PERIOD_S, sync, lambda: leds.last_trigger, **camera)
     return leds, cam, Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=clock,
                              sleep=clock.sleep)
@@ -213,11 +215,8 @@ def test_frame_sync_drops_a_frame_at_every_switch_when_the_settle_outlasts_the_g
         fake_clock, clocked_camera):
     """A settle (4 ms) longer than the gap between one frame's end and the next one's start
     (6.67 - 3 = 3.67 ms) costs the frame after every switch: one dropped per sub-frame."""
-    leds = SimLeds(NIR, clock=fake_clock)
-    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", lambda: None)
-    config = StrobeConfig(wavelengths=NIR, sync="frame", settle_ms=4.0, margin_ms=2.0)
-    strobe = Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=fake_clock,
-                    sleep=fake_clock.sleep)
+    leds, cam, strobe = clocked_strobe(fake_clock, clocked_camera, "frame",
+                                       strobe={"settle_ms": 4.0})
     try:
         subs = [strobe.next() for _ in range(6)]
     finally:
@@ -392,11 +391,8 @@ def test_the_dark_phase_follows_the_leds_and_sub_frames_are_numbered(fake_clock,
                                                                     clocked_camera):
     """`strobe.dark_phase`: after the LEDs a sub-frame with every LED off (the live dark
     frame); the sub-frames are numbered from 1 in the order they are taken."""
-    leds = SimLeds(NIR, clock=fake_clock)
-    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "trigger", lambda: leds.last_trigger)
-    config = StrobeConfig(wavelengths=NIR, sync="trigger", dark_phase=True)
-    strobe = Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=fake_clock,
-                    sleep=fake_clock.sleep)
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger",
+                                     strobe={"dark_phase": True})
     try:
         subs = [strobe.next() for _ in range(8)]
     finally:
