@@ -145,7 +145,9 @@ class CudaPython:
     def _check(self, result):
         err, *values = result
         if err != self._rt.cudaError_t.cudaSuccess:
-            raise RuntimeError(f"CUDA call failed: {self._rt.cudaGetErrorString(err)[1]!r}")
+            # cudaGetErrorString's description comes as bytes (b"out of memory")
+            raise RuntimeError(f"CUDA call failed: "
+                               f"{self._rt.cudaGetErrorString(err)[1].decode()}")
         return values[0] if values else None
 
     def alloc_host(self, nbytes: int, mapped: bool) -> HostBuffer:

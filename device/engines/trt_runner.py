@@ -88,6 +88,10 @@ class EngineRunner:
                  recurrent: Mapping[str, str] | None = None):
         import tensorrt as trt
 
+        # The version first: a refusal here leaves no CUDA stream behind.
+        leading = re.match(r"\d+", trt.__version__)
+        if leading is None:
+            raise UserError(f"TensorRT reports a version without a number: {trt.__version__!r}.")
         self._cuda = cuda_memory()
         self.mapped = self._cuda.integrated
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
@@ -97,9 +101,6 @@ class EngineRunner:
             raise UserError(f"{engine_path}: TensorRT {trt.__version__} cannot load this engine; "
                             f"rebuild it with convert.")
         self.context = self.engine.create_execution_context()
-        leading = re.match(r"\d+", trt.__version__)
-        if leading is None:
-            raise UserError(f"TensorRT reports a version without a number: {trt.__version__!r}.")
         major = int(leading.group())
         self._bindings = major < NAME_BASED_API_SINCE
         self._index: dict[str, int] = {}

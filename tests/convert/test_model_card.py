@@ -151,3 +151,79 @@ def test_upgrade_needs_neither_the_checkpoint_nor_torch(converted):
     assert result.returncode == 0, result.stderr
     card = load_model_card(converted.card)
     assert card.fp16_onnx.is_file() and card.viewer_fp16_onnx.is_file()
+
+
+@pytest.fixture
+def shipped_card(tmp_path):
+    """The shipped model's card and the ONNX files it names, copied here (no conversion)."""
+    import shutil
+
+    from device.simulated.presets import SHIPPED_MODEL
+
+    card = json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())
+    names = [card["onnx"], card.get("fp16_onnx"), card["viewer"]["onnx"],
+             card["viewer"].get("fp16_onnx")]
+    for name in filter(None, names):
+        shutil.copy(SHIPPED_MODEL.parent / name, tmp_path / name)
+    path = tmp_path / "edge.json"
+    path.write_text(json.dumps(card))
+    return path
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("change, sentence", [
+    (lambda c: c["input"].update(wavelengths_nm=[718, 0, 807]),
+     "input.wavelengths_nm must be a non-empty list of positive integers (nm)."),
+    (lambda c: c["input"].update(wavelengths_nm=[718.0, 777, 807]),
+     "input.wavelengths_nm must be a non-empty list of positive integers (nm)."),
+    (lambda c: c["output"].update(layout="NHWC"), 'output.layout must be "NCHW".'),
+    (lambda c: c.update(spatial_multiple="16"), "spatial_multiple must be a positive integer."),
+    (lambda c: c.update(truth_mode="sky"), 'truth_mode must be "human" or "paper".'),
+    (lambda c: c["input"].update(name=""), "input.name must be a non-empty string."),
+    (lambda c: c["output"].update(name=3), "output.name must be a non-empty string."),
+    (lambda c: c["input"]["from_reflectance"].update(scale="2"),
+     'input.from_reflectance must be {"scale": number, "offset": number}.'),
+    (lambda c: c["output"]["to_srgb"].update(offset=NAN),
+     'output.to_srgb must be {"scale": number, "offset": number}.'),
+    (lambda c: c["viewer"].update(output_dtype="int16"),
+     'viewer.output_dtype must be "uint8" or "float32".'),
+    (lambda c: c["viewer"].update(pads="yes"), "viewer.pads must be true or false."),
+    (lambda c: c["viewer"].update(onnx_sha256=""),
+     "field 'viewer.onnx_sha256' is missing or not a string."),
+])
+def test_each_field_is_refused_in_a_sentence_that_names_it(shipped_card, change, sentence):
+    _edit(shipped_card, change)
+    with pytest.raises(UserError) as caught:
+        load_model_card(shipped_card, check_sha256=False)
+    assert str(caught.value) == f"{shipped_card}: {sentence}"
+
+
+def test_what_a_card_may_leave_out_or_choose(shipped_card):
+    """A paper-trained model, a network of spatial multiple 1, and a viewer entry written
+    before output_dtype, pads and the FP16 viewer graph existed: all load, with the defaults
+    the viewer then assumes (uint8 output, a graph that does not pad, no FP16 graph)."""
+    def change(c):
+        c.update(truth_mode="paper", spatial_multiple=1)
+        for key in ("output_dtype", "pads", "fp16_onnx", "fp16_onnx_sha256"):
+            c["viewer"].pop(key, None)
+    _edit(shipped_card, change)
+    card = load_model_card(shipped_card, check_sha256=False)
+    assert card.truth_mode == "paper" and card.spatial_multiple == 1
+    assert card.viewer_output_dtype == "uint8" and card.viewer_pads is False
+    assert card.viewer_fp16_onnx is None and card.viewer_fp16_onnx_sha256 is None
+
+
+def test_convert_records_its_verification_in_the_card():
+    from device.engines.model_card import model_card_dict
+
+    config = {"inputs": [718, 777, 807], "spatial_multiple": 16, "truth_mode": "human",
+              "model": {"name": "edge"},
+              "normalisation": {"input": {"scale": 2.0, "offset": -1.0},
+                                "output": {"scale": 0.5, "offset": 0.5}}}
+    fields = dict(onnx_name="m.onnx", onnx_sha256="ab", fp16_onnx_name=None,
+                  fp16_onnx_sha256=None, config=config, made_by={"tool": "convert"})
+    card = model_card_dict(**fields, verification={"fp16_psnr_db": 61.2})
+    assert card["verification"] == {"fp16_psnr_db": 61.2} and "fp16_onnx" not in card
+    assert "verification" not in model_card_dict(**fields)

@@ -31,17 +31,29 @@ def test_default_profile_is_720p_rounded_to_the_network_multiple():
     assert Profile.default(3, 16).opt == (1, 3, 720, 1280)
     assert Profile.default(3, 12).opt == (1, 3, 720, 1284)   # linear model, 12 px patches
     assert Profile.default(3, 12).min == (1, 3, 264, 264)
-    profile = Profile.default(3, 16)
-    assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
+    for profile in (Profile.default(3, 16), Profile((1, 3, 8, 8), (1, 3, 8, 12),
+                                                    (1, 3, 16, 24), input_name="x")):
+        assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))) == profile
+    # A sidecar without the input's name: the network's input, "nir"
+    assert Profile.from_dict({"min": [1, 3, 8, 8], "opt": [1, 3, 8, 8],
+                              "max": [1, 3, 8, 8]}).input_name == "nir"
 
 
 @pytest.mark.parametrize("profile, words", [
-    (Profile((1, 3, 64, 64), (1, 3, 32, 32), (1, 3, 128, 128)), "min <= opt <= max"),
-    (Profile((1, 1, 64, 64), (1, 3, 64, 64), (1, 3, 128, 128)), "3 input channels"),
+    (Profile((1, 3, 64, 64), (1, 3, 32, 32), (1, 3, 128, 128)),
+     "shapes must satisfy min <= opt <= max in every dimension; got min 1x3x64x64, "
+     "opt 1x3x32x32, max 1x3x128x128."),
+    (Profile((1, 1, 64, 64), (1, 3, 64, 64), (1, 3, 128, 128)),
+     "--min-shape 1x1x64x64: the model takes 3 input channels, not 1."),
+    (Profile((1, 3, 64, 64), (1, 4, 64, 64), (1, 3, 128, 128)),
+     "--opt-shape 1x4x64x64: the model takes 3 input channels, not 4."),
+    (Profile((1, 3, 64, 64), (1, 3, 64, 64), (1, 5, 128, 128)),
+     "--max-shape 1x5x128x128: the model takes 3 input channels, not 5."),
 ])
-def test_profile_check(profile, words):
-    with pytest.raises(UserError, match=words):
+def test_profile_check_names_the_option_and_what_is_wrong(profile, words):
+    with pytest.raises(UserError) as caught:
         profile.check(3)
+    assert str(caught.value) == words
 
 
 def test_profile_takes_raw_frame_sizes_that_are_not_multiples():
@@ -51,6 +63,9 @@ def test_profile_takes_raw_frame_sizes_that_are_not_multiples():
     profile.check(3)
     assert profile.accepts((1, 3, 1080, 1920)) and Profile.default(3, 16).accepts(
         (1, 3, 1080, 1920))
+    # convert holds the engine only to captures that fit it: outside the profile, or not NCHW
+    for shape in [(1, 3, 1088, 1920), (1, 3, 269, 480), (1, 4, 1080, 1920), (3, 1080, 1920)]:
+        assert not profile.accepts(shape), shape
 
 
 @pytest.fixture
@@ -68,6 +83,8 @@ def engine_files(tmp_path):
 def test_fresh_engine_is_not_stale(engine_files):
     onnx_path, engine = engine_files
     assert engine_is_stale(engine, onnx_path, "10.3.0") == (False, "up to date")
+    # The sidecar is <engine>.json, as docs/convert.md names it
+    assert sidecar_path(engine).name == "m.fp16.engine.json"
     record = json.loads(sidecar_path(engine).read_text())
     assert record["tensorrt"] == "10.3.0" and record["precision"] == "fp16-builder-flag"
     assert record["profile"]["opt"] == [1, 3, 720, 1280]
@@ -93,27 +110,39 @@ def test_changed_engine_makes_it_stale(engine_files):
     assert stale and "changed after it was built" in reason
 
 
-@pytest.mark.parametrize("damage", ["no sidecar", "sidecar not JSON", "no engine", "no onnx"])
-def test_missing_pieces_make_it_stale(engine_files, damage):
+@pytest.mark.parametrize("damage, words", [
+    ("no sidecar", "m.fp16.engine.json is missing or unreadable"),
+    ("sidecar not JSON", "m.fp16.engine.json is missing or unreadable (Expecting"),
+    ("sidecar a JSON list", "m.fp16.engine.json is missing or unreadable (not an engine sidecar)"),
+    ("sidecar of another tool", "m.fp16.engine.json is missing or unreadable (not an engine "
+                                "sidecar)"),
+    ("no engine", "m.fp16.engine does not exist"),
+    ("no onnx", "m.onnx does not exist")])
+def test_missing_pieces_make_it_stale(engine_files, damage, words):
     onnx_path, engine = engine_files
+    sidecar = sidecar_path(engine)
     if damage == "no sidecar":
-        sidecar_path(engine).unlink()
+        sidecar.unlink()
     elif damage == "sidecar not JSON":
-        sidecar_path(engine).write_text("{")
+        sidecar.write_text("{")
+    elif damage == "sidecar a JSON list":
+        sidecar.write_text("[]")
+    elif damage == "sidecar of another tool":
+        sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "format": "trtexec"}))
     elif damage == "no engine":
         engine.unlink()
     else:
         onnx_path.unlink()
     stale, reason = engine_is_stale(engine, onnx_path, "10.3.0")
-    assert stale and reason
+    assert stale and words in reason, reason
 
 
 def test_without_tensorrt_every_engine_is_stale(engine_files):
     if installed_tensorrt_version() is not None:
         pytest.skip("TensorRT is installed here; this case is for machines without it")
     onnx_path, engine = engine_files
-    stale, reason = engine_is_stale(engine, onnx_path)
-    assert stale and "TensorRT is not installed" in reason
+    assert engine_is_stale(engine, onnx_path) == (
+        True, "TensorRT is not installed, so no engine can run here")
 
 
 def test_profile_shapes_cover_every_viewer_graph_input():

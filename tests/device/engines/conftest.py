@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import importlib.abc
+import importlib.util
 import json
 import sys
 import types
@@ -57,14 +59,20 @@ class FakeGpu:
 
     DEVICE_BASE = 0x7F00_0000_0000   # device addresses: never valid host addresses here
 
-    def __init__(self, integrated: bool):
+    def __init__(self, integrated: bool, present: bool = True, can_map: bool = True,
+                 device_memory: int | None = None):
         self.integrated = integrated
+        self.present = present          # False: no CUDA-capable device (cuInit fails)
+        self.can_map = can_map          # cudaDevAttrCanMapHostMemory
+        self.device_memory = device_memory   # bytes cudaMalloc may hand out; None: no limit
+        self.events = set()   # live cuda-python events (cudaEventCreate .. cudaEventDestroy)
         self.device = {}      # device address -> uint8 array (cudaMalloc or mapped alias)
         self.pinned = {}      # host address -> uint8 array (page-locked allocations)
         self.mapped = {}      # host address -> device alias address
         self.queues = {}      # stream handle -> list of pending callables
         self.log = []         # (operation, details...)
         self.fail_execute = False   # the next execute_async_* returns False (an enqueue error)
+        self.fail_build = False     # the next build_serialized_network returns None
         self._next = self.DEVICE_BASE
         self._streams = 0
 
@@ -74,6 +82,10 @@ class FakeGpu:
         address = self._next
         self._next += (nbytes + 0xFFFF) & ~0xFFFF
         return address
+
+    def out_of_memory(self, nbytes: int) -> bool:
+        used = sum(a.nbytes for base, a in self.device.items() if base not in self.mapped.values())
+        return self.device_memory is not None and used + nbytes > self.device_memory
 
     def malloc(self, nbytes: int) -> int:
         address = self._device_address(nbytes)
@@ -172,6 +184,13 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
         cudaSuccess = 0
         cudaErrorInvalidValue = 1
         cudaErrorMemoryAllocation = 2
+        cudaErrorNoDevice = 100
+        cudaErrorInvalidResourceHandle = 400
+
+    # cudaGetErrorString's descriptions (CUDA runtime API, cudaError enum)
+    descriptions = {0: b"no error", 1: b"invalid argument", 2: b"out of memory",
+                    100: b"no CUDA-capable device is detected",
+                    400: b"invalid resource handle"}
 
     class cudaDeviceAttr(enum.IntEnum):
         cudaDevAttrIntegrated = 18
@@ -200,13 +219,24 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
     rt.cudaHostAllocDefault, rt.cudaHostAllocPortable = 0, 1
     rt.cudaHostAllocMapped, rt.cudaHostAllocWriteCombined = 2, 4
 
-    rt.cudaGetErrorString = lambda err: (ok, cudaError_t(err).name.encode())
-    rt.cudaGetDevice = lambda: (ok, 0)
+    # The bindings are Cython with typed arguments: a wrong type raises TypeError.
+    def typed(value, kind, name):
+        if not isinstance(value, kind):
+            raise TypeError(f"Argument '{name}' has incorrect type (expected {kind.__name__}, "
+                            f"got {type(value).__name__})")
+
+    def cudaGetErrorString(error):
+        typed(error, cudaError_t, "error")
+        return ok, descriptions[int(error)]
+    rt.cudaGetErrorString = cudaGetErrorString
+    rt.cudaGetDevice = lambda: (ok, 0) if gpu.present else (cudaError_t.cudaErrorNoDevice, None)
 
     def cudaDeviceGetAttribute(attr, device):
+        typed(attr, cudaDeviceAttr, "attr")
+        typed(device, int, "device")
         if attr == cudaDeviceAttr.cudaDevAttrIntegrated:
             return ok, int(gpu.integrated)
-        return ok, 1
+        return ok, int(gpu.can_map)
     rt.cudaDeviceGetAttribute = cudaDeviceGetAttribute
 
     rt.cudaStreamCreate = lambda: (ok, cudaStream_t(gpu.new_stream()))
@@ -227,7 +257,9 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
     rt.cudaHostAlloc = cudaHostAlloc
 
     def cudaHostGetDevicePointer(pHost, flags):
-        if pHost not in gpu.mapped:
+        typed(flags, int, "flags")
+        # "flags: Flags for extensions (must be 0 for now)" (CUDA runtime API)
+        if flags != 0 or pHost not in gpu.mapped:
             return cudaError_t.cudaErrorInvalidValue, None
         return ok, gpu.mapped[pHost]
     rt.cudaHostGetDevicePointer = cudaHostGetDevicePointer
@@ -239,7 +271,11 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
         return (ok,)
     rt.cudaFreeHost = cudaFreeHost
 
-    rt.cudaMalloc = lambda size: (ok, gpu.malloc(size))
+    def cudaMalloc(size):
+        if gpu.out_of_memory(size):
+            return cudaError_t.cudaErrorMemoryAllocation, None
+        return ok, gpu.malloc(size)
+    rt.cudaMalloc = cudaMalloc
 
     def cudaFree(devPtr):
         if devPtr not in gpu.device or devPtr in gpu.mapped.values():
@@ -260,7 +296,9 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
 
     def cudaEventCreate():
         gpu.log.append(("event_create",))
-        return ok, cudaEvent_t()
+        event = cudaEvent_t()
+        gpu.events.add(event)
+        return ok, event
     rt.cudaEventCreate = cudaEventCreate
 
     def cudaEventRecord(event, stream):
@@ -277,6 +315,9 @@ def make_cudart(gpu: FakeGpu) -> types.ModuleType:
     rt.cudaEventSynchronize = cudaEventSynchronize
 
     def cudaEventDestroy(event):
+        if event not in gpu.events:
+            return (cudaError_t.cudaErrorInvalidResourceHandle,)
+        gpu.events.remove(event)
         gpu.log.append(("event_destroy",))
         return (ok,)
     rt.cudaEventDestroy = cudaEventDestroy
@@ -294,17 +335,27 @@ def make_pycuda(gpu: FakeGpu) -> tuple[types.ModuleType, types.ModuleType, types
     autoprimaryctx = types.ModuleType("pycuda.autoprimaryctx")
     package.driver, package.autoprimaryctx = driver, autoprimaryctx
 
-    class LogicError(RuntimeError):
+    class Error(Exception):           # pycuda._driver.Error and the classes under it
         pass
 
-    driver.LogicError = LogicError
+    class LogicError(Error):
+        pass
+
+    class CudaRuntimeError(Error):    # pycuda._driver.RuntimeError
+        pass
+
+    driver.Error, driver.LogicError, driver.RuntimeError = Error, LogicError, CudaRuntimeError
     driver.device_attribute = types.SimpleNamespace(INTEGRATED="INTEGRATED",
                                                     CAN_MAP_HOST_MEMORY="CAN_MAP_HOST_MEMORY")
     driver.host_alloc_flags = types.SimpleNamespace(PORTABLE=1, DEVICEMAP=2, WRITECOMBINED=4)
 
     class Device:
         def get_attribute(self, attribute):
-            return int(gpu.integrated) if attribute == "INTEGRATED" else 1
+            # Boost.Python refuses what is not a device_attribute (ArgumentError: a TypeError)
+            if attribute not in ("INTEGRATED", "CAN_MAP_HOST_MEMORY"):
+                raise TypeError(f"Python argument types did not match C++ signature: "
+                                f"get_attribute({type(attribute).__name__})")
+            return int(gpu.integrated if attribute == "INTEGRATED" else gpu.can_map)
 
     class Context:
         @staticmethod
@@ -334,8 +385,15 @@ def make_pycuda(gpu: FakeGpu) -> tuple[types.ModuleType, types.ModuleType, types
         return np.asarray(HostAllocation(shape, dtype, bool(mem_flags & 2)))
     driver.HostAllocation, driver.pagelocked_empty = HostAllocation, pagelocked_empty
 
+    class CudaMemoryError(Error):     # pycuda._driver.MemoryError
+        pass
+
+    driver.MemoryError = CudaMemoryError
+
     class DeviceAllocation:
         def __init__(self, nbytes):
+            if gpu.out_of_memory(nbytes):
+                raise CudaMemoryError("cuMemAlloc failed: out of memory")
             self._address = gpu.malloc(nbytes)
 
         def __int__(self):
@@ -407,6 +465,14 @@ class TensorIOMode(enum.IntEnum):
     OUTPUT = 2
 
 
+def needs(value, kind, name):
+    """pybind11's signatures: Logger(min_severity: ILogger.Severity), Runtime(logger: ILogger),
+    Builder(logger: ILogger), OnnxParser(network, logger: ILogger): None or another type is a
+    TypeError ("incompatible function arguments")."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name}(): incompatible function arguments ({value!r})")
+
+
 def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
     import onnxruntime as ort
 
@@ -416,10 +482,18 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
     trt.nptype = lambda dtype: _NPTYPE[dtype]
     bindings_api = int(version.split(".")[0]) < 10
 
-    class Logger:
+    class Severity(enum.IntEnum):     # ILogger.Severity
+        INTERNAL_ERROR = 0
+        ERROR = 1
         WARNING = 2
+        INFO = 3
+        VERBOSE = 4
 
-        def __init__(self, min_severity=WARNING):
+    class Logger:
+        WARNING = Severity.WARNING
+
+        def __init__(self, min_severity=Severity.WARNING):
+            needs(min_severity, Severity, "Logger")
             self.min_severity = min_severity
 
     class ICudaEngine:
@@ -578,6 +652,7 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
 
     class Runtime:
         def __init__(self, logger):
+            needs(logger, Logger, "Runtime")
             self.logger = logger
 
         def deserialize_cuda_engine(self, serialized_engine):
@@ -586,16 +661,242 @@ def make_tensorrt(gpu: FakeGpu, version: str) -> types.ModuleType:
                 onnx.checker.check_model(model)
             except Exception:
                 return None   # TensorRT logs the error and returns None
+            built_by = read_build(model).get("tensorrt", version)
+            if built_by != version:
+                # "The engine plan file is not compatible with this version of TensorRT":
+                # a plan runs only on the TensorRT that built it.
+                gpu.log.append(("trt_error", f"engine built by TensorRT {built_by}"))
+                return None
             return (ICudaEngine8 if bindings_api else ICudaEngine)(model)
 
     trt.Logger, trt.Runtime = Logger, Runtime
+    add_builder(trt, gpu, version)
     return trt
+
+
+def add_builder(trt: types.ModuleType, gpu: FakeGpu, version: str) -> None:
+    """The builder side of TensorRT's Python API, as trt_build.build_engine uses it: Builder,
+    create_network(flags), OnnxParser.parse_from_file, IBuilderConfig (set_memory_pool_limit,
+    set_flag, add_optimization_profile, create_timing_cache / set_timing_cache),
+    IOptimizationProfile.set_shape and build_serialized_network, which returns the "plan": the
+    parsed ONNX with its profile and how it was built (PROFILE_KEY, BUILD_KEY), so the Runtime
+    above runs exactly what was built and holds it to its profile.
+
+    Strict where the real one is (TensorRT Python API 8.5, 10.x, 11.0, Builder and
+    NetworkDefinitionCreationFlag pages; onnx-tensorrt's ModelImporter):
+    - NetworkDefinitionCreationFlag: 8.5 has EXPLICIT_BATCH and EXPLICIT_PRECISION; 10.x
+      EXPLICIT_BATCH (ignored, "networks are always explicit batch") and STRONGLY_TYPED; 11
+      STRONGLY_TYPED only (ignored: every network is strongly typed). BuilderFlag.FP16 exists
+      before 11 only.
+    - 8.5's ONNX parser refuses an implicit-batch network: "This version of the ONNX parser only
+      supports TensorRT INetworkDefinitions with an explicit batch dimension".
+    - A network with dynamic inputs and no profile values for one of them does not build
+      ("Network has dynamic or shape inputs, but no optimization profile has been defined",
+      "optimization profile is missing values for ..."): build_serialized_network logs the
+      error and returns None. So does a profile whose shapes are not min <= opt <= max or
+      contradict a static dimension; `gpu.fail_build` injects any other build failure.
+    - Precision: a strongly typed network computes in the types of its ONNX (FP16 where the
+      ONNX carries float16 tensors); otherwise FP16 only with BuilderFlag.FP16, else FP32.
+    - The timing cache holds the timings of the layers built before on this TensorRT; a build
+      times only the layers it lacks (logged as ("timed", n)). A cache from another TensorRT
+      is refused by set_timing_cache unless ignore_mismatch is set, and then dropped.
+    """
+    major = int(version.split(".")[0])
+    creation = ({"EXPLICIT_BATCH": 0, "EXPLICIT_PRECISION": 1} if major < 10 else
+                {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1} if major == 10 else
+                {"STRONGLY_TYPED": 1})
+    trt.NetworkDefinitionCreationFlag = enum.IntEnum("NetworkDefinitionCreationFlag", creation)
+    trt.BuilderFlag = enum.IntEnum("BuilderFlag", {"FP16": 0, "INT8": 1, "REFIT": 4}
+                                   if major < 11 else {"REFIT": 4})
+    trt.MemoryPoolType = enum.IntEnum("MemoryPoolType", {"WORKSPACE": 0})
+    flag_bit = {name: 1 << value for name, value in creation.items()}
+
+    class ITensor:
+        def __init__(self, value):
+            self.name = value.name
+            self.shape = tuple(d.dim_value if d.HasField("dim_value") else -1
+                               for d in value.type.tensor_type.shape.dim)
+
+    class INetworkDefinition:
+        def __init__(self, flags):
+            known = sum(flag_bit.values())
+            if flags & ~known:
+                raise ValueError(f"unknown NetworkDefinitionCreationFlag bits {flags:#x}")
+            self.explicit_batch = major >= 10 or bool(flags & flag_bit["EXPLICIT_BATCH"])
+            self.strongly_typed = major >= 11 or bool(flags & flag_bit.get("STRONGLY_TYPED", 0))
+            self.model = None
+
+        @property
+        def num_inputs(self):
+            return len(self.model.graph.input) if self.model is not None else 0
+
+        def get_input(self, index):
+            return ITensor(self.model.graph.input[index])
+
+    class _ParserError:
+        def __init__(self, text):
+            self._text = text
+
+        def desc(self):
+            return self._text
+
+    class OnnxParser:
+        def __init__(self, network, logger):
+            needs(logger, trt.Logger, "OnnxParser")
+            self.network, self._errors = network, []
+
+        @property
+        def num_errors(self):
+            return len(self._errors)
+
+        def get_error(self, index):
+            return self._errors[index]
+
+        def parse_from_file(self, path):
+            if not self.network.explicit_batch:
+                self._errors.append(_ParserError(
+                    "Assertion failed: !_importer_ctx.network()->hasImplicitBatchDimension() && "
+                    "\"This version of the ONNX parser only supports TensorRT "
+                    "INetworkDefinitions with an explicit batch dimension.\""))
+                return False
+            try:
+                model = onnx.load(str(path))
+                onnx.checker.check_model(model)
+            except Exception as exc:
+                self._errors.append(_ParserError(f"ModelImporter: {type(exc).__name__}"))
+                return False
+            self.network.model = model
+            return True
+
+    class IOptimizationProfile:
+        def __init__(self):
+            self.shapes, self.valid = {}, True
+
+        def set_shape(self, input, min, opt, max):
+            shapes = tuple(tuple(int(d) for d in s) for s in (min, opt, max))
+            if not (len(shapes[0]) == len(shapes[1]) == len(shapes[2]) and all(
+                    a <= b <= c for a, b, c in zip(*shapes))):
+                gpu.log.append(("trt_error", f"{input}: profile not min <= opt <= max"))
+                self.valid = False
+            self.shapes[input] = shapes
+
+    class ITimingCache:
+        def __init__(self, layers, made_by):
+            self.layers, self.made_by = set(layers), made_by
+
+        def serialize(self):
+            return json.dumps({"tensorrt": self.made_by,
+                               "layers": sorted(self.layers)}).encode()
+
+    class IBuilderConfig:
+        def __init__(self):
+            self.flags, self.pools, self.profiles, self.cache = set(), {}, [], None
+
+        def set_memory_pool_limit(self, pool, pool_size):
+            self.pools[trt.MemoryPoolType(pool)] = int(pool_size)
+
+        def set_flag(self, flag):
+            self.flags.add(trt.BuilderFlag(flag))
+
+        def add_optimization_profile(self, profile):
+            if not profile.valid:
+                return -1
+            self.profiles.append(profile)
+            return len(self.profiles) - 1
+
+        def create_timing_cache(self, serialized_timing_cache):
+            data = bytes(serialized_timing_cache)
+            if not data:
+                return ITimingCache((), version)
+            record = json.loads(data)
+            return ITimingCache(record["layers"], record["tensorrt"])
+
+        def set_timing_cache(self, cache, ignore_mismatch):
+            if cache.made_by != version:
+                if not ignore_mismatch:
+                    gpu.log.append(("trt_error", f"timing cache of TensorRT {cache.made_by}"))
+                    return False
+                cache.layers, cache.made_by = set(), version   # dropped, rebuilt from here
+            self.cache = cache
+            return True
+
+    class Builder:
+        def __init__(self, logger):
+            needs(logger, trt.Logger, "Builder")
+            self.logger = logger
+
+        def create_network(self, flags=0):
+            return INetworkDefinition(flags)
+
+        def create_builder_config(self):
+            return IBuilderConfig()
+
+        def create_optimization_profile(self):
+            return IOptimizationProfile()
+
+        def build_serialized_network(self, network, config):
+            refusal = _refusal(network, config)
+            if refusal is None and gpu.fail_build:
+                gpu.fail_build, refusal = False, "injected build failure"
+            if refusal is not None:
+                gpu.log.append(("trt_error", refusal))
+                return None
+            model = onnx.ModelProto()
+            model.CopyFrom(network.model)
+            profile = config.profiles[0].shapes if config.profiles else {}
+            write_profile(model, {name: profile[name] for name in
+                                  (v.name for v in model.graph.input) if name in profile})
+            if network.strongly_typed:
+                precision = "fp16" if _carries_float16(model) else "fp32"
+            else:
+                precision = "fp16" if getattr(trt.BuilderFlag, "FP16", None) in config.flags \
+                    else "fp32"
+            layers = {node.name or f"{node.op_type}:{node.output[0]}" for node in model.graph.node}
+            timed = layers - config.cache.layers if config.cache is not None else layers
+            if config.cache is not None:
+                config.cache.layers |= layers
+            record = {"tensorrt": version, "precision": precision,
+                      "strongly_typed": network.strongly_typed,
+                      "workspace": config.pools.get(trt.MemoryPoolType.WORKSPACE)}
+            write_build(model, record)
+            gpu.log.append(("build", record))
+            gpu.log.append(("timed", len(timed)))
+            return model.SerializeToString()
+
+    def _refusal(network, config):
+        if network.model is None:
+            return "the network is empty (nothing was parsed)"
+        profile = config.profiles[0].shapes if config.profiles else {}
+        for value in network.model.graph.input:
+            declared = ITensor(value).shape
+            if value.name not in profile:
+                if -1 in declared:
+                    return ("Network has dynamic or shape inputs, but no optimization profile "
+                            "has been defined." if not profile else
+                            f"{value.name}: optimization profile is missing values for this "
+                            f"input")
+                continue
+            for shape in profile[value.name]:
+                if len(shape) != len(declared) or any(d not in (-1, s)
+                                                      for d, s in zip(declared, shape)):
+                    return (f"{value.name}: profile shape {shape} does not match the network's "
+                            f"{declared}")
+        return None
+
+    trt.Builder, trt.OnnxParser = Builder, OnnxParser
+
+
+def _carries_float16(model: onnx.ModelProto) -> bool:
+    tensors = [*model.graph.input, *model.graph.output, *model.graph.value_info]
+    return any(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer) or any(
+        v.type.tensor_type.elem_type == TensorProto.FLOAT16 for v in tensors)
 
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures
 
 PROFILE_KEY = "standin_trt_profile"   # metadata of the ONNX that stands for an engine file
+BUILD_KEY = "standin_trt_build"       # ... and how the builder stand-in built it
 DEFAULT_DYNAMIC_RANGE = (1, 64, 1024)  # min / opt / max of a dynamic dimension, unless given
 
 
@@ -609,6 +910,17 @@ def write_profile(model: onnx.ModelProto, profile: dict) -> onnx.ModelProto:
     entry.value = json.dumps({name: [list(map(int, s)) for s in shapes]
                               for name, shapes in profile.items()})
     return model
+
+
+def write_build(model: onnx.ModelProto, record: dict) -> None:
+    entry = model.metadata_props.add()
+    entry.key, entry.value = BUILD_KEY, json.dumps(record)
+
+
+def read_build(model: onnx.ModelProto) -> dict:
+    """What the builder stand-in recorded (TensorRT version, precision, ...); {} for an
+    engine file a test wrote by hand, which any TensorRT stand-in loads."""
+    return json.loads({p.key: p.value for p in model.metadata_props}.get(BUILD_KEY, "{}"))
 
 
 def read_profile(model: onnx.ModelProto) -> dict:
@@ -630,16 +942,41 @@ CUDA_FLAVOURS = ("pycuda", "cuda-python")
 TRT_VERSIONS = ("8.5.2.2", "10.3.0")
 
 
-def install(monkeypatch, flavour: str, integrated: bool, trt_version: str) -> FakeGpu:
+class _NoGpuContext(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """`import pycuda.autoprimaryctx` on a machine without a GPU: its cuda.init() raises
+    pycuda's RuntimeError "cuInit failed: no CUDA-capable device is detected"."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def find_spec(self, name, path, target=None):
+        if name == "pycuda.autoprimaryctx":
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        raise self.error("cuInit failed: no CUDA-capable device is detected")
+
+
+def install(monkeypatch, flavour: str, integrated: bool, trt_version: str, **gpu) -> FakeGpu:
     """Put the stand-ins where `import tensorrt`, `import pycuda.driver` and
-    `from cuda.bindings import runtime` (or `from cuda import cudart`) will find them."""
-    gpu = FakeGpu(integrated)
+    `from cuda.bindings import runtime` (or `from cuda import cudart`) will find them.
+    `gpu`: FakeGpu's present / can_map / device_memory."""
+    gpu = FakeGpu(integrated, **gpu)
     monkeypatch.setitem(sys.modules, "tensorrt", make_tensorrt(gpu, trt_version))
     if flavour == "pycuda":
         package, driver, autoprimaryctx = make_pycuda(gpu)
         monkeypatch.setitem(sys.modules, "pycuda", package)
         monkeypatch.setitem(sys.modules, "pycuda.driver", driver)
-        monkeypatch.setitem(sys.modules, "pycuda.autoprimaryctx", autoprimaryctx)
+        if gpu.present:
+            monkeypatch.setitem(sys.modules, "pycuda.autoprimaryctx", autoprimaryctx)
+        else:
+            monkeypatch.delitem(sys.modules, "pycuda.autoprimaryctx", raising=False)
+            monkeypatch.setattr(sys, "meta_path", [_NoGpuContext(driver.RuntimeError),
+                                                   *sys.meta_path])
         return gpu
     monkeypatch.setitem(sys.modules, "pycuda", None)   # `import pycuda` raises ImportError
     monkeypatch.setitem(sys.modules, "pycuda.driver", None)
@@ -676,8 +1013,8 @@ def gpu(request, monkeypatch):
 @pytest.fixture
 def install_stand_ins(monkeypatch):
     """install() bound to this test's monkeypatch, for tests that pick one path."""
-    return lambda flavour="cuda-python", integrated=False, version="10.3.0": install(
-        monkeypatch, flavour, integrated, version)
+    return lambda flavour="cuda-python", integrated=False, version="10.3.0", **gpu: install(
+        monkeypatch, flavour, integrated, version, **gpu)
 
 
 def viewer_like_onnx() -> onnx.ModelProto:
@@ -736,12 +1073,13 @@ def recurrent_reference(xs, state):
     return ys
 
 
-def single_input_onnx() -> onnx.ModelProto:
-    """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output)."""
+def single_input_onnx(elem_type: int = TensorProto.FLOAT) -> onnx.ModelProto:
+    """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output; float16
+    for the FP16 ONNX convert --fp16 writes beside it)."""
     graph = helper.make_graph(
         [helper.make_node("Tanh", ["nir"], ["rgb"])], "net",
-        [helper.make_tensor_value_info("nir", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("rgb", TensorProto.FLOAT, ["N", 3, "H", "W"])])
+        [helper.make_tensor_value_info("nir", elem_type, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("rgb", elem_type, ["N", 3, "H", "W"])])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 

@@ -101,3 +101,42 @@ def test_mapped_memory_is_read_and_written_through_its_device_pointer(cuda):
     finally:
         cuda.free_host(mapped)
         cuda.free_host(staging)
+
+
+# -- what a user sees when the GPU says no (stand-ins only) --------------------------------------
+# The viewer shows these sentences in its status line when TensorRT cannot start and it falls
+# back to ONNX ("TensorRT failed (...)"); test_cuda_copy's real-GPU skip shows the first.
+
+@pytest.mark.parametrize("flavour, words", [
+    ("pycuda", "pycuda cannot open the GPU (cuInit failed: no CUDA-capable device is detected)"),
+    ("cuda-python", "CUDA call failed: no CUDA-capable device is detected")])
+def test_no_gpu_is_one_sentence_with_the_drivers_reason(install_stand_ins, flavour, words):
+    install_stand_ins(flavour, present=False)
+    with pytest.raises(RuntimeError) as caught:
+        cuda_memory()
+    assert str(caught.value) == words
+
+
+@pytest.mark.parametrize("flavour, words", [
+    ("pycuda", "cuMemAlloc failed: out of memory"),     # pycuda's own MemoryError
+    ("cuda-python", "CUDA call failed: out of memory")])
+def test_device_memory_running_out_is_named(install_stand_ins, flavour, words):
+    install_stand_ins(flavour, device_memory=1 << 20)
+    cuda = cuda_memory()
+    kept = cuda.alloc_device(1 << 19)
+    with pytest.raises(Exception) as caught:
+        cuda.alloc_device(1 << 20)
+    assert str(caught.value) == words
+    cuda.free_device(kept)
+    cuda.close()
+
+
+@pytest.mark.parametrize("flavour", ["pycuda", "cuda-python"])
+def test_an_integrated_gpu_that_cannot_map_host_memory_gets_copies(install_stand_ins, flavour):
+    """Mapped zero-copy needs both attributes (cudaDevAttrIntegrated and
+    cudaDevAttrCanMapHostMemory); without the second the runner stages copies as on a
+    discrete GPU."""
+    install_stand_ins(flavour, integrated=True, can_map=False)
+    cuda = cuda_memory()
+    assert cuda.integrated is False
+    cuda.close()

@@ -194,6 +194,9 @@ def test_flash_window_lights_every_row_of_every_frame_by_one_led_at_the_predicte
     subs = strobe_clean_frames(camera, strobe, plan, 12)
     assert [s.nm for s in subs] == list(NIR) * 4
     assert strobe.timing.discarded == 1                        # the frame it locked on with
+    # Each pulse as long as the plan's LED time, to the clock's resolution: the jitter line's
+    # error is nil here.
+    assert strobe.jitter.values == pytest.approx([0.0] * 12, abs=1e-12)
 
 
 def hold_up_first_off(strobe, fake_clock, seconds: float, count: int) -> list:
@@ -215,14 +218,25 @@ def hold_up_first_off(strobe, fake_clock, seconds: float, count: int) -> list:
         strobe.close()
 
 
-def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock):
+@pytest.mark.parametrize("late_s", [2e-3, 80e-3])
+def test_a_held_up_flash_window_is_taken_again_not_kept(fake_clock, late_s):
+    """The CPU late for a switch-off: 2 ms (within the frame), or 80 ms (2.4 frame periods,
+    the pulse reaching into the frames after it). The frame is taken again, and every frame
+    the camera delivered is accounted for: kept, spoiled, or dropped (the frame the strobe
+    locked on with, and those the late pulse reached)."""
     camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
-    subs = hold_up_first_off(strobe, fake_clock, 2e-3, 6)   # the CPU 2 ms late for it
+    subs = hold_up_first_off(strobe, fake_clock, late_s, 6)
     assert strobe.spoiled == 1
+    assert strobe.jitter.values[0] == pytest.approx(late_s, abs=1e-12)   # the pulse's excess
     assert all(rows_clean(camera, s.nm, s.exposure_start) for s in subs)
     spoiled = [start for start, light in camera.light.items()
                if light and start not in {s.exposure_start for s in subs}]
     assert spoiled, "the late pulse lit a frame that was not kept"
+    assert strobe.dropped_across_switch == len(camera.light) - len(subs) - strobe.spoiled
+    reached = [start for start in camera.light
+               if start > spoiled[0] and start < spoiled[0] + plan.window_open_s + late_s
+               + plan.led_on_s + plan.guard_s]
+    assert strobe.dropped_across_switch == 1 + len(reached)
 
 
 def test_sensor_strobe_needs_the_selection_between_windows_only(fake_clock):

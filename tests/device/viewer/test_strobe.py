@@ -79,14 +79,20 @@ def test_failsafe_fires_at_its_deadline_and_not_before(fake_clock):
         guard.close()
 
 
-def test_failsafe_thread_switches_off_without_being_asked():
+@pytest.mark.parametrize("realtime", [False, True])
+def test_failsafe_thread_switches_off_without_being_asked(realtime, caplog):
     # Real time: what this measures is that the guard's own thread wakes and acts while the
     # thread that lit the LED is held up (the timing logic is checked exactly above, on the
     # fake clock). The bound is measured in the same run, not guessed: the LED went off after
     # its window and before this thread, asleep for 50 windows as a stalled loop would be,
-    # woke up. However loaded the machine, both wake-ups are equally late.
+    # woke up. However loaded the machine, both wake-ups are equally late. With
+    # `strobe.realtime` the guard's thread asks for SCHED_FIFO above the strobe's (granted or
+    # not, as the machine allows) and still fires.
+    import logging
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
     leds = SimLeds(NIR)
-    guard = LedDeadlineGuard(leds)
+    guard = LedDeadlineGuard(leds, realtime)
     try:
         t = guard.light(807, 0.02)
         time.sleep(50 * 0.02)
@@ -96,11 +102,48 @@ def test_failsafe_thread_switches_off_without_being_asked():
         assert t + 0.02 <= off < woke
     finally:
         guard.close()
+    asked = [m for m in caplog.messages if m.startswith("led-guard runs at SCHED_FIFO priority 60")
+             or m.startswith("real-time priority not granted")]
+    assert len(asked) == (1 if realtime else 0)
 
 
-def clocked_strobe(clock, clocked_camera, sync, **camera):
+def test_failsafe_warns_once_then_counts_and_its_thread_ends_with_it(fake_clock, caplog):
+    """The first forced switch-off is a warning with how late the loop was; the later ones are
+    debug lines (the periodic statistics count them: `fired`). The guard's thread, named for
+    ps and the logs and a daemon (it never holds the process up), ends at close()."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.DEBUG, logger="device.viewer.strobe")
+    before = set(threading.enumerate())
+    leds = SimLeds(NIR, clock=fake_clock)
+    guard = LedDeadlineGuard(leds, clock=fake_clock)
+    (thread,) = set(threading.enumerate()) - before
+    assert thread.name == "led-guard" and thread.daemon
+    try:
+        for late_s in (0.005, 0.0125):
+            t = guard.light(718, 0.02)
+            fake_clock.t = t + 0.02 + late_s
+            assert guard.check() is None and leds.lit is None
+    finally:
+        guard.close()
+    assert not thread.is_alive() and guard.fired == 2
+    # Without strobe.realtime the guard's thread does not ask for SCHED_FIFO.
+    assert not [m for m in caplog.messages if "SCHED_FIFO" in m or "not granted" in m]
+    fired = [(r.levelname, r.getMessage()) for r in caplog.records
+             if r.getMessage().startswith("LED fail-safe")]
+    assert fired == [
+        ("WARNING", "LED fail-safe: forced all LEDs off 5.0 ms past the deadline (the strobe "
+                    "loop was held up)"),
+        ("DEBUG", "LED fail-safe: forced all LEDs off 12.5 ms past the deadline (the strobe "
+                  "loop was held up)")]
+
+
+def clocked_strobe(clock, clocked_camera, sync, strobe=None, **camera):
+    """SimLeds, a ClockedCamera and a Strobe on `clock` (`strobe`: StrobeConfig fields)."""
     leds = SimLeds(NIR, clock=clock)
-    config = StrobeConfig(wavelengths=NIR, sync=sync, settle_ms=0.3, margin_ms=2.0)
+    config = StrobeConfig(**{"wavelengths": NIR, "sync": sync, "settle_ms": 0.3,
+                             "margin_ms": 2.0, **(strobe or {})})
     cam = clocked_camera(clock, EXPOSURE_S, PERIOD_S, sync, lambda: leds.last_trigger, **camera)
     return leds, cam, Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=clock,
                              sleep=clock.sleep)
@@ -148,6 +191,40 @@ def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_cloc
     assert strobe.dropped_across_switch == 1 and strobe.guard.fired == 0
     assert [s.exposure_start - subs[0].exposure_start for s in subs] == \
         pytest.approx([i * PERIOD_S for i in range(9)])       # no frame lost after that
+    # Each of the 8 switches after the first falls at the end of the frame before (0 late
+    # here).
+    assert strobe.jitter.values == pytest.approx([0.0] * 8, abs=1e-12)
+
+
+def test_frame_sync_keeps_the_led_guarded_between_phases(fake_clock, clocked_camera):
+    """After a sub-frame the LED stays lit until the next phase switches it, and stays guarded:
+    a loop that stops there gets it switched off one hold later (settle + two frame periods +
+    the exposure + the margin: the longest a clean frame can take)."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame")
+    hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + 2e-3
+    try:
+        strobe.next()
+        assert leds.lit == 718 and strobe.guard.check() == pytest.approx(hold, abs=1e-12)
+        fake_clock.t += hold
+        assert strobe.guard.check() is None and leds.lit is None and strobe.guard.fired == 1
+    finally:
+        strobe.close()
+
+
+def test_frame_sync_drops_a_frame_at_every_switch_when_the_settle_outlasts_the_gap(
+        fake_clock, clocked_camera):
+    """A settle (4 ms) longer than the gap between one frame's end and the next one's start
+    (6.67 - 3 = 3.67 ms) costs the frame after every switch: one dropped per sub-frame."""
+    leds, cam, strobe = clocked_strobe(fake_clock, clocked_camera, "frame",
+                                       strobe={"settle_ms": 4.0})
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.dropped_across_switch == 6 and cam.frames == 12
+    for s in subs:
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
 
 
 def test_frame_mode_stalled_camera_cannot_hold_an_led_on(fake_clock, clocked_camera):
@@ -218,3 +295,111 @@ def test_frame_mode_stalled_simulated_camera_cannot_hold_an_led_on(tmp_path):
     longest = max(off - on for _, on, off in lit_intervals(leds))
     assert longest < config.camera.timeout_s, f"an LED stayed on {longest * 1e3:.0f} ms"
     assert strobe.guard.fired >= 1
+
+
+def test_jitter_line_reports_the_timing_error_either_side_in_ms():
+    """The statistics line's strobe jitter: early and late count alike (absolute error), in
+    milliseconds, and each line covers the phases since the one before. For errors of 1 ms
+    late, 2 ms early and 0.5 ms late: mean 3.5 / 3 = 1.167; p99 by linear interpolation over
+    the sorted 0.5, 1, 2: position 0.99 x 2 = 1.98, so 1 + 0.98 x (2 - 1) = 1.980; max 2."""
+    from device.viewer.strobe import Jitter
+
+    jitter = Jitter()
+    assert jitter.take_summary() == "n/a"
+    for seconds in (1e-3, -2e-3, 0.5e-3):
+        jitter.add(seconds)
+    assert jitter.take_summary() == "mean 1.167 ms, p99 1.980 ms, max 2.000 ms"
+    assert jitter.take_summary() == "n/a"
+
+
+def test_realtime_priority_is_taken_where_granted_and_said_where_not(caplog):
+    """`strobe.realtime`: the calling thread asks for SCHED_FIFO; whether the kernel grants it
+    depends on the machine's privileges, so the test checks the answer against the thread's
+    policy afterwards. A priority beyond SCHED_FIFO's 1..99 is refused by the kernel (EINVAL):
+    the strobe says so and carries on at normal priority."""
+    import logging
+    import os
+    import threading
+
+    from device.viewer.strobe import STROBE_PRIORITY, try_realtime_priority
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    seen = {}
+
+    def strobe_thread():   # a thread of its own: the policy is per thread, and it ends here
+        seen["granted"] = try_realtime_priority()
+        seen["policy"], seen["priority"] = os.sched_getscheduler(0), os.sched_getparam(0)
+        seen["refused"] = try_realtime_priority(100)
+
+    thread = threading.Thread(target=strobe_thread, name="strobe-test")
+    thread.start()
+    thread.join()
+    if seen["policy"] == os.SCHED_FIFO:
+        assert seen["granted"] is True and seen["priority"].sched_priority == STROBE_PRIORITY
+        assert "strobe-test runs at SCHED_FIFO priority 50" in caplog.messages
+    else:
+        assert seen["granted"] is False
+    assert seen["refused"] is False
+    assert ("real-time priority not granted ([Errno 22] Invalid argument); strobing at normal "
+            "priority") in caplog.messages
+
+
+def test_a_reconnected_camera_is_strobed_from_the_next_phase(fake_clock, clocked_camera):
+    """After a camera is lost the live loop opens another and hands it over (`use_camera`):
+    the next phases read the new camera."""
+    leds = SimLeds(NIR, clock=fake_clock)
+
+    def camera():
+        return clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "trigger",
+                              lambda: leds.last_trigger)
+
+    first, second = camera(), camera()
+    strobe = Strobe(leds, first, StrobeConfig(wavelengths=NIR), EXPOSURE_S, PERIOD_S,
+                    clock=fake_clock, sleep=fake_clock.sleep)
+    try:
+        subs = [strobe.next()]
+        strobe.use_camera(second)
+        subs += [strobe.next() for _ in range(2)]
+    finally:
+        strobe.close()
+    assert (first.frames, second.frames) == (1, 2) and [s.nm for s in subs] == list(NIR)
+
+def test_the_strobe_logs_its_timing_plan_and_warns_of_its_problems(fake_clock, clocked_camera,
+                                                                   caplog):
+    """The plan's description goes to the log when the strobe starts; a plan that cannot give
+    clean sub-frames (a config refuses it, a demo or a fault injection runs it) is a warning
+    that names the timing mode and every problem."""
+    import dataclasses
+    import logging
+
+    from device.viewer.exposure_plan import global_plan
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    plan = dataclasses.replace(global_plan("frame", EXPOSURE_S, PERIOD_S),
+                               problems=("the exposure is too long", "no trigger input"))
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", lambda: leds.last_trigger)
+    Strobe(leds, cam, StrobeConfig(wavelengths=NIR, sync="frame"), EXPOSURE_S, PERIOD_S,
+           clock=fake_clock, sleep=fake_clock.sleep, plan=plan).close()
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", plan.describe()) in logged
+    assert ("WARNING", "strobe timing frame cannot give clean sub-frames: the exposure is too "
+                       "long; no trigger input") in logged
+
+
+def test_the_dark_phase_follows_the_leds_and_sub_frames_are_numbered(fake_clock,
+                                                                    clocked_camera):
+    """`strobe.dark_phase`: after the LEDs a sub-frame with every LED off (the live dark
+    frame); the sub-frames are numbered from 1 in the order they are taken."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger",
+                                     strobe={"dark_phase": True})
+    try:
+        subs = [strobe.next() for _ in range(8)]
+    finally:
+        strobe.close()
+    assert [s.nm for s in subs] == [*NIR, None] * 2
+    assert [s.seq for s in subs] == list(range(1, 9))
+    for s in subs:
+        lit = leds.on_time(s.exposure_start, s.exposure_end)
+        assert lit == ({} if s.nm is None else pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12))
+
