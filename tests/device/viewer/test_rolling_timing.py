@@ -194,8 +194,9 @@ def test_flash_window_lights_every_row_of_every_frame_by_one_led_at_the_predicte
     subs = strobe_clean_frames(camera, strobe, plan, 12)
     assert [s.nm for s in subs] == list(NIR) * 4
     assert strobe.timing.discarded == 1                        # the frame it locked on with
-    # Each pulse as long as the plan's LED time, to the clock's resolution: the jitter line's
-    # error is nil here.
+    # Each pulse as long as the plan's LED time, to the clock's resolution: that is the
+    # on-time reported with the sub-frame, and the jitter line's error is nil here.
+    assert [s.led.on_s for s in subs] == [plan.led_on_s] * 12
     assert strobe.jitter.values == pytest.approx([0.0] * 12, abs=1e-12)
 
 
