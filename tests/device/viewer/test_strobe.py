@@ -3,6 +3,7 @@
 Their timing logic runs on a FakeClock the test moves, so the expected times are exact. The
 few real-time tests left (the fail-safe's own thread, the strobe lighting the real simulated
 camera) say what they measure and allow for a loaded machine."""
+import dataclasses
 import time
 
 import numpy as np
@@ -450,3 +451,79 @@ def test_a_trigger_exposure_of_unknown_on_time_is_taken_again(fake_clock, clocke
     for s in subs:
         assert leds.on_time(s.exposure_start, s.exposure_end)[s.nm] == \
             pytest.approx(EXPOSURE_S, abs=late_s + 1e-12)
+
+
+def test_a_trigger_exposure_the_guard_cut_short_is_taken_again(fake_clock, clocked_camera):
+    """Trigger sync: the strobe thread held up after the trigger for longer than the margin
+    (2 ms), so the guard's thread switched the LED off before the exposure ended. That frame
+    saw less light than its on-time says: it is taken again, once, and counted as spoiled;
+    no frame is counted as dropped across a switch (every triggered exposure is under one LED)."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger")
+    calls = {"n": 0}
+    real_sleep = fake_clock.sleep
+
+    def held_sleep(seconds):
+        calls["n"] += 1
+        real_sleep(seconds)
+        if calls["n"] == 5:            # the second phase's wait for its exposure to end
+            fake_clock.t += 2.5e-3
+            strobe.guard.check()       # the guard's thread got the CPU meanwhile
+
+    strobe.timing.kit = dataclasses.replace(strobe.timing.kit, sleep=held_sleep)
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.guard.fired == 1 and strobe.spoiled == 1
+    assert strobe.dropped_across_switch == 0
+    assert [s.nm for s in subs] == list(NIR) * 2
+    for s in subs:      # every kept sub-frame lit for all of its exposure by its own LED
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_the_strobe_hands_strobe_realtime_to_its_guard(fake_clock, clocked_camera, caplog,
+                                                       realtime):
+    """`strobe.realtime` reaches the guard's thread: it asks for SCHED_FIFO above the
+    strobe's (the kernel grants it or the log says not); without it, it asks for nothing."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    _, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger",
+                                  strobe={"realtime": realtime})
+    strobe.close()           # joins the guard's thread: whatever it logged is logged now
+    asked = [m for m in caplog.messages if m.startswith("led-guard runs at SCHED_FIFO priority 60")
+             or m.startswith("real-time priority not granted")]
+    assert len(asked) == (1 if realtime else 0)
+
+
+def test_frame_sync_on_a_rolling_shutter_guards_the_led_for_the_last_rows_too(fake_clock,
+                                                                             clocked_camera):
+    """Frame sync on a rolling shutter (its plan names the row span): a stalled camera is
+    cut off after the hold plus the wait for the last row to start, not a row span early
+    (that would cut every slow frame's bottom rows) nor later."""
+    from device.viewer.exposure_plan import global_plan
+
+    base = global_plan("frame", EXPOSURE_S, PERIOD_S)
+    plan = dataclasses.replace(base, timing=dataclasses.replace(
+        base.timing, shutter="rolling", rows=401, line_time_s=10e-6))
+    row_span = plan.timing.row_span_s
+    assert row_span == pytest.approx(4e-3)
+    fake_clock.step = 1e-4
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", stall_after=3, timeout_s=1.0)
+    strobe = Strobe(leds, cam, StrobeConfig(wavelengths=NIR, sync="frame", settle_ms=0.3,
+                                            margin_ms=2.0), EXPOSURE_S, PERIOD_S,
+                    clock=fake_clock, sleep=fake_clock.sleep, plan=plan)
+    fake_clock.while_asleep.append(strobe.guard.check)
+    try:
+        with pytest.raises(CameraError):
+            for _ in range(10):
+                strobe.next()
+    finally:
+        strobe.close()
+    hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + row_span + 2e-3
+    longest = max(off - on for _, on, off in lit_intervals(leds))
+    assert hold < longest <= hold + fake_clock.step + 1e-9, f"an LED stayed on {longest * 1e3} ms"
+    assert strobe.guard.fired == 1
