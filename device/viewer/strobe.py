@@ -523,7 +523,7 @@ class Strobe:
     def dropped_across_switch(self) -> int:
         return self.timing.discarded
 
-    def use_camera(self, camera: Camera, gain: float = 1.0) -> None:
+    def use_camera(self, camera: Camera, gain: float) -> None:
         """Strobe `camera` from the next phase on (a reconnected one, opened at `gain`); the
         caller has closed the one before."""
         self.camera = camera

@@ -527,3 +527,24 @@ def test_frame_sync_on_a_rolling_shutter_guards_the_led_for_the_last_rows_too(fa
     longest = max(off - on for _, on, off in lit_intervals(leds))
     assert hold < longest <= hold + fake_clock.step + 1e-9, f"an LED stayed on {longest * 1e3} ms"
     assert strobe.guard.fired == 1
+
+
+def test_a_sensor_strobe_without_a_plan_assumes_a_global_shutter_at_the_configs_times(
+        fake_clock, clocked_camera):
+    """A strobe made without the timing rule's plan (only tests and tools do: the viewer's
+    strobe always gets the config's) takes today's assumption, a global shutter whose exposure
+    is the LED time: the sensor's strobe output lights each kept frame for the whole exposure,
+    and that is the on-time reported."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame",
+                                     strobe={"sync": "sensor-strobe"})
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    plan = strobe.timing.plan
+    assert (plan.sync, plan.led_on_s, plan.period_s) == ("sensor-strobe", EXPOSURE_S, PERIOD_S)
+    assert [s.nm for s in subs] == list(NIR) * 2
+    assert [s.led.on_s for s in subs] == [EXPOSURE_S] * 6
+    for s in subs:
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
