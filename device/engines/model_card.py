@@ -44,9 +44,6 @@ class Affine:
     scale: float
     offset: float
 
-    def to_dict(self) -> dict:
-        return {"scale": self.scale, "offset": self.offset}
-
 
 @dataclass(frozen=True)
 class ModelCard:

@@ -304,7 +304,6 @@ class TriggeredExposure:
         # A camera takes triggers no faster than its fps.
         wait_until(self._next_trigger, kit.clock, kit.sleep)
         self._next_trigger = kit.clock() + kit.frame_period_s
-        t_trigger = t_triggered = t_stop = float("inf")
         try:
             # The guard's deadline covers exactly this exposure's on-time: whatever on-time
             # the plan chose, the LED cannot outlast it by more than the margin.
@@ -502,7 +501,6 @@ class Strobe:
             if plan.problems:   # a config refuses these; a demo or a fault injection runs them
                 log.warning("strobe timing %s cannot give clean sub-frames: %s", config.sync,
                             "; ".join(plan.problems))
-        self.clock = clock
         self.exposures: LedPlan = exposures or FixedExposure(LedExposure(exposure_s, gain))
         self._opened_gain = gain         # what the camera was opened with
         self._gain: float | None = None  # what this strobe last set (None: not yet)
@@ -523,7 +521,7 @@ class Strobe:
     def dropped_across_switch(self) -> int:
         return self.timing.discarded
 
-    def use_camera(self, camera: Camera, gain: float = 1.0) -> None:
+    def use_camera(self, camera: Camera, gain: float) -> None:
         """Strobe `camera` from the next phase on (a reconnected one, opened at `gain`); the
         caller has closed the one before."""
         self.camera = camera

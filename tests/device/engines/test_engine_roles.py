@@ -91,16 +91,16 @@ def card():
 
 
 def other_graph_with_the_viewer_outputs() -> onnx.ModelProto:
-    """Two of the viewer graph's inputs (dark, scale) straight to outputs, one its srgb."""
+    """Two of the viewer graph's inputs (dark, scale) straight to its two outputs."""
     from device.engines import viewer_io
 
     inputs = [helper.make_tensor_value_info("dark", TensorProto.FLOAT, ["H", "W"]),
               helper.make_tensor_value_info("scale", TensorProto.FLOAT, [3, 1, 1])]
-    srgb = viewer_io.OUTPUT
+    srgb, state_next = viewer_io.output_names()
     outputs = [helper.make_tensor_value_info(srgb, TensorProto.FLOAT, ["H", "W"]),
-               helper.make_tensor_value_info("scale_out", TensorProto.FLOAT, [3, 1, 1])]
+               helper.make_tensor_value_info(state_next, TensorProto.FLOAT, [3, 1, 1])]
     nodes = [helper.make_node("Identity", ["dark"], [srgb]),
-             helper.make_node("Identity", ["scale"], ["scale_out"])]
+             helper.make_node("Identity", ["scale"], [state_next])]
     graph = helper.make_graph(nodes, "other", inputs, outputs)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
@@ -127,7 +127,8 @@ def viewer_feeds(card):
 
 def test_trt_builds_a_missing_engine_and_runs_like_onnxruntime(install_stand_ins, card,
                                                                tmp_path, caplog):
-    """What the build says goes to the status line and to the log."""
+    """Two frames: the second without the state, which the engine carries over itself as
+    onnxruntime does. What the build says goes to the status line and to the log."""
     import logging
 
     from device.engines import viewer_io
@@ -146,10 +147,12 @@ def test_trt_builds_a_missing_engine_and_runs_like_onnxruntime(install_stand_ins
     for name, plane in resident.items():
         engine.set_resident(name, plane)
         reference.set_resident(name, plane)
-    out = engine.run(feeds)[viewer_io.OUTPUT]
-    # the same graph on the same runtime behind the stand-in engine: bit-exact
-    np.testing.assert_array_equal(out, reference.run(feeds)[viewer_io.OUTPUT])
-    assert gpu.count("build") == 1 and gpu.count("launch") == 1
+    for frame in range(2):
+        out = engine.run(feeds)[viewer_io.OUTPUT]
+        # the same graph on the same runtime behind the stand-in engine: bit-exact
+        np.testing.assert_array_equal(out, reference.run(feeds)[viewer_io.OUTPUT])
+        feeds = {n: a for n, a in feeds.items() if n not in viewer_io.RECURRENT}
+    assert gpu.count("build") == 1 and gpu.count("launch") == 2
 
 
 def test_onnx_runs_the_graph_the_uri_names(card):
@@ -188,3 +191,41 @@ def test_trt_falls_back_to_onnx_and_says_why(install_stand_ins, card, tmp_path, 
     assert isinstance(engine, OnnxEngine) and engine.path == card.viewer_graph
     assert said[-1] == f"{why}; using ONNX {card.viewer_graph.name}"
 
+
+def test_a_state_fed_in_any_float_layout_starts_the_filter(models, tmp_path):
+    """The state the viewer feeds to start over may come as float64 or as a transposed view;
+    onnxruntime's recurrent pair starts from its float32, C-ordered copy and carries it on."""
+    path = tmp_path / "recurrent.onnx"
+    onnx.save(models.recurrent(), str(path))
+    engine = OnnxEngine(path)
+    rng = np.random.default_rng(2)
+    xs = [rng.uniform(0, 1, (1, 4, 6)).astype(np.float32) for _ in range(3)]
+    start = rng.uniform(0, 1, (1, 6, 4)).transpose(0, 2, 1)          # float64, not C-ordered
+    outs = [engine.run({"x": xs[0], "state": start})["y"]] + \
+        [engine.run({"x": x})["y"] for x in xs[1:]]
+    for out, want in zip(outs, models.recurrent_reference(xs, start.astype(np.float32))):
+        np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+def test_a_state_input_without_its_output_is_not_carried_over(tmp_path):
+    """Only a graph with both halves of a recurrent pair (`state` in, `state_next` out) has its
+    state kept in the engine. A graph that takes a `state` but gives none back treats it as a
+    plain input: it must come with every frame, and a frame without it is refused (rather than
+    run on a state nobody wrote)."""
+    from device.engines import viewer_io
+
+    (state, state_next), = viewer_io.RECURRENT.items()
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", state], ["y"])], "takes_a_state",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info(state, TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    path = tmp_path / "takes_a_state.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                ir_version=8), str(path))
+    engine = OnnxEngine(path)
+    assert engine.recurrent == {} and state_next not in engine.output_names
+    x, s = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
+    np.testing.assert_array_equal(engine.run({"x": x, state: s})["y"], x + s)
+    with pytest.raises(UserError, match=f"no value for input {state}"):
+        engine.run({"x": x})

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper
 import pytest
 
 from device.common.errors import UserError
@@ -449,4 +450,50 @@ def test_the_viewer_graphs_filter_runs_the_same_on_both_backends(gpu, engine_fil
     assert not np.array_equal(outputs["tensorrt"][-1], outputs["tensorrt"][-2])   # it ran
     if not gpu.integrated:            # the state never came back to the host
         assert gpu.count("copy_d2h") == 10
+    runner.close()
+
+
+def recurrent_pair_onnx(state_shape, state_next: bool) -> onnx.ModelProto:
+    """y = x + state on x of 1 x H x W; `state_next` (when asked for) = x, so the state it gives
+    back has x's shape whatever shape the state fed in had."""
+    value = lambda name, shape: helper.make_tensor_value_info(  # noqa: E731
+        name, TensorProto.FLOAT, shape)
+    nodes = [helper.make_node("Add", ["x", "state"], ["y"])]
+    outputs = [value("y", [1, "H", "W"])]
+    if state_next:
+        nodes.append(helper.make_node("Identity", ["x"], ["state_next"]))
+        outputs.append(value("state_next", [1, "H", "W"]))
+    graph = helper.make_graph(nodes, "pair", [value("x", [1, "H", "W"]),
+                                              value("state", state_shape)], outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_a_state_that_does_not_come_back_in_its_shape_is_refused(install_stand_ins,
+                                                                  engine_file):
+    """The state given back must have the shape of the state fed in, or the next frame would
+    read it as something else: a graph whose `state_next` follows the frame's size, fed a
+    1 x 1 x 1 state, is refused naming both shapes and what to do."""
+    install_stand_ins()
+    runner = EngineRunner(engine_file(recurrent_pair_onnx([1, "h", "w"], True)),
+                          recurrent=RECURRENT)
+    assert runner.recurrent == RECURRENT
+    with pytest.raises(UserError) as refused:
+        runner.run({"x": np.ones((1, 4, 4), np.float32),
+                    "state": np.zeros((1, 1, 1), np.float32)})
+    assert str(refused.value) == ("'state_next' comes out (1, 4, 4) but 'state' is (1, 1, 1): "
+                                  "feed 'state' again.")
+    runner.close()
+
+
+def test_a_state_input_without_its_output_is_fed_every_frame(install_stand_ins, engine_file):
+    """Only both halves of a pair make a recurrent state: a graph that takes a `state` but gives
+    none back has it as a plain input, needed with every frame."""
+    install_stand_ins()
+    runner = EngineRunner(engine_file(recurrent_pair_onnx([1, "H", "W"], False)),
+                          recurrent=RECURRENT)
+    assert runner.recurrent == {}
+    x, state = np.ones((1, 2, 3), np.float32), np.full((1, 2, 3), 2.0, np.float32)
+    assert runner.run({"x": x, "state": state})["y"].tolist() == (x + state).tolist()
+    with pytest.raises(UserError, match="missing state"):
+        runner.run({"x": x})
     runner.close()

@@ -194,8 +194,9 @@ def test_flash_window_lights_every_row_of_every_frame_by_one_led_at_the_predicte
     subs = strobe_clean_frames(camera, strobe, plan, 12)
     assert [s.nm for s in subs] == list(NIR) * 4
     assert strobe.timing.discarded == 1                        # the frame it locked on with
-    # Each pulse as long as the plan's LED time, to the clock's resolution: the jitter line's
-    # error is nil here.
+    # Each pulse as long as the plan's LED time, to the clock's resolution: that is the
+    # on-time reported with the sub-frame, and the jitter line's error is nil here.
+    assert [s.led.on_s for s in subs] == [plan.led_on_s] * 12
     assert strobe.jitter.values == pytest.approx([0.0] * 12, abs=1e-12)
 
 
@@ -334,3 +335,59 @@ def test_a_thread_held_up_between_switching_on_and_reading_the_clock_is_caught(f
     assert strobe.spoiled == 1
     for sub in subs:
         assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
+
+
+def test_a_frame_the_camera_skipped_is_lit_again_on_the_next_window(fake_clock):
+    """The camera skipped the frame the pulse was timed for (a driver that dropped it): the
+    frame it delivers instead started a period later and saw none of that pulse, so it is not
+    kept as lit but counted as dropped; the strobe lights the frame after it, and every kept
+    frame is clean at the plan's LED time."""
+    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
+    real_read = camera.read
+    reads = {"n": 0}
+
+    def read_skipping_one() -> Frame:
+        reads["n"] += 1
+        if reads["n"] == 3:            # the second sub-frame's target never arrives
+            camera.next_index += 1
+        return real_read()
+
+    camera.read = read_skipping_one
+    subs = strobe_clean_frames_allowing_gaps(camera, strobe, plan, 6)
+    assert [s.nm for s in subs] == list(NIR) * 2 and strobe.spoiled == 0
+    # dropped: the frame it locked on with, and the unlit one delivered in the skipped one's
+    # place; between the first two sub-frames, the skipped frame and that one
+    assert strobe.dropped_across_switch == 2
+    gaps = np.round(np.diff([s.exposure_start for s in subs]) / plan.period_s)
+    assert gaps.tolist() == [3, 1, 1, 1, 1]
+
+
+def test_a_pulse_cut_short_by_an_early_wake_up_is_taken_again(fake_clock):
+    """The strobe thread woke early from its wait (a sleep cut short) and switched the LED off
+    half-way: the rows saw half the light the sub-frame would report. It is taken again."""
+    camera, strobe, plan = rolling_strobe(fake_clock, "flash-window")
+    real_sleep = fake_clock.sleep
+    cut = {"once": True}
+
+    def sleep(seconds):
+        if cut["once"] and strobe.leds.lit is not None:
+            cut["once"] = False
+            seconds /= 2
+        real_sleep(seconds)
+
+    strobe.timing.kit = dataclasses.replace(strobe.timing.kit, sleep=sleep)
+    subs = strobe_clean_frames_allowing_gaps(camera, strobe, plan, 6)
+    assert not cut["once"] and strobe.spoiled == 1
+    assert [s.nm for s in subs] == list(NIR) * 2
+
+
+def strobe_clean_frames_allowing_gaps(camera, strobe, plan, count: int) -> list:
+    """`count` sub-frames, each lit on every row by its LED alone for the plan's LED time."""
+    try:
+        subs = [strobe.next() for _ in range(count)]
+    finally:
+        strobe.close()
+    for sub in subs:
+        assert rows_clean(camera, sub.nm, sub.exposure_start)
+        assert camera.light[sub.exposure_start][sub.nm] == pytest.approx(plan.led_on_s)
+    return subs

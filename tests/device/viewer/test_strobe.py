@@ -3,6 +3,7 @@
 Their timing logic runs on a FakeClock the test moves, so the expected times are exact. The
 few real-time tests left (the fail-safe's own thread, the strobe lighting the real simulated
 camera) say what they measure and allow for a loaded machine."""
+import dataclasses
 import time
 
 import numpy as np
@@ -191,8 +192,9 @@ def test_frame_sync_keeps_only_frames_exposed_after_the_switch_settled(fake_cloc
     assert strobe.dropped_across_switch == 1 and strobe.guard.fired == 0
     assert [s.exposure_start - subs[0].exposure_start for s in subs] == \
         pytest.approx([i * PERIOD_S for i in range(9)])       # no frame lost after that
-    # Each of the 8 switches after the first falls at the end of the frame before (0 late
-    # here).
+    # The LED lights each kept frame's whole exposure, and that is the on-time reported; each
+    # of the 8 switches after the first falls at the end of the frame before (0 late here).
+    assert [s.led.on_s for s in subs] == pytest.approx([EXPOSURE_S] * 9, abs=1e-12)
     assert strobe.jitter.values == pytest.approx([0.0] * 8, abs=1e-12)
 
 
@@ -344,25 +346,35 @@ def test_realtime_priority_is_taken_where_granted_and_said_where_not(caplog):
             "priority") in caplog.messages
 
 
-def test_a_reconnected_camera_is_strobed_from_the_next_phase(fake_clock, clocked_camera):
+def test_a_reconnected_camera_is_strobed_next_and_given_the_strobes_gain(fake_clock,
+                                                                        clocked_camera):
     """After a camera is lost the live loop opens another and hands it over (`use_camera`):
-    the next phases read the new camera."""
+    the next phases read the new camera, which is given the exposure's gain before its first
+    exposure (it may hold another); a camera without gain control reports the gain it was
+    opened with."""
     leds = SimLeds(NIR, clock=fake_clock)
 
     def camera():
         return clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "trigger",
                               lambda: leds.last_trigger)
 
-    first, second = camera(), camera()
+    first = camera()
     strobe = Strobe(leds, first, StrobeConfig(wavelengths=NIR), EXPOSURE_S, PERIOD_S,
-                    clock=fake_clock, sleep=fake_clock.sleep)
+                    clock=fake_clock, sleep=fake_clock.sleep, gain=4.0)
     try:
-        subs = [strobe.next()]
-        strobe.use_camera(second)
-        subs += [strobe.next() for _ in range(2)]
+        assert strobe.next().led.gain == 4.0
+        second, gains = camera(), []
+        second.set_gain = gains.append
+        strobe.use_camera(second, gain=2.0)
+        subs = [strobe.next() for _ in range(2)]
+        assert gains == [4.0] and [s.led.gain for s in subs] == [4.0, 4.0]
+        assert (first.frames, second.frames) == (1, 2)
+        third = camera()                       # no gain control: opened at 2.0
+        strobe.use_camera(third, gain=2.0)
+        assert strobe.next().led.gain == 2.0 and third.frames == 1
     finally:
         strobe.close()
-    assert (first.frames, second.frames) == (1, 2) and [s.nm for s in subs] == list(NIR)
+
 
 def test_the_strobe_logs_its_timing_plan_and_warns_of_its_problems(fake_clock, clocked_camera,
                                                                    caplog):
@@ -403,3 +415,136 @@ def test_the_dark_phase_follows_the_leds_and_sub_frames_are_numbered(fake_clock,
         lit = leds.on_time(s.exposure_start, s.exposure_end)
         assert lit == ({} if s.nm is None else pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12))
 
+
+@pytest.mark.parametrize("where", ["switch-off", "trigger pulse"])
+@pytest.mark.parametrize("late_s, retaken", [(0.5e-3, True), (0.05e-3, False)])
+def test_a_trigger_exposure_of_unknown_on_time_is_taken_again(fake_clock, clocked_camera,
+                                                              where, late_s, retaken):
+    """Trigger sync: the thread held up between reading the clock and writing the GPIO (the
+    switch-off, or the trigger pulse) makes the on-time uncertain by that much. Beyond the
+    timing slack (here 0.1 ms, the floor: 1 % of 3 ms is less) the exposure is taken again,
+    since the normalisation divides by the on-time; within it the exposure is kept. Twice
+    held up, twice taken again; the guard (2 ms margin) never fires."""
+    from device.viewer.strobe import timing_slack
+
+    assert timing_slack(EXPOSURE_S) == 0.1e-3 and timing_slack(20e-3) == pytest.approx(0.2e-3)
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger")
+    held = {"times": 2}
+    real = leds.off if where == "switch-off" else leds.pulse_trigger
+
+    def late(*args):
+        if held["times"] and (where != "switch-off" or leds.lit is not None):
+            held["times"] -= 1
+            fake_clock.t += late_s
+        return real(*args)
+
+    if where == "switch-off":
+        leds.off = late
+    else:
+        leds.pulse_trigger = late
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.spoiled == (2 if retaken else 0) and strobe.guard.fired == 0
+    assert [s.nm for s in subs] == list(NIR) * 2
+    for s in subs:
+        assert leds.on_time(s.exposure_start, s.exposure_end)[s.nm] == \
+            pytest.approx(EXPOSURE_S, abs=late_s + 1e-12)
+
+
+def test_a_trigger_exposure_the_guard_cut_short_is_taken_again(fake_clock, clocked_camera):
+    """Trigger sync: the strobe thread held up after the trigger for longer than the margin
+    (2 ms), so the guard's thread switched the LED off before the exposure ended. That frame
+    saw less light than its on-time says: it is taken again, once, and counted as spoiled;
+    no frame is counted as dropped across a switch (every triggered exposure is under one LED)."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger")
+    calls = {"n": 0}
+    real_sleep = fake_clock.sleep
+
+    def held_sleep(seconds):
+        calls["n"] += 1
+        real_sleep(seconds)
+        if calls["n"] == 5:            # the second phase's wait for its exposure to end
+            fake_clock.t += 2.5e-3
+            strobe.guard.check()       # the guard's thread got the CPU meanwhile
+
+    strobe.timing.kit = dataclasses.replace(strobe.timing.kit, sleep=held_sleep)
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    assert strobe.guard.fired == 1 and strobe.spoiled == 1
+    assert strobe.dropped_across_switch == 0
+    assert [s.nm for s in subs] == list(NIR) * 2
+    for s in subs:      # every kept sub-frame lit for all of its exposure by its own LED
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
+
+
+@pytest.mark.parametrize("realtime", [False, True])
+def test_the_strobe_hands_strobe_realtime_to_its_guard(fake_clock, clocked_camera, caplog,
+                                                       realtime):
+    """`strobe.realtime` reaches the guard's thread: it asks for SCHED_FIFO above the
+    strobe's (the kernel grants it or the log says not); without it, it asks for nothing."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="device.viewer.strobe")
+    _, _, strobe = clocked_strobe(fake_clock, clocked_camera, "trigger",
+                                  strobe={"realtime": realtime})
+    strobe.close()           # joins the guard's thread: whatever it logged is logged now
+    asked = [m for m in caplog.messages if m.startswith("led-guard runs at SCHED_FIFO priority 60")
+             or m.startswith("real-time priority not granted")]
+    assert len(asked) == (1 if realtime else 0)
+
+
+def test_frame_sync_on_a_rolling_shutter_guards_the_led_for_the_last_rows_too(fake_clock,
+                                                                             clocked_camera):
+    """Frame sync on a rolling shutter (its plan names the row span): a stalled camera is
+    cut off after the hold plus the wait for the last row to start, not a row span early
+    (that would cut every slow frame's bottom rows) nor later."""
+    from device.viewer.exposure_plan import global_plan
+
+    base = global_plan("frame", EXPOSURE_S, PERIOD_S)
+    plan = dataclasses.replace(base, timing=dataclasses.replace(
+        base.timing, shutter="rolling", rows=401, line_time_s=10e-6))
+    row_span = plan.timing.row_span_s
+    assert row_span == pytest.approx(4e-3)
+    fake_clock.step = 1e-4
+    leds = SimLeds(NIR, clock=fake_clock)
+    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", stall_after=3, timeout_s=1.0)
+    strobe = Strobe(leds, cam, StrobeConfig(wavelengths=NIR, sync="frame", settle_ms=0.3,
+                                            margin_ms=2.0), EXPOSURE_S, PERIOD_S,
+                    clock=fake_clock, sleep=fake_clock.sleep, plan=plan)
+    fake_clock.while_asleep.append(strobe.guard.check)
+    try:
+        with pytest.raises(CameraError):
+            for _ in range(10):
+                strobe.next()
+    finally:
+        strobe.close()
+    hold = 0.3e-3 + 2 * PERIOD_S + EXPOSURE_S + row_span + 2e-3
+    longest = max(off - on for _, on, off in lit_intervals(leds))
+    assert hold < longest <= hold + fake_clock.step + 1e-9, f"an LED stayed on {longest * 1e3} ms"
+    assert strobe.guard.fired == 1
+
+
+def test_a_sensor_strobe_without_a_plan_assumes_a_global_shutter_at_the_configs_times(
+        fake_clock, clocked_camera):
+    """A strobe made without the timing rule's plan (only tests and tools do: the viewer's
+    strobe always gets the config's) takes today's assumption, a global shutter whose exposure
+    is the LED time: the sensor's strobe output lights each kept frame for the whole exposure,
+    and that is the on-time reported."""
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame",
+                                     strobe={"sync": "sensor-strobe"})
+    try:
+        subs = [strobe.next() for _ in range(6)]
+    finally:
+        strobe.close()
+    plan = strobe.timing.plan
+    assert (plan.sync, plan.led_on_s, plan.period_s) == ("sensor-strobe", EXPOSURE_S, PERIOD_S)
+    assert [s.nm for s in subs] == list(NIR) * 2
+    assert [s.led.on_s for s in subs] == [EXPOSURE_S] * 6
+    for s in subs:
+        assert leds.on_time(s.exposure_start, s.exposure_end) == \
+            pytest.approx({s.nm: EXPOSURE_S}, abs=1e-12)
