@@ -1073,6 +1073,22 @@ def recurrent_reference(xs, state):
     return ys
 
 
+def recurrent_pair_onnx(state_shape, state_next: bool) -> onnx.ModelProto:
+    """y = x + state on x of 1 x H x W; `state_next` (when asked for) = x, so the state it gives
+    back has x's shape whatever shape the state fed in had. Without `state_next` the graph
+    takes a state but gives none back (half a recurrent pair)."""
+    value = lambda name, shape: helper.make_tensor_value_info(  # noqa: E731
+        name, TensorProto.FLOAT, shape)
+    nodes = [helper.make_node("Add", ["x", "state"], ["y"])]
+    outputs = [value("y", [1, "H", "W"])]
+    if state_next:
+        nodes.append(helper.make_node("Identity", ["x"], ["state_next"]))
+        outputs.append(value("state_next", [1, "H", "W"]))
+    graph = helper.make_graph(nodes, "pair", [value("x", [1, "H", "W"]),
+                                              value("state", state_shape)], outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
 def single_input_onnx(elem_type: int = TensorProto.FLOAT) -> onnx.ModelProto:
     """nir -> tanh(nir): a network's interface (one float32 NCHW input, one output; float16
     for the FP16 ONNX convert --fp16 writes beside it)."""
@@ -1102,4 +1118,5 @@ def models():
     (test modules cannot import conftest under --import-mode=importlib)."""
     return types.SimpleNamespace(viewer_like=viewer_like_onnx, reference=viewer_like_reference,
                                  single_input=single_input_onnx, recurrent=recurrent_onnx,
-                                 recurrent_reference=recurrent_reference)
+                                 recurrent_reference=recurrent_reference,
+                                 recurrent_pair=recurrent_pair_onnx)

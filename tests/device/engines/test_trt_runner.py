@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
 import pytest
 
 from device.common.errors import UserError
@@ -453,28 +452,13 @@ def test_the_viewer_graphs_filter_runs_the_same_on_both_backends(gpu, engine_fil
     runner.close()
 
 
-def recurrent_pair_onnx(state_shape, state_next: bool) -> onnx.ModelProto:
-    """y = x + state on x of 1 x H x W; `state_next` (when asked for) = x, so the state it gives
-    back has x's shape whatever shape the state fed in had."""
-    value = lambda name, shape: helper.make_tensor_value_info(  # noqa: E731
-        name, TensorProto.FLOAT, shape)
-    nodes = [helper.make_node("Add", ["x", "state"], ["y"])]
-    outputs = [value("y", [1, "H", "W"])]
-    if state_next:
-        nodes.append(helper.make_node("Identity", ["x"], ["state_next"]))
-        outputs.append(value("state_next", [1, "H", "W"]))
-    graph = helper.make_graph(nodes, "pair", [value("x", [1, "H", "W"]),
-                                              value("state", state_shape)], outputs)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-
-
 def test_a_state_that_does_not_come_back_in_its_shape_is_refused(install_stand_ins,
-                                                                  engine_file):
+                                                                  engine_file, models):
     """The state given back must have the shape of the state fed in, or the next frame would
     read it as something else: a graph whose `state_next` follows the frame's size, fed a
     1 x 1 x 1 state, is refused naming both shapes and what to do."""
     install_stand_ins()
-    runner = EngineRunner(engine_file(recurrent_pair_onnx([1, "h", "w"], True)),
+    runner = EngineRunner(engine_file(models.recurrent_pair([1, "h", "w"], True)),
                           recurrent=RECURRENT)
     assert runner.recurrent == RECURRENT
     with pytest.raises(UserError) as refused:
@@ -485,11 +469,12 @@ def test_a_state_that_does_not_come_back_in_its_shape_is_refused(install_stand_i
     runner.close()
 
 
-def test_a_state_input_without_its_output_is_fed_every_frame(install_stand_ins, engine_file):
+def test_a_state_input_without_its_output_is_fed_every_frame(install_stand_ins, engine_file,
+                                                             models):
     """Only both halves of a pair make a recurrent state: a graph that takes a `state` but gives
     none back has it as a plain input, needed with every frame."""
     install_stand_ins()
-    runner = EngineRunner(engine_file(recurrent_pair_onnx([1, "H", "W"], False)),
+    runner = EngineRunner(engine_file(models.recurrent_pair([1, "H", "W"], False)),
                           recurrent=RECURRENT)
     assert runner.recurrent == {}
     x, state = np.ones((1, 2, 3), np.float32), np.full((1, 2, 3), 2.0, np.float32)

@@ -140,14 +140,15 @@ def test_failsafe_warns_once_then_counts_and_its_thread_ends_with_it(fake_clock,
                   "loop was held up)")]
 
 
-def clocked_strobe(clock, clocked_camera, sync, strobe=None, **camera):
-    """SimLeds, a ClockedCamera and a Strobe on `clock` (`strobe`: StrobeConfig fields)."""
+def clocked_strobe(clock, clocked_camera, sync, strobe=None, plan=None, **camera):
+    """SimLeds, a ClockedCamera and a Strobe on `clock` (`strobe`: StrobeConfig fields;
+    `plan`: the timing rule's, else none)."""
     leds = SimLeds(NIR, clock=clock)
     config = StrobeConfig(**{"wavelengths": NIR, "sync": sync, "settle_ms": 0.3,
                              "margin_ms": 2.0, **(strobe or {})})
     cam = clocked_camera(clock, EXPOSURE_S, PERIOD_S, sync, lambda: leds.last_trigger, **camera)
     return leds, cam, Strobe(leds, cam, config, EXPOSURE_S, PERIOD_S, clock=clock,
-                             sleep=clock.sleep)
+                             sleep=clock.sleep, plan=plan)
 
 
 def test_trigger_sync_times_each_phase_exactly_on_the_clock(fake_clock, clocked_camera):
@@ -511,11 +512,8 @@ def test_frame_sync_on_a_rolling_shutter_guards_the_led_for_the_last_rows_too(fa
     row_span = plan.timing.row_span_s
     assert row_span == pytest.approx(4e-3)
     fake_clock.step = 1e-4
-    leds = SimLeds(NIR, clock=fake_clock)
-    cam = clocked_camera(fake_clock, EXPOSURE_S, PERIOD_S, "frame", stall_after=3, timeout_s=1.0)
-    strobe = Strobe(leds, cam, StrobeConfig(wavelengths=NIR, sync="frame", settle_ms=0.3,
-                                            margin_ms=2.0), EXPOSURE_S, PERIOD_S,
-                    clock=fake_clock, sleep=fake_clock.sleep, plan=plan)
+    leds, _, strobe = clocked_strobe(fake_clock, clocked_camera, "frame", plan=plan,
+                                     stall_after=3, timeout_s=1.0)
     fake_clock.while_asleep.append(strobe.guard.check)
     try:
         with pytest.raises(CameraError):
